@@ -25,10 +25,10 @@ def format_number(value: int | float) -> str:
         return str(value)
     if not math.isfinite(value):
         raise ValueError(f"not a finite number: {value!r}")
+    trimmed = float(format(value, f".{SIGNIFICANT_DIGITS}g"))
+    neighbours = (math.nextafter(value, math.inf), math.nextafter(value, -math.inf))
+    if trimmed in neighbours:
+        value = trimmed
     if value.is_integer() and abs(value) < EXACT_FLOAT_INTEGER_LIMIT:
         return str(int(value))
-    trimmed = format(value, f".{SIGNIFICANT_DIGITS}g")
-    neighbours = (value, math.nextafter(value, math.inf), math.nextafter(value, -math.inf))
-    if float(trimmed) in neighbours:
-        return repr(float(trimmed))
     return repr(value)
