@@ -1,0 +1,383 @@
+"""The offline model: a deterministic, network-free stand-in used when no model is configured.
+
+It is not a language model and never pretends to be one. It does three things:
+
+* **Arithmetic.** It recognises arithmetic in the latest user message (see
+  :mod:`assistants_server.backends.offline_arithmetic`), calls the assistant's calculator-like
+  function tool with each expression (all at once when ``parallel_tool_calls`` is on, else one
+  per turn), and once the outputs are back answers ``<expression> = <output>``, one line per
+  call. Follow-ups ("now add 17.241") work on the conversation's latest result. Without a
+  calculator tool it asks for ``code_interpreter`` when that is declared (the worker then fails
+  the run with a clear error), else says there is no calculator.
+* **Everything else** gets :data:`NOT_CONFIGURED_REPLY`, which says what this is and how to
+  configure a real model.
+* **Scripted mode** (tests): rules from :mod:`assistants_server.backends.offline_script`
+  decide the turn from the conversation alone.
+
+Text is streamed word by word through ``on_text_delta``; usage counts whitespace-separated
+tokens; ``latency_ms`` adds a cancellable sleep to every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistants_server.backends.base import (
+    ModelError,
+    ModelRequest,
+    ModelTurn,
+    TextDeltaCallback,
+    ToolCallRequest,
+    Usage,
+)
+from assistants_server.backends.offline_arithmetic import (
+    MissingPreviousResultError,
+    extract_expressions,
+    last_number,
+)
+from assistants_server.backends.offline_script import (
+    ScriptRule,
+    exhausted_reply,
+    load_script_file,
+    parse_script,
+    select_turn,
+)
+
+CONFIGURE_A_MODEL = (
+    "To use a real model, set OPENAI_API_KEY (and OPENAI_BASE_URL for any OpenAI-compatible "
+    "endpoint such as Ollama or vLLM), or start the server with "
+    "`assistant-graph serve --backend chat-completions --model-base-url <url>`."
+)
+NOT_CONFIGURED_REPLY = (
+    "This is the offline model of the assistants server: no language model is configured. "
+    "It only answers arithmetic questions (numbers with operators, or words such as plus, "
+    "minus, times, divided by, raised to), by calling the assistant's calculator tool. "
+    + CONFIGURE_A_MODEL
+)
+NO_CALCULATOR_REPLY = (
+    "This is the offline model of the assistants server: it answers arithmetic by calling a "
+    "calculator tool, but this assistant has none, so it cannot compute {expressions}. Give "
+    "the assistant a function tool whose name contains \"calc\" or \"math\" (or that takes a "
+    "single string parameter such as \"expression\"). " + CONFIGURE_A_MODEL
+)
+NO_PREVIOUS_RESULT_REPLY = (
+    "This is the offline model of the assistants server. \"{question}\" works on an earlier "
+    "result, but this conversation has no result yet; ask a complete arithmetic question first."
+)
+TOOL_CHOICE_NONE_REPLY = (
+    "The offline model needs the calculator tool \"{tool}\" to compute {expressions}, but this "
+    "run's tool_choice is \"none\"."
+)
+RESULT_LINE = "{expression} = {output}"
+CALCULATOR_ERROR_LINE = 'The calculator reported an error for {expression}: "{output}"'
+MISSING_OUTPUT_LINE = "{expression}: the calculator returned no output"
+CODE_INTERPRETER = "code_interpreter"
+
+_CALCULATOR_NAME = re.compile(r"calc|math|arithmetic|evaluat|comput", re.IGNORECASE)
+_SQRT_SUPPORT = re.compile(r"sqrt|square[\s_-]*root", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CalculatorTool:
+    """The function tool the offline model uses as a calculator."""
+
+    name: str
+    parameter: str
+    """Name of the argument that carries the expression."""
+    supports_sqrt: bool
+    """Whether its description mentions ``sqrt``/square roots."""
+
+
+def find_calculator_tool(tools: list[dict[str, Any]]) -> CalculatorTool | None:
+    """Find the calculator in ``tools``: a function named like one, else one taking one string."""
+    functions = [t.get("function") or {} for t in tools if t.get("type") == "function"]
+    for function in functions:
+        if _CALCULATOR_NAME.search(str(function.get("name", ""))):
+            return _calculator(function)
+    for function in functions:
+        properties = _properties(function)
+        if len(properties) == 1 and _is_string(next(iter(properties.values()))):
+            return _calculator(function)
+    return None
+
+
+def _properties(function: dict[str, Any]) -> dict[str, Any]:
+    parameters = function.get("parameters") or {}
+    properties = parameters.get("properties") if isinstance(parameters, dict) else None
+    return properties if isinstance(properties, dict) else {}
+
+
+def _is_string(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    kind = schema.get("type")
+    return kind == "string" or (isinstance(kind, list) and "string" in kind)
+
+
+def _calculator(function: dict[str, Any]) -> CalculatorTool:
+    properties = _properties(function)
+    strings = [name for name, schema in properties.items() if _is_string(schema)]
+    required = (function.get("parameters") or {}).get("required") or []
+    if "expression" in properties:
+        parameter = "expression"
+    elif len(strings) == 1:
+        parameter = strings[0]
+    elif strings:
+        parameter = next((name for name in strings if name in required), strings[0])
+    elif properties:
+        parameter = next(iter(properties))
+    else:
+        parameter = "expression"
+    descriptions = [str(function.get("description") or "")]
+    descriptions += [str(schema.get("description") or "") for schema in properties.values()
+                     if isinstance(schema, dict)]
+    return CalculatorTool(
+        name=str(function["name"]),
+        parameter=parameter,
+        supports_sqrt=any(_SQRT_SUPPORT.search(text) for text in descriptions),
+    )
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """Return the text of a chat message whose ``content`` is a string, a list of parts, or null."""
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text", "")) for part in content
+            if isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text")
+        )
+    return str(content)
+
+
+def _latest_user_index(messages: list[dict[str, Any]]) -> int | None:
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].get("role") == "user":
+            return index
+    return None
+
+
+def _calls_named(messages: list[dict[str, Any]], name: str) -> list[tuple[str, str]]:
+    """``(call id, arguments)`` of every tool call to ``name`` in assistant ``messages``."""
+    calls = []
+    for message in messages:
+        if message.get("role") != "assistant":
+            continue
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            if function.get("name") == name or (call.get("type") == name == CODE_INTERPRETER):
+                calls.append((str(call.get("id", "")), str(function.get("arguments", ""))))
+    return calls
+
+
+def _tool_outputs(messages: list[dict[str, Any]]) -> dict[str, str]:
+    return {
+        str(m.get("tool_call_id")): message_text(m) for m in messages if m.get("role") == "tool"
+    }
+
+
+def _is_error_output(output: str) -> bool:
+    return output.lstrip().lower().startswith("error")
+
+
+def previous_result(history: list[dict[str, Any]], calculator_name: str) -> str | None:
+    """Return the conversation's latest numeric result, as written.
+
+    The last successful output of a calculator call, else the last number in the last
+    assistant message with text.
+    """
+    call_ids = {call_id for call_id, _ in _calls_named(history, calculator_name)}
+    for message in reversed(history):
+        if message.get("role") == "tool" and str(message.get("tool_call_id")) in call_ids:
+            output = message_text(message)
+            number = None if _is_error_output(output) else last_number(output)
+            if number is not None:
+                return number
+    for message in reversed(history):
+        if message.get("role") == "assistant" and message_text(message).strip():
+            return last_number(message_text(message))
+    return None
+
+
+def _argument_expression(arguments: str, parameter: str) -> str:
+    try:
+        parsed = json.loads(arguments)
+    except json.JSONDecodeError:
+        return arguments
+    if isinstance(parsed, dict) and isinstance(parsed.get(parameter), str):
+        return str(parsed[parameter])
+    return arguments
+
+
+def _quote_all(expressions: list[str]) -> str:
+    return ", ".join(f"`{expression}`" for expression in expressions)
+
+
+def split_words(text: str) -> list[str]:
+    """``text`` cut into word-sized pieces (leading whitespace kept) that join back to it."""
+    pieces = re.findall(r"\s*\S+", text)
+    rest = text[sum(len(piece) for piece in pieces):]
+    if rest:
+        if pieces:
+            pieces[-1] += rest
+        else:
+            pieces = [rest]
+    return pieces
+
+
+def count_prompt_tokens(request: ModelRequest) -> int:
+    """Whitespace-separated tokens in the request's messages (content and tool-call arguments)."""
+    total = 0
+    for message in request.messages:
+        total += len(message_text(message).split())
+        for call in message.get("tool_calls") or []:
+            total += 1 + len(str((call.get("function") or {}).get("arguments", "")).split())
+    return total
+
+
+class OfflineBackend:
+    """The deterministic offline model (see the module docstring)."""
+
+    name = "offline"
+    supported_builtin_tools: frozenset[str] = frozenset()
+
+    def __init__(self, latency_ms: float = 0, script: list[dict[str, Any]] | None = None):
+        """Create the offline model.
+
+        ``latency_ms`` is slept (cancellably) once per call; ``script`` is a list of rules
+        (see :mod:`~assistants_server.backends.offline_script`), validated here: an invalid
+        script raises :class:`ValueError` saying what is wrong.
+        """
+        if isinstance(latency_ms, bool) or not isinstance(latency_ms, int | float) \
+                or not math.isfinite(latency_ms) or latency_ms < 0:
+            raise ValueError(f"latency_ms must be a non-negative number, got {latency_ms!r}.")
+        self.latency_ms = float(latency_ms)
+        self.rules: list[ScriptRule] = parse_script(script) if script is not None else []
+
+    @classmethod
+    def from_script_file(cls, path: str | Path, latency_ms: float = 0) -> OfflineBackend:
+        """Create an offline model playing the JSON script at ``path`` (ValueError if invalid)."""
+        backend = cls(latency_ms=latency_ms)
+        backend.rules = load_script_file(path)
+        return backend
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+    async def complete(
+        self, request: ModelRequest, on_text_delta: TextDeltaCallback | None = None
+    ) -> ModelTurn:
+        """Produce the next turn (see the module docstring). Raises ModelError for script errors."""
+        if self.latency_ms:
+            await asyncio.sleep(self.latency_ms / 1000)
+        messages = request.messages
+        user_index = _latest_user_index(messages)
+        user_text = message_text(messages[user_index]) if user_index is not None else None
+        after_user = messages[user_index + 1:] if user_index is not None else list(messages)
+
+        if self.rules:
+            assistant_turns = sum(1 for m in after_user if m.get("role") == "assistant")
+            selected = select_turn(self.rules, user_text, assistant_turns)
+            if selected is not None:
+                rule, turn = selected
+                if turn is None:
+                    return await self._finish(request, exhausted_reply(rule, assistant_turns), [],
+                                              on_text_delta)
+                if turn.latency_ms:
+                    await asyncio.sleep(turn.latency_ms / 1000)
+                if turn.error_message is not None:
+                    raise ModelError(turn.error_message, code=turn.error_code)
+                return await self._finish(request, turn.text or "", list(turn.tool_calls),
+                                          on_text_delta)
+
+        text, calls = self._arithmetic_turn(request, user_index, user_text or "", after_user)
+        return await self._finish(request, text, calls, on_text_delta)
+
+    def _arithmetic_turn(
+        self,
+        request: ModelRequest,
+        user_index: int | None,
+        user_text: str,
+        after_user: list[dict[str, Any]],
+    ) -> tuple[str, list[ToolCallRequest]]:
+        calculator = find_calculator_tool(request.tools)
+        has_code_interpreter = any(t.get("type") == CODE_INTERPRETER for t in request.tools)
+        target = calculator.name if calculator else CODE_INTERPRETER
+        history = request.messages[:user_index] if user_index is not None else []
+        try:
+            expressions = extract_expressions(
+                user_text,
+                previous_result(history, target),
+                allow_sqrt=calculator.supports_sqrt if calculator else False,
+            )
+        except MissingPreviousResultError as exc:
+            return NO_PREVIOUS_RESULT_REPLY.format(question=exc.question), []
+        if not expressions:
+            return NOT_CONFIGURED_REPLY, []
+        if calculator is None and not has_code_interpreter:
+            return NO_CALCULATOR_REPLY.format(expressions=_quote_all(expressions)), []
+
+        made = _calls_named(after_user, target)
+        if len(made) < len(expressions):
+            if request.tool_choice == "none":
+                return TOOL_CHOICE_NONE_REPLY.format(
+                    tool=target, expressions=_quote_all(expressions)), []
+            pending = expressions[len(made):]
+            batch = pending if request.parallel_tool_calls else pending[:1]
+            if calculator is None:
+                return "", [ToolCallRequest(name=CODE_INTERPRETER, type=CODE_INTERPRETER,
+                                            arguments=json.dumps({"input": e})) for e in batch]
+            return "", [ToolCallRequest(name=calculator.name,
+                                        arguments=json.dumps({calculator.parameter: e}))
+                        for e in batch]
+
+        parameter = calculator.parameter if calculator else "input"
+        outputs = _tool_outputs(after_user)
+        lines = []
+        for call_id, arguments in made:
+            expression = _argument_expression(arguments, parameter)
+            output = outputs.get(call_id)
+            if output is None:
+                lines.append(MISSING_OUTPUT_LINE.format(expression=expression))
+            elif _is_error_output(output):
+                lines.append(
+                    CALCULATOR_ERROR_LINE.format(expression=expression, output=output.strip())
+                )
+            else:
+                lines.append(RESULT_LINE.format(expression=expression, output=output.strip()))
+        return "\n".join(lines), []
+
+    async def _finish(
+        self,
+        request: ModelRequest,
+        text: str,
+        tool_calls: list[ToolCallRequest],
+        on_text_delta: TextDeltaCallback | None,
+    ) -> ModelTurn:
+        """Apply ``max_completion_tokens``, stream the text word by word, count usage."""
+        pieces = split_words(text)
+        call_tokens = sum(1 + len(call.arguments.split()) for call in tool_calls)
+        limit = request.max_completion_tokens
+        incomplete_reason = None
+        if limit is not None and len(pieces) + call_tokens > limit:
+            incomplete_reason = "max_completion_tokens"
+            pieces = pieces[: max(limit, 0)]
+            tool_calls, call_tokens = [], 0  # a cut-off tool call is unusable
+        text = "".join(pieces)
+        if on_text_delta is not None:
+            for piece in pieces:
+                await on_text_delta(piece)
+                await asyncio.sleep(0)
+        usage = Usage(prompt_tokens=count_prompt_tokens(request),
+                      completion_tokens=len(pieces) + call_tokens)
+        return ModelTurn(text=text, tool_calls=tool_calls, usage=usage,
+                         incomplete_reason=incomplete_reason)
