@@ -203,6 +203,14 @@ def _checked(value: Number) -> Number:
     return value
 
 
+def _show(value: Number) -> str:
+    """Show an operand in an error message, abbreviating huge integers."""
+    text = repr(value)
+    if len(text) > 40:
+        return f"<{len(text.lstrip('-'))}-digit integer>"
+    return text
+
+
 def _unsupported(what: str) -> ArithmeticExpressionError:
     return ArithmeticExpressionError(f"Unsupported syntax: {what}. {SUPPORTED}")
 
@@ -236,7 +244,7 @@ class _Evaluator:
         if isinstance(value, bool) or value is None or value is Ellipsis:
             raise _unsupported(f"the value {value!r}")
         if isinstance(value, str | bytes):
-            raise _unsupported(f"text literal {value!r}; only numbers can be calculated")
+            raise _unsupported(f"text literal {value!r:.40}; only numbers can be calculated")
         if isinstance(value, complex):
             raise _unsupported(f"complex number {value!r}")
         if isinstance(value, int | float):
@@ -266,7 +274,7 @@ class _Evaluator:
             result = _apply(symbol, left, right)
         except ZeroDivisionError as exc:
             raise ArithmeticExpressionError(
-                DIVISION_BY_ZERO.format(operation=f"{left!r} {symbol} {right!r}")
+                DIVISION_BY_ZERO.format(operation=f"{_show(left)} {symbol} {_show(right)}")
             ) from exc
         except OverflowError as exc:
             raise ArithmeticExpressionError(TOO_LARGE) from exc
@@ -303,7 +311,7 @@ class _Evaluator:
         except ValueError as exc:
             if isinstance(exc, ArithmeticExpressionError):
                 raise
-            shown = ", ".join(repr(a) for a in args)
+            shown = ", ".join(_show(a) for a in args)
             raise ArithmeticExpressionError(
                 f"Math domain error: {name}({shown}) has no real result "
                 f"(argument outside the function's domain)."
@@ -343,10 +351,13 @@ def _power(base: Number, exponent: Number) -> Number:
         return base**exponent
     if base == 0 and exponent < 0:
         raise ZeroDivisionError("zero raised to a negative power")
+    if isinstance(exponent, int) and exponent.bit_length() > MAX_INT_BITS // 10:
+        # Too big for a float; its sign is all that matters (0.5 ** 10**400 == 0.0).
+        exponent = math.inf if exponent > 0 else -math.inf
     try:
         return math.pow(base, exponent)
     except ValueError as exc:
         raise ArithmeticExpressionError(
-            f"({base!r}) ** ({exponent!r}) has no real result (a negative number raised to a "
-            "fractional power is complex)."
+            f"({_show(base)}) ** ({_show(exponent)}) has no real result "
+            "(a negative number raised to a fractional power is complex)."
         ) from exc

@@ -73,6 +73,8 @@ ACCEPTED = [
     ("0 ** 0", "1"),
     ("(-1) ** 1000001", "-1"),
     ("1 ** (10 ** 100)", "1"),
+    ("0.5 ** 10**400", "0"),
+    ("1.0 ** 10**400", "1"),
 ]
 
 
@@ -162,6 +164,9 @@ REJECTED = [
     ("round(1.5, 1000)", "between -100 and 100"),
     # arithmetic errors
     ("1 / 0", "Division by zero in 1 / 0"),
+    ("10**50 // 0", "Division by zero in <51-digit integer> // 0."),
+    ("(-2.0) ** 10**400", "Result too large"),
+    ("'" + "a" * 200 + "'", "text literal '" + "a" * 39 + "; only numbers"),
     ("1 // 0", "Division by zero"),
     ("1 % 0", "Division by zero"),
     ("1.5 / 0.0", "Division by zero"),
