@@ -1,9 +1,34 @@
 """A self-hosted OpenAI Assistants v2 server running on any Chat Completions endpoint.
 
 With no endpoint configured it runs a deterministic offline model, so the agent graph
-works end to end without a key or a network.
+works end to end without a key or a network. Importing this package is cheap: the server
+parts (``create_app``, ``EmbeddedServer``, ``shared_embedded_server``) load on first access.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from assistants_server.settings import ServerSettings
 
-__all__ = ["ServerSettings"]
+if TYPE_CHECKING:
+    from assistants_server.app import create_app
+    from assistants_server.embedded import EmbeddedServer, shared_embedded_server
+
+__all__ = ["EmbeddedServer", "ServerSettings", "create_app", "shared_embedded_server"]
+
+_LAZY = {
+    "create_app": "assistants_server.app",
+    "EmbeddedServer": "assistants_server.embedded",
+    "shared_embedded_server": "assistants_server.embedded",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the server parts on first use."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'assistants_server' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), name)

@@ -1,0 +1,95 @@
+"""The FastAPI application: routes under ``/v1``, middleware, worker lifecycle.
+
+``create_app(settings, backend=None)`` builds one server instance. Its store (SQLAlchemy
+engine) is created here; the run worker starts with the application (lifespan) and first
+recovers runs a stopped server left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from assistants_server.auth import AuthMiddleware
+from assistants_server.backends.base import ModelBackend
+from assistants_server.context import ServerContext
+from assistants_server.db import create_engine_for_url
+from assistants_server.errors import install_error_handlers
+from assistants_server.events import RunEventBus
+from assistants_server.idempotency import IdempotencyMiddleware
+from assistants_server.limits import BodyLimitMiddleware
+from assistants_server.routes import assistants, messages, runs, threads
+from assistants_server.settings import ServerSettings
+from assistants_server.store import Store
+from assistants_server.worker import HEARTBEAT_SECONDS, LEASE_SECONDS, RunWorker
+
+logger = logging.getLogger(__name__)
+
+
+def _default_backend(settings: ServerSettings) -> ModelBackend:
+    from assistants_server.backends import create_backend
+
+    return create_backend(settings)
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    backend: ModelBackend | None = None,
+    heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    lease_seconds: float = LEASE_SECONDS,
+) -> FastAPI:
+    """Build the Assistants v2 server application.
+
+    ``backend`` defaults to ``assistants_server.backends.create_backend(settings)``; pass one
+    to inject a scripted model (tests). ``heartbeat_seconds``/``lease_seconds`` tune how fast
+    runs of dead processes are reclaimed.
+    """
+    settings = settings or ServerSettings.from_env()
+    owns_backend = backend is None
+    backend = backend if backend is not None else _default_backend(settings)
+    store = Store(create_engine_for_url(settings.resolved_database_url()))
+    bus = RunEventBus()
+    worker = RunWorker(
+        store, backend, settings, bus, heartbeat_seconds=heartbeat_seconds, lease_seconds=lease_seconds
+    )
+    context = ServerContext(settings, store, bus, backend, worker, owns_backend)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            if context.owns_backend:
+                await backend.aclose()
+            store.engine.dispose()
+
+    app = FastAPI(
+        title="assistant-graph Assistants v2 server",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/v1/openapi.json",
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    for module in (assistants, threads, messages, runs):
+        app.include_router(module.router, prefix="/v1")
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        """Liveness probe (no authentication)."""
+        return JSONResponse({"status": "ok", "backend": backend.name})
+
+    # Outermost first at request time: auth → body limit → idempotency → routes.
+    app.add_middleware(IdempotencyMiddleware, context=lambda: context)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(AuthMiddleware, api_keys=settings.api_keys)
+    return app

@@ -1,0 +1,23 @@
+"""The objects one server instance shares between its routes, middleware and worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistants_server.backends.base import ModelBackend
+from assistants_server.events import RunEventBus
+from assistants_server.settings import ServerSettings
+from assistants_server.store import Store
+from assistants_server.worker import RunWorker
+
+
+@dataclass
+class ServerContext:
+    """Settings, store, event bus, backend and worker of one server instance."""
+
+    settings: ServerSettings
+    store: Store
+    bus: RunEventBus
+    backend: ModelBackend
+    worker: RunWorker
+    owns_backend: bool

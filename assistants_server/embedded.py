@@ -1,0 +1,149 @@
+"""An Assistants server running inside the current process, on a free loopback port.
+
+``EmbeddedServer`` runs uvicorn in a daemon thread with its own event loop; ``start()``
+returns once the server answers, ``stop()`` shuts it down gracefully (idempotent).
+``shared_embedded_server()`` is the process-wide instance the graph uses by default.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from assistants_server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from assistants_server.backends.base import ModelBackend
+
+PLACEHOLDER_API_KEY = "embedded"
+"""Key handed to clients of a server without authentication (the SDK needs a non-empty one)."""
+START_TIMEOUT_SECONDS = 30.0
+START_FAILED_MESSAGE = "The embedded assistants server did not start: {reason}"
+
+
+class EmbeddedServer:
+    """A server in a background thread. Use as a context manager or call start()/stop()."""
+
+    def __init__(self, settings: ServerSettings | None = None, *, backend: ModelBackend | None = None) -> None:
+        self.settings = settings or ServerSettings.from_env(port=0, host="127.0.0.1")
+        self._backend = backend
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._port: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (after start())."""
+        if self._port is None:
+            raise RuntimeError("EmbeddedServer is not started; call start() first.")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL for an OpenAI client, e.g. ``http://127.0.0.1:54321/v1``."""
+        return f"http://{self.settings.host}:{self.port}/v1"
+
+    @property
+    def api_key(self) -> str:
+        """A key this server accepts (its first configured key, else a placeholder)."""
+        return self.settings.api_keys[0] if self.settings.api_keys else PLACEHOLDER_API_KEY
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is serving."""
+        return self._thread is not None and self._thread.is_alive() and self._port is not None
+
+    def start(self) -> EmbeddedServer:
+        """Start serving; returns when the server accepts requests."""
+        import uvicorn
+
+        from assistants_server.app import create_app
+
+        with self._lock:
+            if self._thread is not None:
+                return self
+            app = create_app(self.settings, backend=self._backend)
+            config = uvicorn.Config(
+                app,
+                host=self.settings.host,
+                port=self.settings.port,
+                log_level=self.settings.log_level.lower(),
+                access_log=False,
+                lifespan="on",
+                timeout_graceful_shutdown=5,
+            )
+            server = uvicorn.Server(config)
+            self._server = server
+            thread = threading.Thread(target=self._serve, name="assistants-embedded-server", daemon=True)
+            self._thread = thread
+            thread.start()
+            deadline = time.monotonic() + START_TIMEOUT_SECONDS
+            while not server.started:
+                if self._error is not None or not thread.is_alive():
+                    self._thread = None
+                    reason = repr(self._error) if self._error else "the server thread exited"
+                    raise RuntimeError(START_FAILED_MESSAGE.format(reason=reason)) from self._error
+                if time.monotonic() > deadline:
+                    server.should_exit = True
+                    raise RuntimeError(START_FAILED_MESSAGE.format(reason="timed out"))
+                time.sleep(0.005)
+            sockets = [s for srv in server.servers for s in srv.sockets]
+            self._port = sockets[0].getsockname()[1]
+        return self
+
+    def _serve(self) -> None:
+        assert self._server is not None
+        loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self._server.serve())
+        except BaseException as exc:  # reported to start() and re-raised there
+            self._error = exc
+        finally:
+            loop.close()
+
+    def stop(self) -> None:
+        """Shut down gracefully and wait for the thread (safe to call twice)."""
+        with self._lock:
+            server, thread = self._server, self._thread
+            if server is None or thread is None:
+                return
+            server.should_exit = True
+            thread.join(timeout=15)
+            self._thread = None
+            self._server = None
+            self._port = None
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+_shared: EmbeddedServer | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedded_server() -> EmbeddedServer:
+    """The process-wide embedded server, started on first use and stopped at exit."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.running:
+            server = EmbeddedServer(ServerSettings.from_env(port=0, host="127.0.0.1"))
+            server.start()
+            atexit.register(server.stop)
+            _shared = server
+        return _shared

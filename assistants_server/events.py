@@ -1,0 +1,118 @@
+"""In-process publish/subscribe of a run's stream events, and their server-sent-event framing.
+
+The worker publishes every state change of a run (``thread.run.*``, ``thread.run.step.*``,
+``thread.message.*``); a streaming request subscribes to its run *before* the worker is woken,
+so it never misses an event. Frames always carry an ``event:`` line (the SDK dispatches on it)
+and a stream ends with ``event: done`` / ``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+RUN_STREAM_END_EVENTS = frozenset(
+    {
+        "thread.run.completed",
+        "thread.run.failed",
+        "thread.run.cancelled",
+        "thread.run.expired",
+        "thread.run.incomplete",
+        "thread.run.requires_action",
+    }
+)
+"""After one of these the worker emits nothing more until the client acts: the stream ends."""
+
+STATUS_EVENTS = {
+    "completed": "thread.run.completed",
+    "failed": "thread.run.failed",
+    "cancelled": "thread.run.cancelled",
+    "expired": "thread.run.expired",
+    "incomplete": "thread.run.incomplete",
+    "requires_action": "thread.run.requires_action",
+    "cancelling": "thread.run.cancelling",
+    "in_progress": "thread.run.in_progress",
+    "queued": "thread.run.queued",
+}
+
+DONE_FRAME = b"event: done\ndata: [DONE]\n\n"
+STATE_CHECK_SECONDS = 1.0
+"""How often an idle stream re-reads its run (covers runs another process executes)."""
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event: its name and JSON payload."""
+
+    event: str
+    data: dict[str, Any]
+
+    def frame(self) -> bytes:
+        """The server-sent-event frame."""
+        payload = json.dumps(self.data, separators=(",", ":"), ensure_ascii=False)
+        return f"event: {self.event}\ndata: {payload}\n\n".encode()
+
+
+class RunEventBus:
+    """Fan-out of run events to the streaming requests subscribed to each run."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[StreamEvent]]] = {}
+
+    def subscribe(self, run_id: str) -> asyncio.Queue[StreamEvent]:
+        """A queue receiving the run's events from now on."""
+        queue: asyncio.Queue[StreamEvent] = asyncio.Queue()
+        self._subscribers.setdefault(run_id, set()).add(queue)
+        return queue
+
+    def unsubscribe(self, run_id: str, queue: asyncio.Queue[StreamEvent]) -> None:
+        """Stop delivering to ``queue``."""
+        queues = self._subscribers.get(run_id)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self._subscribers[run_id]
+
+    def publish(self, run_id: str, event: str, data: dict[str, Any]) -> None:
+        """Deliver an event to the run's subscribers (no-op without any)."""
+        for queue in self._subscribers.get(run_id, ()):
+            queue.put_nowait(StreamEvent(event, data))
+
+
+async def stream_run(
+    bus: RunEventBus,
+    run_id: str,
+    queue: asyncio.Queue[StreamEvent],
+    prelude: list[StreamEvent],
+    current_run: Callable[[], dict[str, Any]],
+) -> AsyncIterator[bytes]:
+    """Frames for one streaming request: ``prelude``, then live events until the run stops.
+
+    ``current_run`` re-reads the run; it is consulted when no event arrived for a while, so a
+    stream also ends when another process moved the run to a final state.
+    """
+    try:
+        for event in prelude:
+            yield event.frame()
+            if event.event in RUN_STREAM_END_EVENTS:
+                yield DONE_FRAME
+                return
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=STATE_CHECK_SECONDS)
+            except TimeoutError:
+                run = current_run()
+                name = STATUS_EVENTS[run["status"]]
+                if name in RUN_STREAM_END_EVENTS:
+                    yield StreamEvent(name, run).frame()
+                    break
+                continue
+            yield event.frame()
+            if event.event in RUN_STREAM_END_EVENTS:
+                break
+        yield DONE_FRAME
+    finally:
+        bus.unsubscribe(run_id, queue)

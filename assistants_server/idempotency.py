@@ -1,0 +1,225 @@
+"""``Idempotency-Key`` support for POST requests (ASGI middleware).
+
+A POST with an ``Idempotency-Key`` header is executed once per (API key, idempotency key):
+
+- a repeat with the same method, path and body gets the first response again (status and
+  body, with ``idempotent-replayed: true``), so a client retry cannot duplicate a message or run;
+- the same key with a different method, path or body gets 400 ``idempotency_key_reused``;
+- a repeat while the first request is still being processed gets 409 ``idempotency_key_in_use``;
+- responses with status ≥ 500 are not remembered (the retry executes again).
+
+Streaming requests (``stream=true``) remember the run they started. A repeat streams that
+run from its current state: one ``thread.run.<status>`` event with the run as it is now, then
+the run's remaining live events until it stops (ending with ``done``), so a resumed client
+continues where the run is instead of starting a second run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistants_server import db
+from assistants_server.auth import SCOPE_KEY
+from assistants_server.context import ServerContext
+from assistants_server.errors import APIError
+from assistants_server.events import STATUS_EVENTS, StreamEvent
+from assistants_server.limits import SCOPE_BODY
+from assistants_server.routes.common import sse_response
+
+KEY_REUSED_MESSAGE = (
+    "Idempotency-Key '{key}' was already used for a different request (method, path or body "
+    "differ). Use a new key for a new request."
+)
+KEY_IN_USE_MESSAGE = (
+    "A request with Idempotency-Key '{key}' is still being processed. Retry when it finished."
+)
+MAX_KEY_LENGTH = 255
+PENDING_TAKEOVER_SECONDS = 120
+"""A key left pending this long (its process died mid-request) may be executed again."""
+
+
+def _request_hash(scope: Scope, body: bytes) -> str:
+    digest = hashlib.sha256()
+    digest.update(scope["method"].encode())
+    digest.update(b"\0" + scope["path"].encode() + b"\0" + scope.get("query_string", b"") + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+class IdempotencyMiddleware:
+    """Replay the first response of a POST for a repeated ``Idempotency-Key``."""
+
+    def __init__(self, app: ASGIApp, context: Callable[[], ServerContext]) -> None:
+        self.app = app
+        self.context = context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        raw_key = dict(scope["headers"]).get(b"idempotency-key")
+        if raw_key is None:
+            await self.app(scope, receive, send)
+            return
+        key = raw_key.decode("latin-1").strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            await APIError(
+                400,
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
+                param="Idempotency-Key",
+                code="invalid_idempotency_key",
+            ).response()(scope, receive, send)
+            return
+        ctx = self.context()
+        api_scope = hashlib.sha256(scope.get(SCOPE_KEY, "").encode()).hexdigest()[:32]
+        request_hash = _request_hash(scope, scope.get(SCOPE_BODY, b""))
+        row = self._begin(ctx, api_scope, key, request_hash)
+        if row is not None:
+            await self._repeat(ctx, row, key, request_hash, scope, receive, send)
+            return
+        await self._execute(ctx, api_scope, key, scope, receive, send)
+
+    @staticmethod
+    def _begin(ctx: ServerContext, api_scope: str, key: str, request_hash: str) -> Any:
+        """Reserve the key (returns None) or return the existing record."""
+        table = db.idempotency_keys
+        try:
+            with ctx.store.write() as conn:
+                row = conn.execute(
+                    select(table).where(table.c.scope == api_scope, table.c.key == key)
+                ).first()
+                if row is not None:
+                    abandoned = (
+                        row.state == "pending"
+                        and row.request_hash == request_hash
+                        and row.created_at < time.time() - PENDING_TAKEOVER_SECONDS
+                    )
+                    if not abandoned:
+                        return row
+                    conn.execute(delete(table).where(table.c.scope == api_scope, table.c.key == key))
+                conn.execute(
+                    insert(table).values(
+                        scope=api_scope,
+                        key=key,
+                        request_hash=request_hash,
+                        state="pending",
+                        created_at=int(time.time()),
+                    )
+                )
+        except IntegrityError:
+            # Another process reserved it between our read and insert.
+            with ctx.store.read() as conn:
+                return conn.execute(select(table).where(table.c.scope == api_scope, table.c.key == key)).first()
+        return None
+
+    @staticmethod
+    def _save(ctx: ServerContext, api_scope: str, key: str, **values: Any) -> None:
+        table = db.idempotency_keys
+        with ctx.store.write() as conn:
+            conn.execute(update(table).where(table.c.scope == api_scope, table.c.key == key).values(**values))
+
+    @staticmethod
+    def _forget(ctx: ServerContext, api_scope: str, key: str) -> None:
+        table = db.idempotency_keys
+        with ctx.store.write() as conn:
+            conn.execute(delete(table).where(table.c.scope == api_scope, table.c.key == key))
+
+    async def _repeat(
+        self, ctx: ServerContext, row: Any, key: str, request_hash: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if row.request_hash != request_hash:
+            error = APIError(400, KEY_REUSED_MESSAGE.format(key=key), param="Idempotency-Key", code="idempotency_key_reused")
+            await error.response()(scope, receive, send)
+            return
+        if row.state == "done":
+            headers = [
+                (b"content-type", (row.content_type or "application/json").encode()),
+                (b"idempotent-replayed", b"true"),
+            ]
+            await send({"type": "http.response.start", "status": row.status_code, "headers": headers})
+            await send({"type": "http.response.body", "body": (row.body or "").encode()})
+            return
+        if row.state == "stream" and row.run_id:
+            run = ctx.worker.refresh(ctx.store.get("runs", row.run_id))
+            queue = ctx.bus.subscribe(row.run_id)
+            prelude = [StreamEvent(STATUS_EVENTS[run["status"]], run)]
+            response = sse_response(ctx, row.run_id, queue, prelude)
+            response.headers["idempotent-replayed"] = "true"
+            await response(scope, receive, send)
+            return
+        error = APIError(409, KEY_IN_USE_MESSAGE.format(key=key), param="Idempotency-Key", code="idempotency_key_in_use")
+        await error.response()(scope, receive, send)
+
+    async def _execute(
+        self, ctx: ServerContext, api_scope: str, key: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        status = 500
+        content_type = ""
+        chunks: list[bytes] = []
+        streaming = False
+        stream_saved = False
+        pending = b""
+
+        async def capture(message: Message) -> None:
+            nonlocal status, content_type, streaming, stream_saved, pending
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = dict(message.get("headers", []))
+                content_type = headers.get(b"content-type", b"").decode()
+                streaming = content_type.startswith("text/event-stream")
+            elif message["type"] == "http.response.body":
+                body = message.get("body", b"")
+                if streaming:
+                    if not stream_saved:
+                        pending += body
+                        run = _first_run(pending)
+                        if run is not None:
+                            self._save(ctx, api_scope, key, state="stream", status_code=status,
+                                       content_type=content_type, run_id=run["id"], thread_id=run["thread_id"])
+                            stream_saved = True
+                else:
+                    chunks.append(body)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        except BaseException:
+            self._forget(ctx, api_scope, key)
+            raise
+        if streaming:
+            if not stream_saved:
+                self._forget(ctx, api_scope, key)
+            return
+        if status >= 500:
+            self._forget(ctx, api_scope, key)
+            return
+        self._save(
+            ctx,
+            api_scope,
+            key,
+            state="done",
+            status_code=status,
+            content_type=content_type,
+            body=b"".join(chunks).decode("utf-8"),
+        )
+
+
+def _first_run(stream: bytes) -> dict[str, Any] | None:
+    """The run object of the first ``thread.run.created`` frame in the stream so far."""
+    for frame in stream.split(b"\n\n"):
+        if frame.startswith(b"event: thread.run.created\n"):
+            data = frame.split(b"\ndata: ", 1)
+            if len(data) == 2:
+                try:
+                    return json.loads(data[1])  # type: ignore[no-any-return]
+                except json.JSONDecodeError:
+                    return None
+    return None

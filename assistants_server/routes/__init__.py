@@ -1,0 +1,1 @@
+"""HTTP routes of the Assistants v2 protocol, one module per resource."""

@@ -1,0 +1,67 @@
+"""``/v1/assistants``: create, retrieve, list, modify, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from assistants_server.routes.common import ListParams, context, json_response
+from assistants_server.schemas import CreateAssistant, ModifyAssistant, dump_tools
+
+router = APIRouter()
+
+
+@router.post("/assistants")
+async def create_assistant(body: CreateAssistant, request: Request) -> JSONResponse:
+    """Create an assistant."""
+    data = {
+        "name": body.name,
+        "description": body.description,
+        "model": body.model,
+        "instructions": body.instructions,
+        "tools": dump_tools(body.tools),
+        "tool_resources": body.tool_resources or {},
+        "metadata": body.metadata or {},
+        "temperature": 1.0 if body.temperature is None else body.temperature,
+        "top_p": 1.0 if body.top_p is None else body.top_p,
+        "response_format": body.response_format or "auto",
+        "_reasoning_effort": body.reasoning_effort,
+    }
+    return json_response(context(request).store.create_assistant(data))
+
+
+@router.get("/assistants")
+async def list_assistants(request: Request, params: Annotated[ListParams, Depends()]) -> JSONResponse:
+    """List assistants."""
+    return json_response(context(request).store.list("assistants", **params.kwargs()).body())
+
+
+@router.get("/assistants/{assistant_id}")
+async def retrieve_assistant(assistant_id: str, request: Request) -> JSONResponse:
+    """Retrieve an assistant."""
+    return json_response(context(request).store.get("assistants", assistant_id))
+
+
+@router.post("/assistants/{assistant_id}")
+async def modify_assistant(assistant_id: str, body: ModifyAssistant, request: Request) -> JSONResponse:
+    """Change the given fields of an assistant."""
+    changes = body.model_dump(exclude_unset=True)
+    for required in ("model", "tools"):
+        if changes.get(required, "") is None:
+            del changes[required]
+    if "tools" in changes:
+        changes["tools"] = dump_tools(body.tools)
+    if "metadata" in changes:
+        changes["metadata"] = body.metadata or {}
+    if "reasoning_effort" in changes:
+        changes["_reasoning_effort"] = changes.pop("reasoning_effort")
+    return json_response(context(request).store.update_data("assistants", assistant_id, changes))
+
+
+@router.delete("/assistants/{assistant_id}")
+async def delete_assistant(assistant_id: str, request: Request) -> JSONResponse:
+    """Delete an assistant."""
+    context(request).store.delete_assistant(assistant_id)
+    return json_response({"id": assistant_id, "object": "assistant.deleted", "deleted": True})

@@ -1,0 +1,91 @@
+"""Helpers shared by the route modules: context access, list parameters, responses, content."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from assistants_server.context import ServerContext
+from assistants_server.events import RunEventBus, StreamEvent, stream_run
+from assistants_server.schemas import CreateMessage
+
+POLL_AFTER_MS = "25"
+"""Sent as ``openai-poll-after-ms`` on run responses so SDK pollers check back quickly."""
+
+
+def context(request: Request) -> ServerContext:
+    """The server instance handling this request."""
+    return request.app.state.context  # type: ignore[no-any-return]
+
+
+class ListParams:
+    """``limit``, ``order``, ``after``, ``before`` of list endpoints."""
+
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        order: Literal["asc", "desc"] = "desc",
+        after: str | None = None,
+        before: str | None = None,
+    ) -> None:
+        self.limit = limit
+        self.order = order
+        self.after = after
+        self.before = before
+
+    def kwargs(self) -> dict[str, Any]:
+        """As keyword arguments of :meth:`Store.list`."""
+        return {"limit": self.limit, "order": self.order, "after": self.after, "before": self.before}
+
+
+def json_response(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
+    """A JSON response."""
+    return JSONResponse(body, status_code=status_code)
+
+
+def run_response(run: dict[str, Any]) -> JSONResponse:
+    """A run, with the poll hint header."""
+    return JSONResponse(run, headers={"openai-poll-after-ms": POLL_AFTER_MS})
+
+
+def sse_response(
+    ctx: ServerContext, run_id: str, queue: Any, prelude: list[StreamEvent]
+) -> StreamingResponse:
+    """Stream a run's events (``queue`` must be subscribed before the run was woken)."""
+    bus: RunEventBus = ctx.bus
+
+    def current() -> dict[str, Any]:
+        return ctx.worker.refresh(ctx.store.get("runs", run_id))
+
+    return StreamingResponse(
+        stream_run(bus, run_id, queue, prelude, current),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+def message_content(message: CreateMessage) -> list[dict[str, Any]]:
+    """Request content (string or parts) → stored content blocks."""
+    if isinstance(message.content, str):
+        return [{"type": "text", "text": {"value": message.content, "annotations": []}}]
+    blocks: list[dict[str, Any]] = []
+    for part in message.content:
+        if part.type == "text":
+            blocks.append({"type": "text", "text": {"value": part.text, "annotations": []}})
+        elif part.type == "image_url":
+            blocks.append({"type": "image_url", "image_url": part.image_url.model_dump()})
+        else:
+            blocks.append({"type": "image_file", "image_file": part.image_file.model_dump()})
+    return blocks
+
+
+def message_fields(message: CreateMessage) -> dict[str, Any]:
+    """A create-message request as the store's message fields."""
+    return {
+        "role": message.role,
+        "content": message_content(message),
+        "attachments": [a.model_dump() for a in message.attachments or []],
+        "metadata": message.metadata or {},
+    }

@@ -1,0 +1,257 @@
+"""Runs and run steps: create (optionally streaming), retrieve, list, modify, cancel,
+submit_tool_outputs; ``POST /v1/threads/runs`` creates a thread and runs it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from assistants_server.context import ServerContext
+from assistants_server.errors import (
+    CANNOT_CANCEL_MESSAGE,
+    NO_TOOL_OUTPUTS_MESSAGE,
+    bad_request,
+    not_found,
+)
+from assistants_server.events import StreamEvent
+from assistants_server.routes.common import (
+    ListParams,
+    context,
+    json_response,
+    message_fields,
+    run_response,
+    sse_response,
+)
+from assistants_server.schemas import (
+    CreateRun,
+    CreateThreadAndRun,
+    ModifyRun,
+    SubmitToolOutputs,
+    dump_tools,
+)
+
+router = APIRouter()
+
+MISSING_OUTPUTS_MESSAGE = (
+    "Expected tool outputs for call_ids {expected}, got {got}. Submit one output for every "
+    "pending tool call in a single request."
+)
+UNKNOWN_OUTPUT_MESSAGE = (
+    "No tool call found with id '{call_id}' pending on this run. Pending call ids: {expected}."
+)
+DUPLICATE_OUTPUT_MESSAGE = "Tool call id '{call_id}' was given more than one output."
+
+
+def _run_data(assistant: dict[str, Any], body: CreateRun | CreateThreadAndRun) -> dict[str, Any]:
+    """A run's stored body: run overrides, else the assistant's settings."""
+    additional = getattr(body, "additional_instructions", None)
+    tool_choice: Any = body.tool_choice
+    if tool_choice is not None and not isinstance(tool_choice, str):
+        tool_choice = tool_choice.model_dump(exclude_none=True)
+    return {
+        "model": body.model or assistant["model"],
+        "instructions": body.instructions if body.instructions is not None else (assistant["instructions"] or ""),
+        "tools": dump_tools(body.tools) if body.tools is not None else assistant["tools"],
+        "metadata": body.metadata or {},
+        "temperature": body.temperature if body.temperature is not None else assistant.get("temperature"),
+        "top_p": body.top_p if body.top_p is not None else assistant.get("top_p"),
+        "max_prompt_tokens": body.max_prompt_tokens,
+        "max_completion_tokens": body.max_completion_tokens,
+        "truncation_strategy": (
+            body.truncation_strategy.model_dump()
+            if body.truncation_strategy is not None
+            else {"type": "auto", "last_messages": None}
+        ),
+        "tool_choice": tool_choice if tool_choice is not None else "auto",
+        "parallel_tool_calls": True if body.parallel_tool_calls is None else body.parallel_tool_calls,
+        "response_format": body.response_format if body.response_format is not None else (assistant.get("response_format") or "auto"),
+        "required_action": None,
+        "last_error": None,
+        "started_at": None,
+        "cancelled_at": None,
+        "failed_at": None,
+        "completed_at": None,
+        "incomplete_details": None,
+        "usage": None,
+        "_additional_instructions": additional,
+        "_tool_resources": getattr(body, "tool_resources", None),
+    }
+
+
+def _assistant_for(ctx: ServerContext, assistant_id: str) -> dict[str, Any]:
+    if not ctx.store.exists("assistants", assistant_id):
+        raise not_found("assistant", assistant_id, "assistant_id")
+    return ctx.store.get("assistants", assistant_id)
+
+
+def _start(
+    ctx: ServerContext,
+    run: dict[str, Any],
+    stream: bool | None,
+    thread: dict[str, Any] | None = None,
+) -> Response:
+    """Wake the worker for a new run; stream its events when asked."""
+    if not stream:
+        ctx.worker.submit(run["id"])
+        return run_response(run)
+    queue = ctx.bus.subscribe(run["id"])
+    ctx.worker.submit(run["id"])
+    prelude = [StreamEvent("thread.created", thread)] if thread is not None else []
+    prelude += [StreamEvent("thread.run.created", run), StreamEvent("thread.run.queued", run)]
+    return sse_response(ctx, run["id"], queue, prelude)
+
+
+@router.post("/threads/runs")
+async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> Response:
+    """Create a thread with its messages and start a run on it, in one transaction."""
+    ctx = context(request)
+    assistant = _assistant_for(ctx, body.assistant_id)
+    thread_body = body.thread
+    thread_data = {
+        "metadata": (thread_body.metadata if thread_body else None) or {},
+        "tool_resources": (thread_body.tool_resources if thread_body else None) or body.tool_resources or {},
+    }
+    messages = [message_fields(m) for m in (thread_body.messages if thread_body else None) or []]
+    run, thread = ctx.store.create_run(
+        "",
+        assistant["id"],
+        _run_data(assistant, body),
+        new_thread=(thread_data, messages),
+        owner=ctx.worker.owner_claim,
+    )
+    return _start(ctx, run, body.stream, thread)
+
+
+@router.post("/threads/{thread_id}/runs")
+async def create_run(thread_id: str, body: CreateRun, request: Request) -> Response:
+    """Start a run; refused while another run is active on the thread."""
+    ctx = context(request)
+    if not ctx.store.exists("threads", thread_id):
+        raise not_found("thread", thread_id, "thread_id")
+    assistant = _assistant_for(ctx, body.assistant_id)
+    ctx.worker.expire_overdue()
+    run, _ = ctx.store.create_run(
+        thread_id,
+        assistant["id"],
+        _run_data(assistant, body),
+        additional_messages=[message_fields(m) for m in body.additional_messages or []],
+        owner=ctx.worker.owner_claim,
+    )
+    return _start(ctx, run, body.stream)
+
+
+@router.get("/threads/{thread_id}/runs")
+async def list_runs(thread_id: str, request: Request, params: Annotated[ListParams, Depends()]) -> JSONResponse:
+    """List a thread's runs."""
+    ctx = context(request)
+    if not ctx.store.exists("threads", thread_id):
+        raise not_found("thread", thread_id, "thread_id")
+    page = ctx.store.list("runs", **params.kwargs(), thread_id=thread_id)
+    page.data = [ctx.worker.refresh(run) for run in page.data]
+    return json_response(page.body())
+
+
+def _get_run(ctx: ServerContext, thread_id: str, run_id: str) -> dict[str, Any]:
+    if not ctx.store.exists("threads", thread_id):
+        raise not_found("thread", thread_id, "thread_id")
+    return ctx.worker.refresh(ctx.store.get("runs", run_id, thread_id=thread_id))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}")
+async def retrieve_run(thread_id: str, run_id: str, request: Request) -> JSONResponse:
+    """Retrieve a run (expired when its tool-output deadline passed)."""
+    return run_response(_get_run(context(request), thread_id, run_id))
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}")
+async def modify_run(thread_id: str, run_id: str, body: ModifyRun, request: Request) -> JSONResponse:
+    """Change a run's metadata."""
+    ctx = context(request)
+    _get_run(ctx, thread_id, run_id)
+    run = ctx.store.update_run(run_id, metadata=body.metadata or {}) if "metadata" in body.model_fields_set else None
+    return run_response(run or ctx.store.get("runs", run_id))
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel")
+async def cancel_run(thread_id: str, run_id: str, request: Request) -> JSONResponse:
+    """Cancel a queued, in-progress or waiting run (it moves through ``cancelling``)."""
+    ctx = context(request)
+    run = _get_run(ctx, thread_id, run_id)
+    if run["status"] == "cancelling":
+        return run_response(run)
+    cancelled = ctx.worker.cancel(run_id)
+    if cancelled is None:
+        current = ctx.store.get("runs", run_id)
+        raise bad_request(CANNOT_CANCEL_MESSAGE.format(status=current["status"]))
+    return run_response(cancelled)
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs")
+async def submit_tool_outputs(
+    thread_id: str, run_id: str, body: SubmitToolOutputs, request: Request
+) -> Response:
+    """Give the outputs of every pending tool call; the run continues in the background."""
+    ctx = context(request)
+    run = _get_run(ctx, thread_id, run_id)
+    if run["status"] != "requires_action":
+        raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=run["status"]))
+    pending = [c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]]
+    outputs: dict[str, str] = {}
+    for index, item in enumerate(body.tool_outputs):
+        if item.tool_call_id is None:
+            raise bad_request(
+                f"Missing required parameter: 'tool_outputs[{index}].tool_call_id'.",
+                param=f"tool_outputs[{index}].tool_call_id",
+            )
+        if item.tool_call_id not in pending:
+            raise bad_request(
+                UNKNOWN_OUTPUT_MESSAGE.format(call_id=item.tool_call_id, expected=", ".join(pending)),
+                param=f"tool_outputs[{index}].tool_call_id",
+            )
+        if item.tool_call_id in outputs:
+            raise bad_request(
+                DUPLICATE_OUTPUT_MESSAGE.format(call_id=item.tool_call_id),
+                param=f"tool_outputs[{index}].tool_call_id",
+            )
+        outputs[item.tool_call_id] = item.output or ""
+    missing = [call_id for call_id in pending if call_id not in outputs]
+    if missing:
+        raise bad_request(
+            MISSING_OUTPUTS_MESSAGE.format(expected=pending, got=list(outputs)),
+            param="tool_outputs",
+        )
+    step_outputs: dict[str, dict[str, str]] = {}
+    for step in ctx.store.run_steps(run_id, status="in_progress"):
+        if step["type"] != "tool_calls":
+            continue
+        ids = {c["id"] for c in step["step_details"]["tool_calls"]}
+        step_outputs[step["id"]] = {k: v for k, v in outputs.items() if k in ids}
+    run = ctx.store.requeue_with_outputs(run_id, step_outputs, ctx.worker.owner_claim)
+    for step_id in step_outputs:
+        ctx.bus.publish(run_id, "thread.run.step.completed", ctx.store.get("run_steps", step_id))
+    if not body.stream:
+        ctx.worker.submit(run_id)
+        return run_response(run)
+    queue = ctx.bus.subscribe(run_id)
+    ctx.worker.submit(run_id)
+    return sse_response(ctx, run_id, queue, [StreamEvent("thread.run.queued", run)])
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/steps")
+async def list_run_steps(
+    thread_id: str, run_id: str, request: Request, params: Annotated[ListParams, Depends()]
+) -> JSONResponse:
+    """List a run's steps."""
+    ctx = context(request)
+    _get_run(ctx, thread_id, run_id)
+    return json_response(ctx.store.list("run_steps", **params.kwargs(), run_id=run_id).body())
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/steps/{step_id}")
+async def retrieve_run_step(thread_id: str, run_id: str, step_id: str, request: Request) -> JSONResponse:
+    """Retrieve a run step."""
+    ctx = context(request)
+    _get_run(ctx, thread_id, run_id)
+    return json_response(ctx.store.get("run_steps", step_id, run_id=run_id))

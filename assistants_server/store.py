@@ -1,0 +1,647 @@
+"""The data layer: every read and write of assistants, threads, messages, runs and steps.
+
+All methods are synchronous, small, indexed queries (sub-millisecond on SQLite), called from
+the server's event loop. Each write runs in one transaction, so bad input or a crash never
+leaves half-written state. Objects come back as the API's JSON dicts.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select, true, update
+
+from assistants_server import db
+from assistants_server.errors import (
+    ACTIVE_RUN_MESSAGE,
+    ACTIVE_RUN_NEW_RUN_MESSAGE,
+    APIError,
+    bad_request,
+    not_found,
+)
+from assistants_server.ids import new_id, now
+
+ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
+EXECUTABLE_RUN_STATUSES = ("queued", "in_progress", "cancelling")
+TERMINAL_RUN_STATUSES = ("completed", "failed", "cancelled", "expired", "incomplete")
+
+_KINDS = {
+    "assistants": ("assistant", "assistant_id"),
+    "threads": ("thread", "thread_id"),
+    "messages": ("message", "message_id"),
+    "runs": ("run", "run_id"),
+    "run_steps": ("run step", "step_id"),
+}
+
+
+class Page:
+    """One page of a list endpoint."""
+
+    def __init__(self, data: list[dict[str, Any]], has_more: bool) -> None:
+        self.data = data
+        self.has_more = has_more
+
+    def body(self) -> dict[str, Any]:
+        """The list response body."""
+        return {
+            "object": "list",
+            "data": self.data,
+            "first_id": self.data[0]["id"] if self.data else None,
+            "last_id": self.data[-1]["id"] if self.data else None,
+            "has_more": self.has_more,
+        }
+
+
+def _public(data: dict[str, Any]) -> dict[str, Any]:
+    """Body fields without the server's private ones (keys starting with ``_``)."""
+    return {key: value for key, value in data.items() if not key.startswith("_")}
+
+
+def _assistant(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "object": "assistant", "created_at": row.created_at, **_public(row.data)}
+
+
+def _thread(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "object": "thread", "created_at": row.created_at, **row.data}
+
+
+def _message(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "thread.message",
+        "created_at": row.created_at,
+        "thread_id": row.thread_id,
+        "run_id": row.run_id,
+        "role": row.role,
+        "status": row.status,
+        **row.data,
+    }
+
+
+def _run(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "thread.run",
+        "created_at": row.created_at,
+        "thread_id": row.thread_id,
+        "assistant_id": row.assistant_id,
+        "status": row.status,
+        "expires_at": row.expires_at,
+        **_public(row.data),
+    }
+
+
+def _step(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "object": "thread.run.step",
+        "created_at": row.created_at,
+        "run_id": row.run_id,
+        "thread_id": row.thread_id,
+        "type": row.type,
+        "status": row.status,
+        **row.data,
+    }
+
+
+_SERIALIZERS = {
+    "assistants": _assistant,
+    "threads": _thread,
+    "messages": _message,
+    "runs": _run,
+    "run_steps": _step,
+}
+
+
+def _owner_values(owner: tuple[str, int, str, float] | None) -> dict[str, Any]:
+    if owner is None:
+        return {}
+    name, pid, host, lease_seconds = owner
+    import time
+
+    return {
+        "owner": name,
+        "owner_pid": pid,
+        "owner_host": host,
+        "lease_expires_at": time.time() + lease_seconds,
+    }
+
+
+class Store:
+    """Transactions over one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE), committed on success."""
+        with self.engine.connect().execution_options(**{db.WRITE_OPTION: True}) as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction."""
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    # -- generic helpers ------------------------------------------------------------------
+
+    @staticmethod
+    def _get_row(conn: Connection, table: Table, object_id: str, **filters: str) -> Any:
+        query = select(table).where(table.c.id == object_id)
+        for column, value in filters.items():
+            query = query.where(table.c[column] == value)
+        row = conn.execute(query).first()
+        if row is None:
+            kind, param = _KINDS[table.name]
+            raise not_found(kind, object_id, param)
+        return row
+
+    def get(self, table_name: str, object_id: str, **filters: str) -> dict[str, Any]:
+        """One object by id (optionally also matching ``thread_id``/``run_id``), else 404."""
+        table = db.metadata.tables[table_name]
+        with self.read() as conn:
+            row = self._get_row(conn, table, object_id, **filters)
+        return _SERIALIZERS[table_name](row)
+
+    def exists(self, table_name: str, object_id: str) -> bool:
+        """Whether an object with this id exists."""
+        table = db.metadata.tables[table_name]
+        with self.read() as conn:
+            return conn.execute(select(table.c.seq).where(table.c.id == object_id)).first() is not None
+
+    def list(
+        self,
+        table_name: str,
+        *,
+        limit: int,
+        order: str,
+        after: str | None,
+        before: str | None,
+        **filters: str | None,
+    ) -> Page:
+        """A page ordered by ``seq``, with cursors ``after``/``before`` (ids on this list)."""
+        table = db.metadata.tables[table_name]
+        conditions = [table.c[column] == value for column, value in filters.items()]
+        descending = order == "desc"
+        with self.read() as conn:
+            for cursor_name, cursor_id in (("after", after), ("before", before)):
+                if cursor_id is None:
+                    continue
+                cursor_seq = conn.execute(
+                    select(table.c.seq).where(table.c.id == cursor_id, *conditions)
+                ).scalar()
+                if cursor_seq is None:
+                    kind, _ = _KINDS[table_name]
+                    raise bad_request(
+                        f"Invalid '{cursor_name}': no {kind} with id '{cursor_id}' in this list. "
+                        f"Pass an id from a previous page ('first_id'/'last_id').",
+                        param=cursor_name,
+                    )
+                # "after" continues in the list's order; "before" goes back against it.
+                goes_up = (cursor_name == "after") != descending
+                conditions.append(table.c.seq > cursor_seq if goes_up else table.c.seq < cursor_seq)
+            query = select(table).where(and_(true(), *conditions))
+            if before is not None and after is None:
+                # Fetch the items nearest to the cursor, then present them in list order.
+                query = query.order_by(table.c.seq.asc() if descending else table.c.seq.desc())
+                rows = list(conn.execute(query.limit(limit + 1)))
+                has_more = len(rows) > limit
+                rows = list(reversed(rows[:limit]))
+            else:
+                query = query.order_by(table.c.seq.desc() if descending else table.c.seq.asc())
+                rows = list(conn.execute(query.limit(limit + 1)))
+                has_more = len(rows) > limit
+                rows = rows[:limit]
+        return Page([_SERIALIZERS[table_name](r) for r in rows], has_more)
+
+    # -- assistants -----------------------------------------------------------------------
+
+    def create_assistant(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Insert an assistant."""
+        assistant_id = new_id("asst")
+        with self.write() as conn:
+            conn.execute(
+                insert(db.assistants).values(id=assistant_id, created_at=now(), data=data)
+            )
+            row = self._get_row(conn, db.assistants, assistant_id)
+        return _assistant(row)
+
+    def update_data(self, table_name: str, object_id: str, changes: dict[str, Any], **filters: str) -> dict[str, Any]:
+        """Merge ``changes`` into an object's JSON body."""
+        table = db.metadata.tables[table_name]
+        with self.write() as conn:
+            row = self._get_row(conn, table, object_id, **filters)
+            data = {**copy.deepcopy(row.data), **changes}
+            conn.execute(update(table).where(table.c.id == object_id).values(data=data))
+            row = self._get_row(conn, table, object_id)
+        return _SERIALIZERS[table_name](row)
+
+    def delete_assistant(self, assistant_id: str) -> None:
+        """Delete an assistant (its past runs stay readable)."""
+        with self.write() as conn:
+            self._get_row(conn, db.assistants, assistant_id)
+            conn.execute(delete(db.assistants).where(db.assistants.c.id == assistant_id))
+
+    # -- threads and messages ---------------------------------------------------------------
+
+    @staticmethod
+    def _insert_thread(conn: Connection, data: dict[str, Any], messages: list[dict[str, Any]]) -> str:
+        thread_id = new_id("thread")
+        created = now()
+        conn.execute(insert(db.threads).values(id=thread_id, created_at=created, data=data))
+        for message in messages:
+            Store._insert_message(conn, thread_id, message)
+        return thread_id
+
+    @staticmethod
+    def _insert_message(conn: Connection, thread_id: str, message: dict[str, Any]) -> str:
+        message_id = new_id("msg")
+        fields = dict(message)
+        role = fields.pop("role")
+        status = fields.pop("status", "completed")
+        run_id = fields.pop("run_id", None)
+        created = now()
+        data = {
+            "assistant_id": None,
+            "attachments": [],
+            "metadata": {},
+            "incomplete_details": None,
+            "completed_at": created if status == "completed" else None,
+            "incomplete_at": None,
+            **fields,
+        }
+        conn.execute(
+            insert(db.messages).values(
+                id=message_id,
+                thread_id=thread_id,
+                run_id=run_id,
+                role=role,
+                status=status,
+                created_at=created,
+                data=data,
+            )
+        )
+        return message_id
+
+    def create_thread(self, data: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """Insert a thread and its initial messages in one transaction."""
+        with self.write() as conn:
+            thread_id = self._insert_thread(conn, data, messages)
+            row = self._get_row(conn, db.threads, thread_id)
+        return _thread(row)
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete a thread with its messages, runs and steps."""
+        with self.write() as conn:
+            self._get_row(conn, db.threads, thread_id)
+            conn.execute(delete(db.run_steps).where(db.run_steps.c.thread_id == thread_id))
+            conn.execute(delete(db.runs).where(db.runs.c.thread_id == thread_id))
+            conn.execute(delete(db.messages).where(db.messages.c.thread_id == thread_id))
+            conn.execute(delete(db.threads).where(db.threads.c.id == thread_id))
+
+    @staticmethod
+    def _active_run_id(conn: Connection, thread_id: str) -> str | None:
+        now_s = now()
+        rows = conn.execute(
+            select(db.runs.c.id, db.runs.c.status, db.runs.c.expires_at).where(
+                db.runs.c.thread_id == thread_id, db.runs.c.status.in_(ACTIVE_RUN_STATUSES)
+            )
+        ).all()
+        for row in rows:
+            if row.status == "requires_action" and row.expires_at is not None and row.expires_at <= now_s:
+                continue  # expired; the worker marks it so, it no longer blocks the thread
+            return str(row.id)
+        return None
+
+    def add_message(self, thread_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Add a user/assistant message, refusing while a run is active on the thread."""
+        with self.write() as conn:
+            self._get_row(conn, db.threads, thread_id)
+            active = self._active_run_id(conn, thread_id)
+            if active is not None:
+                raise APIError(
+                    400, ACTIVE_RUN_MESSAGE.format(thread_id=thread_id, run_id=active)
+                )
+            message_id = self._insert_message(conn, thread_id, message)
+            row = self._get_row(conn, db.messages, message_id)
+        return _message(row)
+
+    def insert_message(self, thread_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Add a message written by a run (no active-run check)."""
+        with self.write() as conn:
+            message_id = self._insert_message(conn, thread_id, message)
+            row = self._get_row(conn, db.messages, message_id)
+        return _message(row)
+
+    def update_message(self, message_id: str, *, status: str | None = None, **changes: Any) -> dict[str, Any]:
+        """Change a message's status and/or body fields."""
+        with self.write() as conn:
+            row = self._get_row(conn, db.messages, message_id)
+            data = {**copy.deepcopy(row.data), **changes}
+            values: dict[str, Any] = {"data": data}
+            if status is not None:
+                values["status"] = status
+            conn.execute(update(db.messages).where(db.messages.c.id == message_id).values(**values))
+            row = self._get_row(conn, db.messages, message_id)
+        return _message(row)
+
+    def thread_history(self, thread_id: str, last_messages: int | None = None) -> tuple[list[Any], list[Any]]:
+        """Messages (oldest first) and tool-call steps of a thread, for building a model request."""
+        with self.read() as conn:
+            query = select(db.messages).where(db.messages.c.thread_id == thread_id)
+            if last_messages is not None:
+                rows = list(conn.execute(query.order_by(db.messages.c.seq.desc()).limit(last_messages)))
+                rows.reverse()
+            else:
+                rows = list(conn.execute(query.order_by(db.messages.c.seq.asc())))
+            first_seq = rows[0].seq if rows else 0
+            steps = list(
+                conn.execute(
+                    select(db.run_steps)
+                    .where(
+                        db.run_steps.c.thread_id == thread_id,
+                        db.run_steps.c.type == "tool_calls",
+                        db.run_steps.c.after_message_seq >= first_seq - 1 if last_messages else true(),
+                    )
+                    .order_by(db.run_steps.c.seq.asc())
+                )
+            )
+        return rows, steps
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        thread_id: str,
+        assistant_id: str,
+        data: dict[str, Any],
+        *,
+        additional_messages: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        new_thread: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
+        owner: tuple[str, int, str, float] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Insert a queued run (and its thread or extra messages) in one transaction."""
+        run_id = new_id("run")
+        with self.write() as conn:
+            thread: dict[str, Any] | None = None
+            if new_thread is not None:
+                thread_id = self._insert_thread(conn, *new_thread)
+                thread = _thread(self._get_row(conn, db.threads, thread_id))
+            else:
+                self._get_row(conn, db.threads, thread_id)
+                active = self._active_run_id(conn, thread_id)
+                if active is not None:
+                    raise APIError(
+                        400, ACTIVE_RUN_NEW_RUN_MESSAGE.format(thread_id=thread_id, run_id=active)
+                    )
+            for message in additional_messages:
+                self._insert_message(conn, thread_id, message)
+            conn.execute(
+                insert(db.runs).values(
+                    id=run_id,
+                    thread_id=thread_id,
+                    assistant_id=assistant_id,
+                    status="queued",
+                    created_at=now(),
+                    expires_at=None,
+                    data=data,
+                    **_owner_values(owner),
+                )
+            )
+            row = self._get_row(conn, db.runs, run_id)
+        return _run(row), thread
+
+    def requeue_with_outputs(
+        self,
+        run_id: str,
+        step_outputs: dict[str, dict[str, str]],
+        owner: tuple[str, int, str, float],
+    ) -> dict[str, Any]:
+        """Record tool outputs on their steps and re-queue the run, in one transaction."""
+        stamp = now()
+        with self.write() as conn:
+            for step_id, outputs in step_outputs.items():
+                step = self._get_row(conn, db.run_steps, step_id)
+                data = copy.deepcopy(step.data)
+                for call in data["step_details"]["tool_calls"]:
+                    if call["id"] in outputs:
+                        call["function"]["output"] = outputs[call["id"]]
+                data["completed_at"] = stamp
+                conn.execute(
+                    update(db.run_steps)
+                    .where(db.run_steps.c.id == step_id)
+                    .values(status="completed", data=data)
+                )
+            row = self._get_row(conn, db.runs, run_id)
+            data = {**copy.deepcopy(row.data), "required_action": None}
+            conn.execute(
+                update(db.runs)
+                .where(db.runs.c.id == run_id)
+                .values(status="queued", expires_at=None, data=data, **_owner_values(owner))
+            )
+            row = self._get_row(conn, db.runs, run_id)
+        return _run(row)
+
+    def run_row(self, run_id: str) -> Any:
+        """The raw run row (with owner and lease columns)."""
+        with self.read() as conn:
+            return self._get_row(conn, db.runs, run_id)
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: str | None = None,
+        only_if_status: tuple[str, ...] | None = None,
+        owner: str | None = None,
+        **changes: Any,
+    ) -> dict[str, Any] | None:
+        """Change a run; with ``only_if_status`` return None (and change nothing) otherwise.
+
+        ``owner`` restricts the change to a run this server instance owns.
+        """
+        with self.write() as conn:
+            row = self._get_row(conn, db.runs, run_id)
+            if only_if_status is not None and row.status not in only_if_status:
+                return None
+            if owner is not None and row.owner != owner:
+                return None
+            values: dict[str, Any] = {}
+            if "expires_at" in changes:
+                values["expires_at"] = changes.pop("expires_at")
+            if changes:
+                values["data"] = {**copy.deepcopy(row.data), **changes}
+            if status is not None:
+                values["status"] = status
+                if status not in EXECUTABLE_RUN_STATUSES:
+                    values.update(owner=None, owner_pid=None, owner_host=None, lease_expires_at=None)
+            if values:
+                conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
+            row = self._get_row(conn, db.runs, run_id)
+        return _run(row)
+
+    def claim_run(self, run_id: str, owner: str, pid: int, host: str, lease_seconds: float, *, dead_owners: tuple[str, ...] = ()) -> bool:
+        """Take a queued/in-progress run for this instance unless a live owner holds it."""
+        import time
+
+        now_f = time.time()
+        with self.write() as conn:
+            row = conn.execute(
+                select(db.runs.c.status, db.runs.c.owner, db.runs.c.lease_expires_at).where(db.runs.c.id == run_id)
+            ).first()
+            if row is None or row.status not in EXECUTABLE_RUN_STATUSES:
+                return False
+            free = (
+                row.owner is None
+                or row.owner == owner
+                or row.owner in dead_owners
+                or (row.lease_expires_at is not None and row.lease_expires_at < now_f)
+            )
+            if not free:
+                return False
+            conn.execute(
+                update(db.runs)
+                .where(db.runs.c.id == run_id)
+                .values(owner=owner, owner_pid=pid, owner_host=host, lease_expires_at=now_f + lease_seconds)
+            )
+        return True
+
+    def renew_leases(self, owner: str, lease_seconds: float) -> list[tuple[str, str]]:
+        """Extend this instance's leases; return (run id, status) of the runs it owns."""
+        import time
+
+        with self.write() as conn:
+            conn.execute(
+                update(db.runs)
+                .where(db.runs.c.owner == owner, db.runs.c.status.in_(EXECUTABLE_RUN_STATUSES))
+                .values(lease_expires_at=time.time() + lease_seconds)
+            )
+            rows = conn.execute(
+                select(db.runs.c.id, db.runs.c.status).where(db.runs.c.owner == owner)
+            ).all()
+        return [(r.id, r.status) for r in rows]
+
+    def orphan_candidates(self) -> list[Any]:
+        """Executable runs with their owner columns, for the reclaim check."""
+        with self.read() as conn:
+            return list(
+                conn.execute(
+                    select(
+                        db.runs.c.id,
+                        db.runs.c.status,
+                        db.runs.c.owner,
+                        db.runs.c.owner_pid,
+                        db.runs.c.owner_host,
+                        db.runs.c.lease_expires_at,
+                    ).where(db.runs.c.status.in_(EXECUTABLE_RUN_STATUSES))
+                )
+            )
+
+    def overdue_runs(self, now_s: int) -> list[str]:
+        """Ids of runs waiting for tool outputs past their expiry time."""
+        with self.read() as conn:
+            return [
+                r.id
+                for r in conn.execute(
+                    select(db.runs.c.id).where(
+                        db.runs.c.status == "requires_action", db.runs.c.expires_at <= now_s
+                    )
+                )
+            ]
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def create_step(self, run: dict[str, Any], step_type: str, details: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        """Insert an in-progress run step, placed after the thread's latest message."""
+        step_id = new_id("step")
+        with self.write() as conn:
+            last_seq = conn.execute(
+                select(func.max(db.messages.c.seq)).where(db.messages.c.thread_id == run["thread_id"])
+            ).scalar() or 0
+            data = {
+                "assistant_id": run["assistant_id"],
+                "step_details": details,
+                "last_error": None,
+                "expired_at": None,
+                "cancelled_at": None,
+                "failed_at": None,
+                "completed_at": None,
+                "metadata": {},
+                "usage": None,
+                **extra,
+            }
+            conn.execute(
+                insert(db.run_steps).values(
+                    id=step_id,
+                    run_id=run["id"],
+                    thread_id=run["thread_id"],
+                    type=step_type,
+                    status="in_progress",
+                    after_message_seq=last_seq,
+                    created_at=now(),
+                    data=data,
+                )
+            )
+            row = self._get_row(conn, db.run_steps, step_id)
+        return _step(row)
+
+    def update_step(self, step_id: str, *, status: str | None = None, **changes: Any) -> dict[str, Any]:
+        """Change a step's status and/or body fields."""
+        with self.write() as conn:
+            row = self._get_row(conn, db.run_steps, step_id)
+            values: dict[str, Any] = {"data": {**copy.deepcopy(row.data), **changes}}
+            if status is not None:
+                values["status"] = status
+            conn.execute(update(db.run_steps).where(db.run_steps.c.id == step_id).values(**values))
+            row = self._get_row(conn, db.run_steps, step_id)
+        return _step(row)
+
+    def run_steps(self, run_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        """All steps of a run, oldest first."""
+        with self.read() as conn:
+            query = select(db.run_steps).where(db.run_steps.c.run_id == run_id)
+            if status is not None:
+                query = query.where(db.run_steps.c.status == status)
+            return [_step(r) for r in conn.execute(query.order_by(db.run_steps.c.seq.asc()))]
+
+    def run_messages(self, run_id: str, status: str | None = None) -> list[dict[str, Any]]:
+        """Messages a run wrote, oldest first."""
+        with self.read() as conn:
+            query = select(db.messages).where(db.messages.c.run_id == run_id)
+            if status is not None:
+                query = query.where(db.messages.c.status == status)
+            return [_message(r) for r in conn.execute(query.order_by(db.messages.c.seq.asc()))]
+
+    def discard_partial_output(self, run_id: str) -> None:
+        """Remove an interrupted attempt's unfinished message steps and messages (on resume)."""
+        with self.write() as conn:
+            steps = conn.execute(
+                select(db.run_steps).where(
+                    db.run_steps.c.run_id == run_id,
+                    db.run_steps.c.status == "in_progress",
+                    db.run_steps.c.type == "message_creation",
+                )
+            ).all()
+            for step in steps:
+                message_id = step.data["step_details"]["message_creation"]["message_id"]
+                conn.execute(delete(db.messages).where(db.messages.c.id == message_id))
+                conn.execute(delete(db.run_steps).where(db.run_steps.c.id == step.id))
+            conn.execute(
+                delete(db.messages).where(
+                    db.messages.c.run_id == run_id, db.messages.c.status == "in_progress"
+                )
+            )
+
+    def delete_message(self, message_id: str) -> None:
+        """Delete one message."""
+        with self.write() as conn:
+            conn.execute(delete(db.messages).where(db.messages.c.id == message_id))

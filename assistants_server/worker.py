@@ -1,0 +1,627 @@
+"""The run worker: executes runs in the background, one asyncio task per active run.
+
+Life of a run: created ``queued`` (owned by the creating server instance) → the worker task
+claims it, sets ``in_progress``, builds a :class:`ModelRequest` from the thread, calls the
+backend once → either ``requires_action`` (tool calls; the task ends and a timer expires the
+run after ``run_expiry_seconds``), or ``completed`` / ``incomplete`` / ``failed``. Submitting
+tool outputs re-queues the run and wakes a new task. Cancel sets ``cancelling`` and cancels
+the task, abandoning an in-flight model call.
+
+Runs are woken directly (no polling for work). A heartbeat renews this instance's leases,
+expires overdue runs and reclaims runs whose owner process is dead or whose lease lapsed, so
+several processes can share one database without stealing each other's live runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import socket
+import time
+from typing import Any
+
+from assistants_server.backends.base import ModelBackend, ModelError, ModelRequest, ModelTurn
+from assistants_server.events import STATUS_EVENTS, RunEventBus
+from assistants_server.ids import new_id, now
+from assistants_server.schemas import BUILTIN_TOOL_TYPES
+from assistants_server.settings import ServerSettings
+from assistants_server.store import ACTIVE_RUN_STATUSES, Store
+
+logger = logging.getLogger(__name__)
+
+UNSUPPORTED_BUILTIN_MESSAGE = (
+    "The run needs the {tool} tool, which this server's {backend} backend cannot execute. "
+    "Declare a function tool and run the code locally instead, or configure a backend that "
+    "supports {tool}."
+)
+FORCED_BUILTIN_MESSAGE = (
+    "The run's tool_choice forces the {tool} tool, which this server's {backend} backend cannot "
+    "execute. Use tool_choice 'auto' or force a function tool instead."
+)
+INTERRUPTED_MESSAGE = (
+    "The server executing this run stopped before it finished, and the run could not be "
+    "resumed: {reason}"
+)
+UNEXPECTED_ERROR_MESSAGE = "The server failed while executing the run ({error}); see its log."
+
+LEASE_SECONDS = 30.0
+HEARTBEAT_SECONDS = 5.0
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _text_of(content: list[dict[str, Any]]) -> str:
+    return "".join(
+        block["text"]["value"] for block in content if block.get("type") == "text"
+    )
+
+
+def _chat_content(content: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """Assistants content blocks → Chat Completions content (string unless images)."""
+    if all(block.get("type") == "text" for block in content):
+        return _text_of(content)
+    parts: list[dict[str, Any]] = []
+    for block in content:
+        if block.get("type") == "text":
+            parts.append({"type": "text", "text": block["text"]["value"]})
+        elif block.get("type") == "image_url":
+            parts.append({"type": "image_url", "image_url": block["image_url"]})
+        elif block.get("type") == "image_file":
+            parts.append({"type": "text", "text": f"[image file {block['image_file']['file_id']}]"})
+    return parts
+
+
+def build_chat_messages(
+    instructions: str | None,
+    additional_instructions: str | None,
+    message_rows: list[Any],
+    tool_steps: list[Any],
+) -> list[dict[str, Any]]:
+    """The model's view of a thread: system prompt, then messages and tool round trips in order.
+
+    Tool-call steps sit after the message that was latest when they were recorded; only steps
+    whose outputs were all submitted are included (a call without a result is not valid chat).
+    """
+    chat: list[dict[str, Any]] = []
+    system = "\n\n".join(part for part in (instructions, additional_instructions) if part)
+    if system:
+        chat.append({"role": "system", "content": system})
+    steps = [s for s in tool_steps if s.status == "completed"]
+    step_index = 0
+
+    def flush_steps(up_to_seq: int | None) -> None:
+        nonlocal step_index
+        while step_index < len(steps) and (
+            up_to_seq is None or steps[step_index].after_message_seq < up_to_seq
+        ):
+            calls = steps[step_index].data["step_details"]["tool_calls"]
+            chat.append(
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": call["id"],
+                            "type": "function",
+                            "function": {
+                                "name": call["function"]["name"],
+                                "arguments": call["function"]["arguments"],
+                            },
+                        }
+                        for call in calls
+                    ],
+                }
+            )
+            for call in calls:
+                chat.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": call["id"],
+                        "content": call["function"].get("output") or "",
+                    }
+                )
+            step_index += 1
+
+    for row in message_rows:
+        flush_steps(row.seq)
+        if row.status == "in_progress":
+            continue
+        chat.append({"role": row.role, "content": _chat_content(row.data.get("content", []))})
+    flush_steps(None)
+    return chat
+
+
+class RunWorker:
+    """Executes runs for one server instance."""
+
+    def __init__(
+        self,
+        store: Store,
+        backend: ModelBackend,
+        settings: ServerSettings,
+        bus: RunEventBus,
+        *,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        lease_seconds: float = LEASE_SECONDS,
+    ) -> None:
+        self.store = store
+        self.backend = backend
+        self.settings = settings
+        self.bus = bus
+        self.instance_id = new_id("srv")
+        self.pid = os.getpid()
+        self.host = socket.gethostname()
+        self.owner = f"{self.instance_id}:{self.pid}@{self.host}"
+        self.heartbeat_seconds = heartbeat_seconds
+        self.lease_seconds = lease_seconds
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    @property
+    def owner_claim(self) -> tuple[str, int, str, float]:
+        """Owner columns for a run this instance is about to execute."""
+        return (self.owner, self.pid, self.host, self.lease_seconds)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover runs left by stopped servers and start the heartbeat."""
+        self.expire_overdue()
+        self.reclaim_orphans()
+        self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="run-worker-heartbeat")
+
+    async def stop(self) -> None:
+        """Stop executing; runs in flight are released (not failed) so a restart resumes them."""
+        self._stopping = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        for timer in self._expiry_timers.values():
+            timer.cancel()
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            try:
+                owned = self.store.renew_leases(self.owner, self.lease_seconds)
+                for run_id, status in owned:
+                    task = self._tasks.get(run_id)
+                    if status == "cancelling" and task is not None:
+                        task.cancel()
+                self.expire_overdue()
+                self.reclaim_orphans()
+            except Exception:  # keep the heartbeat alive; the error is logged, not hidden
+                logger.exception("Run worker heartbeat failed; retrying in %ss", self.heartbeat_seconds)
+
+    # -- waking runs ----------------------------------------------------------------------
+
+    def submit(self, run_id: str) -> None:
+        """Start executing a queued run now (no-op when this instance already runs it)."""
+        if self._stopping:
+            return
+        existing = self._tasks.get(run_id)
+        if existing is not None and not existing.done():
+            return
+        task = asyncio.get_running_loop().create_task(self._execute(run_id), name=f"run-{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda t, rid=run_id: self._task_done(rid, t))
+
+    def _task_done(self, run_id: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(run_id) is task:
+            del self._tasks[run_id]
+        if task.cancelled() and not self._stopping:
+            # Cancelled before it ever ran (e.g. cancel right after create).
+            self.finish_cancel(run_id)
+
+    def is_executing(self, run_id: str) -> bool:
+        """Whether this instance has a live task for the run."""
+        task = self._tasks.get(run_id)
+        return task is not None and not task.done()
+
+    def reclaim_orphans(self) -> None:
+        """Resume runs whose owner is gone (dead pid on this host, or lease lapsed)."""
+        now_f = time.time()
+        for row in self.store.orphan_candidates():
+            if self.is_executing(row.id):
+                continue
+            if row.owner == self.owner:
+                dead = True
+            elif row.owner is None:
+                dead = True
+            elif row.owner_host == self.host and not _pid_alive(row.owner_pid):
+                dead = True
+            else:
+                dead = row.lease_expires_at is not None and row.lease_expires_at < now_f
+            if not dead:
+                continue
+            logger.info("Reclaiming run %s (previous owner %s)", row.id, row.owner)
+            self._reclaim(row.id, row.owner)
+
+    def _reclaim(self, run_id: str, previous_owner: str | None) -> None:
+        dead = (previous_owner,) if previous_owner else ()
+        if not self.store.claim_run(run_id, self.owner, self.pid, self.host, self.lease_seconds, dead_owners=dead):
+            return
+        self.submit(run_id)
+
+    # -- expiry ---------------------------------------------------------------------------
+
+    def schedule_expiry(self, run_id: str, expires_at: int) -> None:
+        """Expire the run when its time to receive tool outputs is up."""
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, expires_at - time.time()) + 0.05
+        previous = self._expiry_timers.pop(run_id, None)
+        if previous is not None:
+            previous.cancel()
+        self._expiry_timers[run_id] = loop.call_later(delay, self._expire_timer, run_id)
+
+    def _expire_timer(self, run_id: str) -> None:
+        self._expiry_timers.pop(run_id, None)
+        try:
+            self.expire_if_due(run_id)
+        except Exception:  # a deleted thread is fine; anything else is logged
+            logger.exception("Expiring run %s failed", run_id)
+
+    def expire_overdue(self) -> None:
+        """Expire every run past its ``expires_at`` (any process may do this)."""
+        for run_id in self.store.overdue_runs(now()):
+            self.expire_if_due(run_id)
+
+    def expire_if_due(self, run_id: str) -> dict[str, Any] | None:
+        """Move a ``requires_action`` run past its deadline to ``expired``."""
+        row = self.store.run_row(run_id)
+        if row.status != "requires_action" or row.expires_at is None or row.expires_at > time.time():
+            return None
+        return self._finish(run_id, "expired", ("requires_action",), "expired_at", None)
+
+    def refresh(self, run: dict[str, Any]) -> dict[str, Any]:
+        """The run as clients should see it (expired when its deadline has passed)."""
+        if run["status"] == "requires_action" and run["expires_at"] is not None and run["expires_at"] <= now():
+            return self.expire_if_due(run["id"]) or self.store.get("runs", run["id"])
+        return run
+
+    # -- ending runs ----------------------------------------------------------------------
+
+    def _finish(
+        self,
+        run_id: str,
+        status: str,
+        from_statuses: tuple[str, ...],
+        step_time_field: str,
+        last_error: dict[str, str] | None,
+        **run_changes: Any,
+    ) -> dict[str, Any] | None:
+        """End a run: the run, its unfinished steps and messages, and their events."""
+        stamp = now()
+        time_field = {
+            "expired": None,
+            "cancelled": "cancelled_at",
+            "failed": "failed_at",
+        }.get(status)
+        changes: dict[str, Any] = {"required_action": None, **run_changes}
+        if time_field:
+            changes[time_field] = stamp
+        if last_error is not None:
+            changes["last_error"] = last_error
+        run = self.store.update_run(run_id, status=status, only_if_status=from_statuses, **changes)
+        if run is None:
+            return None
+        step_status = {"cancelled": "cancelled", "failed": "failed", "expired": "expired"}[status]
+        for step in self.store.run_steps(run_id, status="in_progress"):
+            step_changes: dict[str, Any] = {step_time_field: stamp}
+            if status == "failed" and last_error is not None:
+                step_changes["last_error"] = {
+                    "code": last_error["code"] if last_error["code"] != "invalid_prompt" else "server_error",
+                    "message": last_error["message"],
+                }
+            step = self.store.update_step(step["id"], status=step_status, **step_changes)
+            self.bus.publish(run_id, f"thread.run.step.{step_status}", step)
+        reason = {"cancelled": "run_cancelled", "failed": "run_failed", "expired": "run_expired"}[status]
+        for message in self.store.run_messages(run_id, status="in_progress"):
+            message = self.store.update_message(
+                message["id"],
+                status="incomplete",
+                incomplete_at=stamp,
+                incomplete_details={"reason": reason},
+            )
+            self.bus.publish(run_id, "thread.message.incomplete", message)
+        self.bus.publish(run_id, STATUS_EVENTS[status], run)
+        timer = self._expiry_timers.pop(run_id, None)
+        if timer is not None:
+            timer.cancel()
+        return run
+
+    def finish_cancel(self, run_id: str) -> dict[str, Any] | None:
+        """``cancelling`` → ``cancelled``."""
+        return self._finish(run_id, "cancelled", ("cancelling",), "cancelled_at", None)
+
+    def fail(self, run_id: str, code: str, message: str) -> dict[str, Any] | None:
+        """End an executing run ``failed`` with ``last_error``."""
+        return self._finish(
+            run_id, "failed", ("queued", "in_progress"), "failed_at", {"code": code, "message": message}
+        )
+
+    def cancel(self, run_id: str) -> dict[str, Any] | None:
+        """Request cancellation; returns the run in ``cancelling`` (None if not active).
+
+        A run this instance executes has its task cancelled (the model call is abandoned);
+        a queued or waiting run with no live executor is cancelled right away; a run another
+        live process executes is cancelled by that process's heartbeat.
+        """
+        before = self.store.run_row(run_id)
+        run = self.store.update_run(
+            run_id, status="cancelling", only_if_status=("queued", "in_progress", "requires_action")
+        )
+        if run is None:
+            return None
+        self.bus.publish(run_id, "thread.run.cancelling", run)
+        task = self._tasks.get(run_id)
+        if task is not None and not task.done():
+            task.cancel()
+        elif (
+            before.owner is None
+            or before.owner == self.owner
+            or (before.owner_host == self.host and not _pid_alive(before.owner_pid))
+        ):
+            asyncio.get_running_loop().call_soon(self.finish_cancel, run_id)
+        return run
+
+    # -- executing ------------------------------------------------------------------------
+
+    async def _execute(self, run_id: str) -> None:
+        try:
+            await self._execute_step(run_id)
+        except asyncio.CancelledError:
+            if self._stopping:
+                self._release(run_id)
+                raise
+            self.finish_cancel(run_id)
+        except ModelError as exc:
+            self.fail(run_id, exc.code, exc.message)
+        except Exception as exc:
+            logger.exception("Run %s failed unexpectedly", run_id)
+            self.fail(run_id, "server_error", UNEXPECTED_ERROR_MESSAGE.format(error=type(exc).__name__))
+
+    def _release(self, run_id: str) -> None:
+        """Give up ownership without changing status (shutdown): a restart resumes the run."""
+        from sqlalchemy import update
+
+        from assistants_server import db
+
+        with self.store.write() as conn:
+            conn.execute(
+                update(db.runs)
+                .where(db.runs.c.id == run_id, db.runs.c.owner == self.owner)
+                .values(owner=None, owner_pid=None, owner_host=None, lease_expires_at=None)
+            )
+
+    async def _execute_step(self, run_id: str) -> None:
+        if not self.store.claim_run(run_id, self.owner, self.pid, self.host, self.lease_seconds):
+            return
+        run = self.store.get("runs", run_id)
+        if run["status"] == "cancelling":
+            self.finish_cancel(run_id)
+            return
+        self.store.discard_partial_output(run_id)
+        if run["status"] == "queued":
+            run = self.store.update_run(run_id, status="in_progress", started_at=run["started_at"] or now())
+            assert run is not None
+            self.bus.publish(run_id, "thread.run.in_progress", run)
+
+        forced = run.get("tool_choice")
+        if isinstance(forced, dict) and forced.get("type") in BUILTIN_TOOL_TYPES:
+            if forced["type"] not in self.backend.supported_builtin_tools:
+                self.fail(run_id, "invalid_prompt", FORCED_BUILTIN_MESSAGE.format(tool=forced["type"], backend=self.backend.name))
+                return
+
+        truncation = run.get("truncation_strategy") or {}
+        last_messages = truncation.get("last_messages") if truncation.get("type") == "last_messages" else None
+        message_rows, tool_steps = self.store.thread_history(run["thread_id"], last_messages)
+        request = ModelRequest(
+            model=run["model"],
+            messages=build_chat_messages(
+                run["instructions"], run.get("_additional_instructions"), message_rows, tool_steps
+            ),
+            tools=run["tools"],
+            temperature=run.get("temperature"),
+            top_p=run.get("top_p"),
+            parallel_tool_calls=run.get("parallel_tool_calls", True),
+            max_completion_tokens=run.get("max_completion_tokens"),
+            tool_choice=run.get("tool_choice"),
+        )
+        writer = _MessageWriter(self, run)
+        turn = await self.backend.complete(request, writer.on_text_delta)
+        self._record_turn(run, turn, writer)
+
+    def _record_turn(self, run: dict[str, Any], turn: ModelTurn, writer: _MessageWriter) -> None:
+        run_id = run["id"]
+        for call in turn.tool_calls:
+            if call.type != "function" and call.type not in self.backend.supported_builtin_tools:
+                self.fail(
+                    run_id,
+                    "invalid_prompt",
+                    UNSUPPORTED_BUILTIN_MESSAGE.format(tool=call.type, backend=self.backend.name),
+                )
+                return
+        usage = {
+            "prompt_tokens": turn.usage.prompt_tokens,
+            "completion_tokens": turn.usage.completion_tokens,
+            "total_tokens": turn.usage.prompt_tokens + turn.usage.completion_tokens,
+        }
+        previous = run.get("usage") or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        run_usage = {key: previous[key] + usage[key] for key in usage}
+        stamp = now()
+        if turn.text and not writer.started:
+            writer.start()
+        if writer.started:
+            writer.finish(turn.text, turn.incomplete_reason, None if turn.tool_calls else usage)
+        if turn.tool_calls:
+            calls = [
+                {
+                    "id": new_id("call"),
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments, "output": None},
+                }
+                for c in turn.tool_calls
+            ]
+            step = self.store.create_step(run, "tool_calls", {"type": "tool_calls", "tool_calls": []}, usage=usage)
+            self.bus.publish(run_id, "thread.run.step.created", step)
+            self.bus.publish(run_id, "thread.run.step.in_progress", step)
+            step = self.store.update_step(step["id"], step_details={"type": "tool_calls", "tool_calls": calls})
+            self.bus.publish(
+                run_id,
+                "thread.run.step.delta",
+                {
+                    "id": step["id"],
+                    "object": "thread.run.step.delta",
+                    "delta": {
+                        "step_details": {
+                            "type": "tool_calls",
+                            "tool_calls": [{"index": i, **call} for i, call in enumerate(calls)],
+                        }
+                    },
+                },
+            )
+            expires_at = math.ceil(time.time() + self.settings.run_expiry_seconds)
+            updated = self.store.update_run(
+                run_id,
+                status="requires_action",
+                only_if_status=("in_progress",),
+                required_action={
+                    "type": "submit_tool_outputs",
+                    "submit_tool_outputs": {
+                        "tool_calls": [
+                            {
+                                "id": c["id"],
+                                "type": "function",
+                                "function": {"name": c["function"]["name"], "arguments": c["function"]["arguments"]},
+                            }
+                            for c in calls
+                        ]
+                    },
+                },
+                expires_at=expires_at,
+                usage=run_usage,
+            )
+            if updated is not None:
+                self.bus.publish(run_id, "thread.run.requires_action", updated)
+                self.schedule_expiry(run_id, expires_at)
+            return
+        if turn.incomplete_reason:
+            ended = self.store.update_run(
+                run_id,
+                status="incomplete",
+                only_if_status=("in_progress",),
+                incomplete_details={"reason": turn.incomplete_reason},
+                usage=run_usage,
+            )
+            if ended is not None:
+                self.bus.publish(run_id, "thread.run.incomplete", ended)
+            return
+        ended = self.store.update_run(
+            run_id, status="completed", only_if_status=("in_progress",), completed_at=stamp, usage=run_usage
+        )
+        if ended is not None:
+            self.bus.publish(run_id, "thread.run.completed", ended)
+
+
+class _MessageWriter:
+    """Creates the run's assistant message on its first text and streams deltas into it."""
+
+    def __init__(self, worker: RunWorker, run: dict[str, Any]) -> None:
+        self.worker = worker
+        self.run = run
+        self.started = False
+        self.message: dict[str, Any] | None = None
+        self.step: dict[str, Any] | None = None
+
+    def start(self) -> None:
+        store, bus, run = self.worker.store, self.worker.bus, self.run
+        message = store.insert_message(
+            run["thread_id"],
+            {
+                "role": "assistant",
+                "status": "in_progress",
+                "run_id": run["id"],
+                "assistant_id": run["assistant_id"],
+                "content": [],
+            },
+        )
+        step = store.create_step(
+            run,
+            "message_creation",
+            {"type": "message_creation", "message_creation": {"message_id": message["id"]}},
+        )
+        self.message, self.step, self.started = message, step, True
+        bus.publish(run["id"], "thread.run.step.created", step)
+        bus.publish(run["id"], "thread.run.step.in_progress", step)
+        bus.publish(run["id"], "thread.message.created", message)
+        bus.publish(run["id"], "thread.message.in_progress", message)
+
+    async def on_text_delta(self, text: str) -> None:
+        if not text:
+            return
+        if not self.started:
+            self.start()
+        assert self.message is not None
+        self.worker.bus.publish(
+            self.run["id"],
+            "thread.message.delta",
+            {
+                "id": self.message["id"],
+                "object": "thread.message.delta",
+                "delta": {
+                    "content": [
+                        {"index": 0, "type": "text", "text": {"value": text, "annotations": []}}
+                    ]
+                },
+            },
+        )
+
+    def finish(self, text: str, incomplete_reason: str | None, usage: dict[str, int] | None) -> None:
+        assert self.message is not None and self.step is not None
+        store, bus, run_id = self.worker.store, self.worker.bus, self.run["id"]
+        stamp = now()
+        content = [{"type": "text", "text": {"value": text, "annotations": []}}]
+        if incomplete_reason:
+            message = store.update_message(
+                self.message["id"],
+                status="incomplete",
+                content=content,
+                incomplete_at=stamp,
+                incomplete_details={"reason": "max_tokens"},
+            )
+            bus.publish(run_id, "thread.message.incomplete", message)
+        else:
+            message = store.update_message(
+                self.message["id"], status="completed", content=content, completed_at=stamp
+            )
+            bus.publish(run_id, "thread.message.completed", message)
+        step = store.update_step(self.step["id"], status="completed", completed_at=stamp, usage=usage)
+        bus.publish(run_id, "thread.run.step.completed", step)
+
+
+def tool_outputs_text(value: Any) -> str:
+    """Tool output as text (the API stores strings)."""
+    return value if isinstance(value, str) else json.dumps(value)
