@@ -1,0 +1,36 @@
+"""An OpenAI-Assistants-style agent as a LangGraph workflow.
+
+``graph`` is the compiled graph without a checkpointer (what ``langgraph dev`` loads);
+``build_graph(checkpointer=..., tools=...)`` builds one for an app. Importing this package
+starts nothing and touches no network: the embedded Assistants server starts on first use.
+"""
+
+from __future__ import annotations
+
+from graph.builder import build_graph
+from graph.context import Context
+from graph.errors import (
+    AssistantGraphError,
+    EndpointUnreachableError,
+    InvalidInputError,
+    RunGoneError,
+    UnknownAssistantError,
+)
+from graph.state import InputState, OutputState, State
+
+graph = build_graph()
+"""The agent graph compiled without a checkpointer, with the default tools."""
+
+__all__ = [
+    "AssistantGraphError",
+    "Context",
+    "EndpointUnreachableError",
+    "InputState",
+    "InvalidInputError",
+    "OutputState",
+    "RunGoneError",
+    "State",
+    "UnknownAssistantError",
+    "build_graph",
+    "graph",
+]

@@ -1,0 +1,72 @@
+"""Assemble the agent graph: assistant node ⇄ tools node, with optional checkpointer.
+
+```
+START → assistant ─(tool calls?)─ yes → tools → assistant …
+                    └─ no → END
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import openai
+from langchain_core.tools import BaseTool
+from langgraph._internal._runnable import RunnableCallable
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer
+
+from graph.assistant_node import AssistantNode
+from graph.context import Context
+from graph.router import route_after_assistant
+from graph.state import InputState, OutputState, State
+from graph.tool_node import build_tool_node
+
+GRAPH_NAME = "assistant-graph"
+
+
+def build_graph(
+    *,
+    checkpointer: Checkpointer = None,
+    tools: Sequence[BaseTool] | None = None,
+    builtin_tools: Sequence[dict[str, Any]] = (),
+    client: openai.OpenAI | None = None,
+    async_client: openai.AsyncOpenAI | None = None,
+    name: str = GRAPH_NAME,
+    **compile_kwargs: Any,
+) -> CompiledStateGraph:
+    """Build and compile the agent graph.
+
+    Args:
+        checkpointer: Where thread state is saved (e.g. ``SqliteSaver``); ``None`` for none
+            (``langgraph dev`` brings its own). Use ``durability="sync"`` when invoking with a
+            checkpointer so a crash between steps is always resumable.
+        tools: Local tools the ToolNode runs and the assistant's functions are generated
+            from (default: ``tools.default_tools()``).
+        builtin_tools: Extra Assistants built-in tools (e.g. ``{"type": "code_interpreter"}``)
+            added to the provisioned assistant; they run server-side.
+        client: Sync ``openai.OpenAI`` client for the Assistants endpoint; overrides the
+            context's endpoint (e.g. to add HTTP hooks).
+        async_client: Async client for the same endpoint (used by ``ainvoke``/``astream``).
+        name: Graph name.
+        **compile_kwargs: Passed to ``StateGraph.compile`` (e.g. ``interrupt_before``).
+    """
+    if tools is None:
+        from tools import default_tools
+
+        tools = default_tools()
+    local_tools = list(tools)
+    node = AssistantNode(
+        [*local_tools, *builtin_tools], client=client, async_client=async_client
+    )
+    builder = StateGraph(
+        State, input_schema=InputState, output_schema=OutputState, context_schema=Context
+    )
+    builder.add_node("assistant", RunnableCallable(node.invoke, node.ainvoke, name="assistant"))
+    builder.add_node("tools", build_tool_node(local_tools))
+    builder.add_edge(START, "assistant")
+    builder.add_conditional_edges("assistant", route_after_assistant)
+    builder.add_edge("tools", "assistant")
+    return builder.compile(checkpointer=checkpointer, name=name, **compile_kwargs)

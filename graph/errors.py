@@ -1,0 +1,125 @@
+"""Errors the agent graph raises, with their messages kept as module constants.
+
+Every error is a ``ValueError`` subclass that says what was wrong and what to do next. Input
+errors are raised by the assistant node *before* any request to the Assistants endpoint, so
+LangGraph does not commit a partial step and nothing is half-written to the checkpoint.
+"""
+
+from __future__ import annotations
+
+NO_MESSAGES = (
+    "The graph input has no messages. Pass {{'messages': [{{'role': 'user', 'content': "
+    "'...'}}]}} (or a HumanMessage) to start a turn, or invoke(None, config) to resume a saved "
+    "thread."
+)
+INVALID_MESSAGE = (
+    "A message in the graph input cannot be read: {detail}. Send messages as "
+    "{{'role': 'user', 'content': '<text>'}} dicts or LangChain message objects."
+)
+MISSING_CONTENT = (
+    "The last message has no content. Send a user message with non-empty text content."
+)
+EMPTY_CONTENT = (
+    "The last user message is empty (or only whitespace). Send a user message with some text."
+)
+NON_STRING_CONTENT = (
+    "The last user message content must be a string (or a list of text blocks), got {kind}. "
+    "Send the question as plain text."
+)
+UNEXPECTED_LAST_MESSAGE = (
+    "The assistant node cannot continue from a {kind} as the last message. End the input with "
+    "a user message (HumanMessage) or, after tool calls, with one ToolMessage per call."
+)
+MISSING_TOOL_OUTPUTS = (
+    "Tool call(s) {call_ids} of run {run_id} have no ToolMessage. Every tool call of the last "
+    "AI message needs exactly one ToolMessage before the assistant can continue."
+)
+NO_PENDING_RUN = (
+    "There are ToolMessages to submit but the state names no run awaiting tool outputs "
+    "(pending_run_id is empty). Start a new turn with a user message."
+)
+UNKNOWN_ASSISTANT = (
+    "Assistant {assistant_id!r} does not exist at the Assistants endpoint {base_url}. Check "
+    "ASSISTANT_ID (or the assistant_id context field), or unset it to let the graph create one."
+)
+RUN_GONE = (
+    "Run {run_id} on Assistants thread {thread_id} no longer exists at {base_url}, so its tool "
+    "outputs cannot be submitted. Start a new turn with a user message."
+)
+UNREACHABLE_ENDPOINT = (
+    "Cannot reach the Assistants endpoint at {base_url}: {reason}. Check ASSISTANTS_BASE_URL "
+    "or unset it to use the embedded server."
+)
+INVALID_CHECK_EVERY_MS = (
+    "ASSISTANT_CHECK_EVERY_MS must be a positive number of milliseconds, got {raw!r}."
+)
+RUN_STREAM_EMPTY = (
+    "The Assistants endpoint closed the run's event stream without sending the run ({detail}). "
+    "Retry the turn; if it persists, check the endpoint's logs."
+)
+INVALID_TOOL_ARGUMENTS = (
+    "The assistant sent invalid JSON arguments for tool {tool!r} (call {call_id}): {arguments!r}."
+)
+
+
+class AssistantGraphError(ValueError):
+    """Base class of the graph's errors."""
+
+
+class InvalidInputError(AssistantGraphError):
+    """The graph input or state cannot start or continue a turn (nothing was sent)."""
+
+
+class UnknownAssistantError(AssistantGraphError):
+    """The configured assistant id does not exist at the endpoint."""
+
+    def __init__(self, assistant_id: str, base_url: str) -> None:
+        """Name the missing assistant and the endpoint that was asked."""
+        super().__init__(UNKNOWN_ASSISTANT.format(assistant_id=assistant_id, base_url=base_url))
+        self.assistant_id = assistant_id
+        self.base_url = base_url
+
+
+class RunGoneError(AssistantGraphError):
+    """Tool outputs are pending for a run the endpoint no longer knows."""
+
+    def __init__(self, run_id: str, thread_id: str, base_url: str) -> None:
+        """Name the missing run, its thread and the endpoint."""
+        super().__init__(RUN_GONE.format(run_id=run_id, thread_id=thread_id, base_url=base_url))
+        self.run_id = run_id
+        self.thread_id = thread_id
+
+
+class EndpointUnreachableError(AssistantGraphError):
+    """The Assistants endpoint cannot be reached (connection refused, DNS, timeout)."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        """Name the endpoint and why it could not be reached."""
+        super().__init__(UNREACHABLE_ENDPOINT.format(base_url=base_url, reason=reason))
+        self.base_url = base_url
+        self.reason = reason
+
+
+class ConfigurationError(AssistantGraphError):
+    """A configuration value (context field or environment variable) is invalid."""
+
+
+class RunEndedError(AssistantGraphError):
+    """A run ended ``failed``, ``cancelled``, ``expired`` or ``incomplete``."""
+
+    def __init__(self, run_id: str, thread_id: str, status: str, detail: str) -> None:
+        """Describe how the run ended; ``detail`` is the run's ``last_error`` message, if any."""
+        self.run_id = run_id
+        self.thread_id = thread_id
+        self.status = status
+        self.detail = detail
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        """A sentence for the user, e.g. for an AI message that reports the failure."""
+        text = f"The assistant run {self.run_id} ended with status '{self.status}'"
+        return f"{text}: {self.detail}" if self.detail else f"{text}."
+
+
+class RunStreamError(AssistantGraphError):
+    """A run's event stream ended without telling which run it was about."""

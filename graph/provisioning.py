@@ -1,0 +1,195 @@
+"""Find, create or update the assistant the graph runs — idempotently.
+
+With an assistant id configured, that assistant is checked to exist (an unknown id is a clear
+error naming the id and the endpoint). Otherwise the graph's assistant is looked up by name
+among the endpoint's assistants: one whose metadata carries the fingerprint of the current
+tools, instructions and model is reused; one with the same name but an older fingerprint is
+updated in place; only when none exists is a new one created. Results are cached per process,
+so starting twice (or building two graphs) never creates a second assistant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+from langchain_community.agents.openai_assistant.base import _get_assistants_tool
+from langchain_core.tools import BaseTool
+
+from graph.errors import UnknownAssistantError
+
+FINGERPRINT_KEY = "assistant_graph_fingerprint"
+"""Assistant metadata key holding the fingerprint of its tools, instructions and model."""
+MANAGED_KEY = "assistant_graph_managed"
+"""Assistant metadata key marking assistants this graph created (and may update)."""
+_PROCESS_NONCE = uuid.uuid4().hex[:12]
+"""Part of provisioning idempotency keys: dedups SDK retries without replaying stale answers
+of other processes (across processes the name + fingerprint lookup prevents duplicates)."""
+
+ToolSpec = BaseTool | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AssistantSpec:
+    """What the provisioned assistant should look like."""
+
+    name: str
+    model: str
+    instructions: str
+    tools: tuple[dict[str, Any], ...]
+
+    @classmethod
+    def from_tools(
+        cls, name: str, model: str, instructions: str, tools: Sequence[ToolSpec]
+    ) -> AssistantSpec:
+        """Build the spec; BaseTools become function definitions, built-in dicts pass through."""
+        return cls(name, model, instructions, tuple(_get_assistants_tool(t) for t in tools))
+
+    @property
+    def fingerprint(self) -> str:
+        """Short hash of the tools, instructions and model."""
+        payload = json.dumps(
+            {"model": self.model, "instructions": self.instructions, "tools": self.tools},
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def metadata(self) -> dict[str, str]:
+        """Metadata stored on the assistant."""
+        return {FINGERPRINT_KEY: self.fingerprint, MANAGED_KEY: "true"}
+
+
+_cache: dict[tuple[str, str], str] = {}
+_sync_lock = threading.Lock()
+
+
+def _cache_key(client: Any, spec_or_id: AssistantSpec | str) -> tuple[str, str]:
+    if isinstance(spec_or_id, str):
+        return (str(client.base_url), f"id:{spec_or_id}")
+    return (str(client.base_url), f"{spec_or_id.name}:{spec_or_id.fingerprint}")
+
+
+def ensure_assistant(client: openai.OpenAI, spec: AssistantSpec, assistant_id: str = "") -> str:
+    """Id of the assistant to run: the configured one (checked) or the provisioned one."""
+    key = _cache_key(client, assistant_id or spec)
+    with _sync_lock:
+        if key in _cache:
+            return _cache[key]
+        if assistant_id:
+            try:
+                client.beta.assistants.retrieve(assistant_id)
+            except openai.NotFoundError as exc:
+                raise UnknownAssistantError(assistant_id, str(client.base_url)) from exc
+            result = assistant_id
+        else:
+            result = _provision(client, spec)
+        _cache[key] = result
+        return result
+
+
+def _provision(client: openai.OpenAI, spec: AssistantSpec) -> str:
+    same_name = [a for a in client.beta.assistants.list(order="desc", limit=100) if a.name == spec.name]
+    existing = _choose(same_name, spec)
+    if existing is not None and (existing.metadata or {}).get(FINGERPRINT_KEY) == spec.fingerprint:
+        return existing.id
+    if existing is not None:
+        client.beta.assistants.update(
+            existing.id,
+            model=spec.model,
+            instructions=spec.instructions,
+            tools=list(spec.tools),  # type: ignore[arg-type]
+            metadata=spec.metadata(),
+            extra_headers=_headers(spec, f"update:{existing.id}"),
+        )
+        return existing.id
+    created = client.beta.assistants.create(
+        name=spec.name,
+        model=spec.model,
+        instructions=spec.instructions,
+        tools=list(spec.tools),  # type: ignore[arg-type]
+        metadata=spec.metadata(),
+        extra_headers=_headers(spec, "create"),
+    )
+    return created.id
+
+
+_async_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+
+async def aensure_assistant(
+    client: openai.AsyncOpenAI, spec: AssistantSpec, assistant_id: str = ""
+) -> str:
+    """Async :func:`ensure_assistant` (shares its per-process cache)."""
+    key = _cache_key(client, assistant_id or spec)
+    if key in _cache:
+        return _cache[key]
+    loop = asyncio.get_running_loop()
+    lock = _async_locks.setdefault(loop, asyncio.Lock())
+    async with lock:
+        if key in _cache:
+            return _cache[key]
+        if assistant_id:
+            try:
+                await client.beta.assistants.retrieve(assistant_id)
+            except openai.NotFoundError as exc:
+                raise UnknownAssistantError(assistant_id, str(client.base_url)) from exc
+            result = assistant_id
+        else:
+            result = await _aprovision(client, spec)
+        _cache[key] = result
+        return result
+
+
+async def _aprovision(client: openai.AsyncOpenAI, spec: AssistantSpec) -> str:
+    same_name = [
+        a async for a in client.beta.assistants.list(order="desc", limit=100) if a.name == spec.name
+    ]
+    existing = _choose(same_name, spec)
+    if existing is not None and (existing.metadata or {}).get(FINGERPRINT_KEY) == spec.fingerprint:
+        return existing.id
+    if existing is not None:
+        await client.beta.assistants.update(
+            existing.id,
+            model=spec.model,
+            instructions=spec.instructions,
+            tools=list(spec.tools),  # type: ignore[arg-type]
+            metadata=spec.metadata(),
+            extra_headers=_headers(spec, f"update:{existing.id}"),
+        )
+        return existing.id
+    created = await client.beta.assistants.create(
+        name=spec.name,
+        model=spec.model,
+        instructions=spec.instructions,
+        tools=list(spec.tools),  # type: ignore[arg-type]
+        metadata=spec.metadata(),
+        extra_headers=_headers(spec, "create"),
+    )
+    return created.id
+
+
+def _choose(same_name: list[Any], spec: AssistantSpec) -> Any:
+    """The assistant to reuse: one with the current fingerprint, else a managed one to update."""
+    for assistant in same_name:
+        if (assistant.metadata or {}).get(FINGERPRINT_KEY) == spec.fingerprint:
+            return assistant
+    for assistant in same_name:
+        if (assistant.metadata or {}).get(MANAGED_KEY) == "true":
+            return assistant
+    return None
+
+
+def _headers(spec: AssistantSpec, role: str) -> dict[str, str]:
+    return {"Idempotency-Key": f"provision:{_PROCESS_NONCE}:{spec.name}:{spec.fingerprint}:{role}"}
+
+
+def clear_cache() -> None:
+    """Forget provisioned assistant ids (tests, or after deleting assistants)."""
+    _cache.clear()

@@ -1,0 +1,498 @@
+"""``OpenAIAssistantV2Runnable`` with the fixes the graph needs.
+
+The stock runnable (langchain-community 0.4) is used as the assistant node's agent; this
+subclass changes what it gets wrong for a graph that runs many turns on one thread:
+
+* the async client keeps the sync client's ``base_url`` and headers (upstream builds a bare
+  ``AsyncOpenAI(api_key=...)`` that talks to the public host);
+* ``ainvoke`` uses only the async client (upstream lists messages with the sync client,
+  blocking the event loop);
+* runs are streamed (``stream=True``) to ``requires_action`` or a terminal state, so waiting
+  adds no idle ``check_every_ms`` latency; when a run cannot be streamed, polling honours the
+  server's ``openai-poll-after-ms`` header;
+* on a completed run only that run's messages are listed (``messages.list(run_id=...)``, one
+  request) instead of the whole thread;
+* runs ending ``failed``/``cancelled``/``expired``/``incomplete`` raise :class:`RunEndedError`
+  with the run's ``last_error`` message, not a dump of the run object;
+* every POST can carry an ``Idempotency-Key`` (``input["idempotency_key"]`` + the call's role),
+  so a retried or resumed request is not executed twice;
+* a run this runnable started is cancelled if waiting for it fails, so the thread is never left
+  blocked by an active run.
+
+Text deltas of a streamed run are passed to ``on_text_delta`` (keyword argument of ``invoke``)
+and to the callback run manager's ``on_text``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from json import JSONDecodeError
+from typing import Any
+
+import openai
+from openai.types.beta.threads import Run
+from langchain_classic.agents.openai_assistant.base import (
+    OpenAIAssistantAction,
+    OpenAIAssistantFinish,
+)
+from langchain_community.agents.openai_assistant.base import OpenAIAssistantV2Runnable
+from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
+from langchain_core.load import dumpd
+from langchain_core.runnables import RunnableConfig, ensure_config
+from pydantic import model_validator
+from typing_extensions import Self
+
+from graph.errors import (
+    INVALID_TOOL_ARGUMENTS,
+    RUN_STREAM_EMPTY,
+    RunEndedError,
+    RunStreamError,
+)
+
+logger = logging.getLogger(__name__)
+
+TextDeltaHandler = Callable[[str], None]
+
+WAITING_STATUSES = frozenset({"queued", "in_progress", "cancelling"})
+"""Statuses of a run that will change without the client doing anything."""
+FAILED_STATUSES = frozenset({"failed", "cancelled", "expired", "incomplete"})
+"""Terminal statuses that carry no answer."""
+FIRST_POLL_MS = 20.0
+"""First polling interval when the server sends no ``openai-poll-after-ms`` (doubles up to
+``check_every_ms``)."""
+RAW_ARGUMENTS_KEY = "_unparsed_arguments"
+"""Key under which arguments that are not valid JSON are handed to the tool (whose validation
+then reports them to the model as a tool error)."""
+
+
+def idempotency_headers(base: str | None, role: str) -> dict[str, str] | None:
+    """``extra_headers`` carrying ``Idempotency-Key: <base>:<role>``, or None without a base."""
+    if not base:
+        return None
+    return {"Idempotency-Key": f"{base}:{role}"}
+
+
+def tool_call_message_id(run_id: str, tool_call_ids: Iterable[str]) -> str:
+    """Stable id of the AI message holding one ``requires_action`` round of a run."""
+    digest = hashlib.sha256("\n".join(tool_call_ids).encode()).hexdigest()[:12]
+    return f"{run_id}-calls-{digest}"
+
+
+def describe_run_end(run: Any) -> str:
+    """Why a run ended without an answer: its ``last_error`` or ``incomplete_details``."""
+    last_error = getattr(run, "last_error", None)
+    if last_error is not None:
+        code = getattr(last_error, "code", "") or ""
+        message = getattr(last_error, "message", "") or ""
+        return f"{message} ({code})" if code and message else message or code
+    incomplete = getattr(run, "incomplete_details", None)
+    if incomplete is not None and getattr(incomplete, "reason", None):
+        return f"incomplete: {incomplete.reason}"
+    return ""
+
+
+class AssistantRunnable(OpenAIAssistantV2Runnable):
+    """Runs an assistant on an Assistants v2 endpoint as a LangChain agent (see module doc).
+
+    Input dict keys (as upstream): ``content`` (new user message), ``thread_id``, ``run_id`` +
+    ``tool_outputs`` (submit), plus ``idempotency_key`` (base of the ``Idempotency-Key``
+    headers of the POSTs this call makes).
+    """
+
+    as_agent: bool = True
+
+    @model_validator(mode="after")
+    def validate_async_client(self) -> Self:
+        """Build a missing async client aimed at the sync client's endpoint and headers."""
+        if self.async_client is None:
+            self.async_client = openai.AsyncOpenAI(
+                api_key=self.client.api_key,
+                base_url=self.client.base_url,
+                default_headers=dict(self.client._custom_headers),
+            )
+        return self
+
+    # ------------------------------------------------------------------ sync
+
+    def invoke(
+        self, input: dict, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        """Start or continue a run and return actions (tool calls) or the finish (answer)."""
+        config = ensure_config(config)
+        callback_manager = CallbackManager.configure(
+            inheritable_callbacks=config.get("callbacks"),
+            inheritable_tags=config.get("tags"),
+            inheritable_metadata=config.get("metadata"),
+        )
+        run_manager = callback_manager.on_chain_start(
+            dumpd(self), input, name=config.get("run_name") or self.get_name()
+        )
+        user_handler: TextDeltaHandler | None = kwargs.get("on_text_delta")
+
+        def on_delta(text: str) -> None:
+            run_manager.on_text(text)
+            if user_handler is not None:
+                user_handler(text)
+
+        try:
+            run = self._start_run(input, on_delta)
+            response = self._get_response(run)
+        except BaseException as e:
+            run_manager.on_chain_error(e)
+            raise
+        run_manager.on_chain_end(response)
+        return response
+
+    def _start_run(self, input: dict, on_delta: TextDeltaHandler) -> Any:
+        key = input.get("idempotency_key")
+        runs = self.client.beta.threads.runs
+        if "tool_outputs" in input:
+            stream = runs.submit_tool_outputs(
+                input["run_id"],
+                thread_id=input["thread_id"],
+                tool_outputs=input["tool_outputs"],
+                stream=True,
+                extra_headers=idempotency_headers(key, "submit"),
+            )
+            started = False
+        elif input.get("thread_id"):
+            self.client.beta.threads.messages.create(
+                input["thread_id"],
+                role="user",
+                content=input["content"],
+                metadata=input.get("message_metadata"),
+                extra_headers=idempotency_headers(key, "message"),
+            )
+            stream = runs.create(
+                input["thread_id"],
+                assistant_id=self.assistant_id,
+                stream=True,
+                extra_headers=idempotency_headers(key, "run"),
+            )
+            started = True
+        else:
+            stream = self.client.beta.threads.create_and_run(
+                assistant_id=self.assistant_id,
+                thread={
+                    "messages": [
+                        {
+                            "role": "user",
+                            "content": input["content"],
+                            "metadata": input.get("message_metadata"),
+                        }
+                    ],
+                    "metadata": input.get("thread_metadata"),
+                },
+                stream=True,
+                extra_headers=idempotency_headers(key, "create_and_run"),
+            )
+            started = True
+        tracker = _StreamTracker(on_delta)
+        try:
+            if _is_json_response(stream):
+                stream.response.read()
+                tracker.run = Run.model_validate(stream.response.json())
+                stream.response.close()
+            else:
+                with stream:
+                    for event in stream:
+                        tracker.observe(event)
+            run = tracker.require_run()
+            if run.status in WAITING_STATUSES:
+                run = self._wait_for_run(run.id, run.thread_id)
+        except BaseException:
+            if started and tracker.run is not None and tracker.run.status in WAITING_STATUSES:
+                self.cancel_run(tracker.run.thread_id, tracker.run.id, key)
+            raise
+        return run
+
+    def _wait_for_run(self, run_id: str, thread_id: str) -> Any:
+        """Poll until the run stops changing by itself, honouring ``openai-poll-after-ms``."""
+        delay_ms = min(FIRST_POLL_MS, self.check_every_ms)
+        while True:
+            raw = self.client.beta.threads.runs.with_raw_response.retrieve(
+                run_id, thread_id=thread_id
+            )
+            run = raw.parse()
+            if run.status not in WAITING_STATUSES:
+                return run
+            wait_ms, delay_ms = _next_poll(raw.headers, delay_ms, self.check_every_ms)
+            time.sleep(wait_ms / 1000)
+
+    def retrieve_run(self, thread_id: str, run_id: str) -> Any:
+        """The run as the endpoint sees it now."""
+        return self.client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+
+    def wait_for_response(self, run: Any) -> Any:
+        """Wait for a run that is already underway and return its actions or finish."""
+        if run.status in WAITING_STATUSES:
+            run = self._wait_for_run(run.id, run.thread_id)
+        return self._get_response(run)
+
+    def cancel_run(self, thread_id: str, run_id: str, key: str | None) -> None:
+        """Cancel a run this process started, best effort (logged when it fails)."""
+        try:
+            self.client.beta.threads.runs.cancel(
+                run_id, thread_id=thread_id, extra_headers=idempotency_headers(key, "cancel")
+            )
+        except openai.OpenAIError as exc:
+            logger.warning("Could not cancel run %s on thread %s: %s", run_id, thread_id, exc)
+
+    def _get_response(self, run: Any) -> Any:
+        if run.status == "completed":
+            page = self.client.beta.threads.messages.list(
+                run.thread_id, run_id=run.id, order="asc", limit=100
+            )
+            return _finish(run, page.data)
+        return _response_without_messages(run)
+
+    # ----------------------------------------------------------------- async
+
+    async def ainvoke(
+        self, input: dict, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        """Async :meth:`invoke`: uses only the async client."""
+        config = ensure_config(config)
+        callback_manager = AsyncCallbackManager.configure(
+            inheritable_callbacks=config.get("callbacks"),
+            inheritable_tags=config.get("tags"),
+            inheritable_metadata=config.get("metadata"),
+        )
+        run_manager = await callback_manager.on_chain_start(
+            dumpd(self), input, name=config.get("run_name") or self.get_name()
+        )
+        user_handler: TextDeltaHandler | None = kwargs.get("on_text_delta")
+        deltas: list[str] = []
+
+        def on_delta(text: str) -> None:
+            deltas.append(text)
+            if user_handler is not None:
+                user_handler(text)
+
+        try:
+            run = await self._astart_run(input, on_delta)
+            response = await self._aget_response(run)
+        except BaseException as e:
+            await run_manager.on_chain_error(e)
+            raise
+        for text in deltas:
+            await run_manager.on_text(text)
+        await run_manager.on_chain_end(response)
+        return response
+
+    async def _astart_run(self, input: dict, on_delta: TextDeltaHandler) -> Any:
+        key = input.get("idempotency_key")
+        runs = self.async_client.beta.threads.runs
+        if "tool_outputs" in input:
+            stream = await runs.submit_tool_outputs(
+                input["run_id"],
+                thread_id=input["thread_id"],
+                tool_outputs=input["tool_outputs"],
+                stream=True,
+                extra_headers=idempotency_headers(key, "submit"),
+            )
+            started = False
+        elif input.get("thread_id"):
+            await self.async_client.beta.threads.messages.create(
+                input["thread_id"],
+                role="user",
+                content=input["content"],
+                metadata=input.get("message_metadata"),
+                extra_headers=idempotency_headers(key, "message"),
+            )
+            stream = await runs.create(
+                input["thread_id"],
+                assistant_id=self.assistant_id,
+                stream=True,
+                extra_headers=idempotency_headers(key, "run"),
+            )
+            started = True
+        else:
+            stream = await self.async_client.beta.threads.create_and_run(
+                assistant_id=self.assistant_id,
+                thread={
+                    "messages": [
+                        {
+                            "role": "user",
+                            "content": input["content"],
+                            "metadata": input.get("message_metadata"),
+                        }
+                    ],
+                    "metadata": input.get("thread_metadata"),
+                },
+                stream=True,
+                extra_headers=idempotency_headers(key, "create_and_run"),
+            )
+            started = True
+        tracker = _StreamTracker(on_delta)
+        try:
+            if _is_json_response(stream):
+                await stream.response.aread()
+                tracker.run = Run.model_validate(stream.response.json())
+                await stream.response.aclose()
+            else:
+                async with stream:
+                    async for event in stream:
+                        tracker.observe(event)
+            run = tracker.require_run()
+            if run.status in WAITING_STATUSES:
+                run = await self._await_for_run(run.id, run.thread_id)
+        except BaseException:
+            if started and tracker.run is not None and tracker.run.status in WAITING_STATUSES:
+                await self.acancel_run(tracker.run.thread_id, tracker.run.id, key)
+            raise
+        return run
+
+    async def _await_for_run(self, run_id: str, thread_id: str) -> Any:
+        delay_ms = min(FIRST_POLL_MS, self.check_every_ms)
+        while True:
+            raw = await self.async_client.beta.threads.runs.with_raw_response.retrieve(
+                run_id, thread_id=thread_id
+            )
+            run = raw.parse()
+            if run.status not in WAITING_STATUSES:
+                return run
+            wait_ms, delay_ms = _next_poll(raw.headers, delay_ms, self.check_every_ms)
+            await asyncio.sleep(wait_ms / 1000)
+
+    async def aretrieve_run(self, thread_id: str, run_id: str) -> Any:
+        """Async :meth:`retrieve_run`."""
+        return await self.async_client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+
+    async def await_for_response(self, run: Any) -> Any:
+        """Async :meth:`wait_for_response`."""
+        if run.status in WAITING_STATUSES:
+            run = await self._await_for_run(run.id, run.thread_id)
+        return await self._aget_response(run)
+
+    async def acancel_run(self, thread_id: str, run_id: str, key: str | None) -> None:
+        """Async :meth:`cancel_run`."""
+        try:
+            await self.async_client.beta.threads.runs.cancel(
+                run_id, thread_id=thread_id, extra_headers=idempotency_headers(key, "cancel")
+            )
+        except openai.OpenAIError as exc:
+            logger.warning("Could not cancel run %s on thread %s: %s", run_id, thread_id, exc)
+
+    async def _aget_response(self, run: Any) -> Any:
+        if run.status == "completed":
+            page = await self.async_client.beta.threads.messages.list(
+                run.thread_id, run_id=run.id, order="asc", limit=100
+            )
+            return _finish(run, page.data)
+        return _response_without_messages(run)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+class _StreamTracker:
+    """Follows a run's event stream: the latest run object, text deltas, error events."""
+
+    def __init__(self, on_delta: TextDeltaHandler) -> None:
+        self.on_delta = on_delta
+        self.run: Any = None
+        self.error: str = ""
+
+    def observe(self, event: Any) -> None:
+        name = getattr(event, "event", "")
+        if name.startswith("thread.run.") and not name.startswith("thread.run.step."):
+            self.run = event.data
+        elif name == "thread.message.delta":
+            for part in event.data.delta.content or []:
+                text = getattr(part, "text", None)
+                value = getattr(text, "value", None) if text is not None else None
+                if value:
+                    self.on_delta(value)
+        elif name == "error":
+            self.error = getattr(event.data, "message", "") or str(event.data)
+            logger.warning("Error event in a run stream: %s", self.error)
+
+    def require_run(self) -> Any:
+        if self.run is None:
+            raise RunStreamError(RUN_STREAM_EMPTY.format(detail=self.error or "no error given"))
+        return self.run
+
+
+def _is_json_response(stream: Any) -> bool:
+    """Whether a "streamed" call was answered with a plain JSON run (e.g. a replayed POST)."""
+    content_type = stream.response.headers.get("content-type", "")
+    return content_type.startswith("application/json")
+
+
+def _next_poll(headers: Any, delay_ms: float, ceiling_ms: float) -> tuple[float, float]:
+    """(wait now, next default wait): the server's hint wins, else back off up to ceiling."""
+    hint = headers.get("openai-poll-after-ms")
+    if hint:
+        try:
+            return float(hint), delay_ms
+        except ValueError:
+            logger.debug("Ignoring malformed openai-poll-after-ms header %r", hint)
+    return delay_ms, min(delay_ms * 2, ceiling_ms)
+
+
+def _finish(run: Any, messages: list[Any]) -> OpenAIAssistantFinish:
+    """The answer of a completed run from that run's assistant messages."""
+    texts: list[str] = []
+    attachments: list[Any] = []
+    message_ids: list[str] = []
+    for message in messages:
+        if getattr(message, "role", "assistant") != "assistant":
+            continue
+        message_ids.append(message.id)
+        attachments.extend(getattr(message, "attachments", None) or [])
+        for block in message.content:
+            if block.type == "text":
+                texts.append(block.text.value)
+            elif block.type == "image_file":
+                texts.append(f"[image file {block.image_file.file_id}]")
+            elif block.type == "image_url":
+                texts.append(f"[image {block.image_url.url}]")
+    return OpenAIAssistantFinish(
+        return_values={
+            "output": "\n".join(texts),
+            "thread_id": run.thread_id,
+            "run_id": run.id,
+            "attachments": attachments,
+            "message_ids": message_ids,
+        },
+        log="",
+        run_id=run.id,
+        thread_id=run.thread_id,
+    )
+
+
+def _response_without_messages(run: Any) -> list[OpenAIAssistantAction]:
+    if run.status == "requires_action":
+        return [_action(run, call) for call in run.required_action.submit_tool_outputs.tool_calls]
+    if run.status in FAILED_STATUSES:
+        raise RunEndedError(run.id, run.thread_id, run.status, describe_run_end(run))
+    raise RunEndedError(run.id, run.thread_id, run.status, "unexpected run status")
+
+
+def _action(run: Any, tool_call: Any) -> OpenAIAssistantAction:
+    function = tool_call.function
+    try:
+        args: Any = json.loads(function.arguments or "{}", strict=False)
+    except JSONDecodeError:
+        logger.warning(
+            INVALID_TOOL_ARGUMENTS.format(
+                tool=function.name, call_id=tool_call.id, arguments=function.arguments
+            )
+        )
+        args = {RAW_ARGUMENTS_KEY: function.arguments}
+    if not isinstance(args, dict):
+        args = {RAW_ARGUMENTS_KEY: function.arguments}
+    return OpenAIAssistantAction(
+        tool=function.name,
+        tool_input=args,
+        tool_call_id=tool_call.id,
+        log="",
+        run_id=run.id,
+        thread_id=run.thread_id,
+    )

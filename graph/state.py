@@ -1,0 +1,69 @@
+"""The graph's state: chat messages plus the plain string ids that tie it to an Assistants thread.
+
+Only checkpoint-safe types live here (LangChain messages and strings), so any LangGraph
+checkpointer can store and restore it. The input and output schemas expose only ``messages``,
+which is what LangGraph Studio's chat view needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph import add_messages
+from langgraph.graph.message import Messages
+
+from graph.errors import INVALID_MESSAGE, InvalidInputError
+
+
+def add_valid_messages(left: Messages, right: Messages) -> Messages:
+    """``add_messages``, but a message that cannot be read is an :class:`InvalidInputError`.
+
+    The reducer runs when the input is applied, before any node: a malformed message (no
+    ``content``, content that is not text, an unknown type) is rejected with a clear error and
+    nothing is written to the checkpoint.
+    """
+    try:
+        return add_messages(left, right)
+    except (ValueError, TypeError, NotImplementedError) as exc:
+        raise InvalidInputError(INVALID_MESSAGE.format(detail=str(exc).splitlines()[0])) from exc
+
+
+@dataclass
+class InputState:
+    """What callers send: the new message(s) of a turn."""
+
+    messages: Annotated[Sequence[AnyMessage], add_valid_messages] = field(default_factory=list)
+    """The conversation: Human → AI with ``tool_calls`` → Tool messages → … → AI answer.
+
+    A new turn appends one user message; ``add_messages`` merges by message id, so a step that
+    is re-run after a crash replaces its messages instead of duplicating them.
+    """
+
+
+@dataclass
+class OutputState:
+    """What the graph returns: the conversation so far."""
+
+    messages: Annotated[Sequence[AnyMessage], add_valid_messages] = field(default_factory=list)
+    """The whole conversation, ending with the assistant's answer for this turn."""
+
+
+@dataclass
+class State(InputState):
+    """The full state saved in checkpoints."""
+
+    assistant_thread_id: str = ""
+    """Id of the Assistants thread that holds this conversation server-side (``thread_…``).
+
+    Empty until the first turn creates it; one per LangGraph thread, so the conversation
+    continues across invocations and process restarts.
+    """
+
+    pending_run_id: str = ""
+    """Id of the run waiting in ``requires_action`` for the tool outputs of the last AI message.
+
+    Empty when no run awaits tool outputs (between turns, or after the run finished).
+    """

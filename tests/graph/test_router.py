@@ -1,0 +1,25 @@
+"""Unit tests of the router after the assistant node."""
+
+from __future__ import annotations
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from graph.router import route_after_assistant
+from graph.state import State
+
+
+def test_tool_calls_go_to_the_tools_node():
+    """An AI message with tool calls is routed to ``tools``."""
+    ai = AIMessage(content="", tool_calls=[{"id": "c1", "name": "calculator", "args": {}}])
+    assert route_after_assistant(State(messages=[HumanMessage("q"), ai])) == "tools"
+
+
+def test_an_answer_ends_the_turn():
+    """An AI message without tool calls ends the turn."""
+    assert route_after_assistant(State(messages=[HumanMessage("q"), AIMessage("42")])) == "__end__"
+
+
+def test_anything_else_ends_the_turn():
+    """Non-AI last messages (and no messages) end the turn instead of looping."""
+    assert route_after_assistant(State(messages=[ToolMessage("1", tool_call_id="c")])) == "__end__"
+    assert route_after_assistant(State(messages=[])) == "__end__"
