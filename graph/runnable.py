@@ -165,7 +165,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 input["thread_id"],
                 role="user",
                 content=input["content"],
-                metadata=input.get("message_metadata"),
+                metadata=input.get("message_metadata") or openai.omit,
                 extra_headers=idempotency_headers(key, "message"),
             )
             stream = runs.create(
@@ -176,20 +176,16 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             )
             started = True
         else:
-            stream = self.client.beta.threads.create_and_run(
+            thread = self.client.beta.threads.create(
+                messages=[_user_message(input)],
+                metadata=input.get("thread_metadata") or openai.omit,
+                extra_headers=idempotency_headers(key, "thread"),
+            )
+            stream = runs.create(
+                thread.id,
                 assistant_id=self.assistant_id,
-                thread={
-                    "messages": [
-                        {
-                            "role": "user",
-                            "content": input["content"],
-                            "metadata": input.get("message_metadata"),
-                        }
-                    ],
-                    "metadata": input.get("thread_metadata"),
-                },
                 stream=True,
-                extra_headers=idempotency_headers(key, "create_and_run"),
+                extra_headers=idempotency_headers(key, "run"),
             )
             started = True
         tracker = _StreamTracker(on_delta)
@@ -302,7 +298,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 input["thread_id"],
                 role="user",
                 content=input["content"],
-                metadata=input.get("message_metadata"),
+                metadata=input.get("message_metadata") or openai.omit,
                 extra_headers=idempotency_headers(key, "message"),
             )
             stream = await runs.create(
@@ -313,20 +309,16 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             )
             started = True
         else:
-            stream = await self.async_client.beta.threads.create_and_run(
+            thread = await self.async_client.beta.threads.create(
+                messages=[_user_message(input)],
+                metadata=input.get("thread_metadata") or openai.omit,
+                extra_headers=idempotency_headers(key, "thread"),
+            )
+            stream = await runs.create(
+                thread.id,
                 assistant_id=self.assistant_id,
-                thread={
-                    "messages": [
-                        {
-                            "role": "user",
-                            "content": input["content"],
-                            "metadata": input.get("message_metadata"),
-                        }
-                    ],
-                    "metadata": input.get("thread_metadata"),
-                },
                 stream=True,
-                extra_headers=idempotency_headers(key, "create_and_run"),
+                extra_headers=idempotency_headers(key, "run"),
             )
             started = True
         tracker = _StreamTracker(on_delta)
@@ -389,6 +381,13 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _user_message(input: dict) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "user", "content": input["content"]}
+    if input.get("message_metadata"):
+        message["metadata"] = input["message_metadata"]
+    return message
 
 
 class _StreamTracker:
