@@ -80,7 +80,8 @@ def create_app(
     )
     app.state.context = context
     install_error_handlers(app)
-    for module in (assistants, threads, messages, runs):
+    # runs first: "POST /threads/runs" must not be taken for "POST /threads/{thread_id}".
+    for module in (runs, assistants, threads, messages):
         app.include_router(module.router, prefix="/v1")
 
     @app.get("/health")

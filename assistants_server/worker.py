@@ -441,7 +441,10 @@ class RunWorker:
         request = ModelRequest(
             model=run["model"],
             messages=build_chat_messages(
-                run["instructions"], run.get("_additional_instructions"), message_rows, tool_steps
+                run["instructions"],
+                self.store.run_row(run_id).data.get("_additional_instructions"),
+                message_rows,
+                tool_steps,
             ),
             tools=run["tools"],
             temperature=run.get("temperature"),

@@ -1,0 +1,106 @@
+"""Fixtures for the assistants server tests: embedded servers on temporary SQLite files,
+real ``openai`` clients pointed at them, the OpenAPI contract, a scripted model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from assistants_server.embedded import EmbeddedServer
+from assistants_server.settings import ServerSettings
+from openapi_contract import Contract
+from scripted_backend import ScriptedBackend
+
+CALCULATOR_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "calculator",
+        "description": "Evaluate an arithmetic expression.",
+        "parameters": {
+            "type": "object",
+            "properties": {"expression": {"type": "string"}},
+            "required": ["expression"],
+        },
+    },
+}
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A fresh SQLite file for one test."""
+    return f"sqlite:///{tmp_path / 'assistants.sqlite3'}"
+
+
+@pytest.fixture
+def start_server(database_url: str) -> Iterator[Callable[..., EmbeddedServer]]:
+    """Start embedded servers (stopped at teardown): ``start_server(backend=..., **settings)``."""
+    servers: list[EmbeddedServer] = []
+
+    def start(backend: Any = None, **overrides: Any) -> EmbeddedServer:
+        values: dict[str, Any] = {"port": 0, "database_url": database_url, "log_level": "warning"}
+        values.update(overrides)
+        server = EmbeddedServer(ServerSettings(**values), backend=backend)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def backend() -> ScriptedBackend:
+    """A scripted model (queue turns with ``backend.add``)."""
+    return ScriptedBackend()
+
+
+@pytest.fixture
+def server(start_server: Callable[..., EmbeddedServer], backend: ScriptedBackend) -> EmbeddedServer:
+    """An embedded server running the scripted model."""
+    return start_server(backend=backend)
+
+
+def make_client(server: EmbeddedServer, **kwargs: Any) -> openai.OpenAI:
+    """A real SDK client for ``server`` (no retries, so each request is sent once)."""
+    kwargs.setdefault("api_key", server.api_key)
+    return openai.OpenAI(base_url=server.base_url, max_retries=0, **kwargs)
+
+
+@pytest.fixture
+def client(server: EmbeddedServer) -> Iterator[openai.OpenAI]:
+    """A sync SDK client for ``server``."""
+    with make_client(server) as sdk:
+        yield sdk
+
+
+@pytest.fixture
+def assistant(client: openai.OpenAI) -> Any:
+    """An assistant with a calculator function tool and code_interpreter."""
+    return client.beta.assistants.create(
+        model="gpt-4o", name="Math tutor", instructions="You are a math tutor.",
+        tools=[CALCULATOR_TOOL, {"type": "code_interpreter"}],
+    )
+
+
+@pytest.fixture(scope="session")
+def contract(openapi_spec_path: Path) -> Contract:
+    """The OpenAPI contract validator."""
+    return Contract(openapi_spec_path)
+
+
+def wait_for_status(client: openai.OpenAI, thread_id: str, run_id: str, statuses: set[str], polls: int = 3000) -> Any:
+    """Poll a run (10 ms apart) until its status is in ``statuses``; fail if it never gets there."""
+    import time
+
+    run = None
+    for _ in range(polls):
+        run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+        if run.status in statuses:
+            return run
+        time.sleep(0.01)
+    raise AssertionError(f"run stayed {run.status if run else None}, expected one of {statuses}")
