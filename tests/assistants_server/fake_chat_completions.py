@@ -61,9 +61,14 @@ NO_REPLY_LEFT = (
     "FakeChatCompletions has no scripted reply left for request #{number}. Queue one with "
     "add_text(), add_tool_calls() or add_error()."
 )
-ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error",
-               403: "permission_error", 404: "invalid_request_error", 429: "requests",
-               500: "server_error"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    429: "requests",
+    500: "server_error",
+}
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,7 @@ class RecordedRequest:
 
 def _words(text: str) -> list[str]:
     pieces = re.findall(r"\s*\S+", text)
-    rest = text[sum(len(p) for p in pieces):]
+    rest = text[sum(len(p) for p in pieces) :]
     if rest:
         pieces = [*pieces[:-1], pieces[-1] + rest] if pieces else [rest]
     return pieces
@@ -130,8 +135,9 @@ def _prompt_tokens(body: dict[str, Any]) -> int:
 class FakeChatCompletions:
     """The scripted endpoint; use as a context manager (see the module docstring)."""
 
-    def __init__(self, *, api_key: str | None = None, default: Reply | None = None,
-                 model: str = "fake-model"):
+    def __init__(
+        self, *, api_key: str | None = None, default: Reply | None = None, model: str = "fake-model"
+    ):
         """Configure the fake; ``start()`` (or ``with``) serves it on a free loopback port."""
         self.api_key = api_key
         self.default = default
@@ -157,19 +163,23 @@ class FakeChatCompletions:
         """Queue a text reply; ``options`` are :class:`Reply` fields (chunks, delay_seconds...)."""
         return self.add(Reply(text=text, **options))
 
-    def add_tool_calls(self, *calls: tuple[str, Any] | ScriptedToolCall,
-                       **options: Any) -> FakeChatCompletions:
+    def add_tool_calls(
+        self, *calls: tuple[str, Any] | ScriptedToolCall, **options: Any
+    ) -> FakeChatCompletions:
         """Queue one reply making these tool calls (several = parallel tool calls)."""
         scripted = [
-            call if isinstance(call, ScriptedToolCall)
-            else ScriptedToolCall(name=call[0], arguments=call[1] if isinstance(call[1], str)
-                                  else json.dumps(call[1]))
+            call
+            if isinstance(call, ScriptedToolCall)
+            else ScriptedToolCall(
+                name=call[0], arguments=call[1] if isinstance(call[1], str) else json.dumps(call[1])
+            )
             for call in calls
         ]
         return self.add(Reply(tool_calls=scripted, **options))
 
-    def add_error(self, status: int, message: str | None = None, **options: Any
-                  ) -> FakeChatCompletions:
+    def add_error(
+        self, status: int, message: str | None = None, **options: Any
+    ) -> FakeChatCompletions:
         """Queue an HTTP error reply with OpenAI's error body."""
         return self.add(Reply(status=status, error_message=message, **options))
 
@@ -199,11 +209,16 @@ class FakeChatCompletions:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="fake-chat-completions", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name="fake-chat-completions",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + 10
         while not self._server.started:
@@ -241,16 +256,22 @@ class FakeChatCompletions:
             except json.JSONDecodeError:
                 body = raw.decode("utf-8", "replace")
             with self._lock:
-                self._requests.append(RecordedRequest(
-                    method=request.method, path=request.url.path,
-                    headers={k.lower(): v for k, v in request.headers.items()}, body=body))
+                self._requests.append(
+                    RecordedRequest(
+                        method=request.method,
+                        path=request.url.path,
+                        headers={k.lower(): v for k, v in request.headers.items()},
+                        body=body,
+                    )
+                )
                 number = len(self._requests)
             if self.api_key is not None:
                 sent = request.headers.get("authorization", "")
                 if sent != f"Bearer {self.api_key}":
                     received = sent.removeprefix("Bearer ")
-                    return _error(401, f"Incorrect API key provided: {received}.",
-                                  "invalid_api_key", {})
+                    return _error(
+                        401, f"Incorrect API key provided: {received}.", "invalid_api_key", {}
+                    )
             with self._lock:
                 reply = self._replies.popleft() if self._replies else self.default
             if reply is None:
@@ -266,22 +287,29 @@ class FakeChatCompletions:
             if not isinstance(body, dict):
                 return _error(400, "The body must be a JSON object.", None, {})
             if body.get("stream"):
-                return StreamingResponse(self._chunks(reply, body), media_type="text/event-stream",
-                                         headers=reply.headers)
+                return StreamingResponse(
+                    self._chunks(reply, body), media_type="text/event-stream", headers=reply.headers
+                )
             return JSONResponse(self._completion(reply, body), headers=reply.headers)
 
         return app
 
     def _tool_call_ids(self, reply: Reply) -> list[str | None]:
-        return [call.id if call.id is None or call.id else f"call_fake_{next(self._ids)}"
-                for call in reply.tool_calls]
+        return [
+            call.id if call.id is None or call.id else f"call_fake_{next(self._ids)}"
+            for call in reply.tool_calls
+        ]
 
     def _usage(self, reply: Reply, body: dict[str, Any]) -> dict[str, int]:
         completion = len(_words(reply.text or "")) + sum(
-            1 + len(call.arguments.split()) for call in reply.tool_calls)
+            1 + len(call.arguments.split()) for call in reply.tool_calls
+        )
         prompt = _prompt_tokens(body)
-        return {"prompt_tokens": prompt, "completion_tokens": completion,
-                "total_tokens": prompt + completion}
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
 
     def _finish_reason(self, reply: Reply) -> str:
         return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
@@ -290,16 +318,26 @@ class FakeChatCompletions:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
         if reply.tool_calls:
             message["tool_calls"] = [
-                {**({"id": call_id} if call_id is not None else {}), "type": "function",
-                 "function": {"name": call.name, "arguments": call.arguments}}
-                for call, call_id in zip(reply.tool_calls, self._tool_call_ids(reply),
-                                         strict=True)
+                {
+                    **({"id": call_id} if call_id is not None else {}),
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for call, call_id in zip(reply.tool_calls, self._tool_call_ids(reply), strict=True)
             ]
         result: dict[str, Any] = {
-            "id": f"chatcmpl-fake{next(self._ids)}", "object": "chat.completion",
-            "created": int(time.time()), "model": body.get("model", self.model),
-            "choices": [{"index": 0, "message": message, "logprobs": None,
-                         "finish_reason": self._finish_reason(reply)}],
+            "id": f"chatcmpl-fake{next(self._ids)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", self.model),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": self._finish_reason(reply),
+                }
+            ],
         }
         if reply.include_usage:
             result["usage"] = self._usage(reply, body)
@@ -314,10 +352,14 @@ class FakeChatCompletions:
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> str:
             data: dict[str, Any] = {
-                "id": completion_id, "object": "chat.completion.chunk", "created": created,
-                "model": model, "system_fingerprint": None,
-                "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                             "finish_reason": finish_reason}],
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": None,
+                "choices": [
+                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+                ],
             }
             if send_usage:
                 data["usage"] = None
@@ -329,32 +371,54 @@ class FakeChatCompletions:
                 yield chunk({"content": piece})
                 await asyncio.sleep(0)
         for index, (call, call_id) in enumerate(
-                zip(reply.tool_calls, self._tool_call_ids(reply), strict=True)):
-            head: dict[str, Any] = {"index": index, "type": "function",
-                                    "function": {"name": call.name, "arguments": ""}}
+            zip(reply.tool_calls, self._tool_call_ids(reply), strict=True)
+        ):
+            head: dict[str, Any] = {
+                "index": index,
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
             if call_id is not None:
                 head["id"] = call_id
             yield chunk({"tool_calls": [head]})
             for start in range(0, len(call.arguments), ARGUMENT_PIECE):
-                piece = call.arguments[start:start + ARGUMENT_PIECE]
+                piece = call.arguments[start : start + ARGUMENT_PIECE]
                 yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
         if reply.stream_error is not None:
-            error = {"error": {"message": reply.stream_error, "type": "server_error",
-                               "param": None, "code": None}}
+            error = {
+                "error": {
+                    "message": reply.stream_error,
+                    "type": "server_error",
+                    "param": None,
+                    "code": None,
+                }
+            }
             yield f"data: {json.dumps(error)}\n\n"
             return
         yield chunk({}, self._finish_reason(reply))
         if send_usage:
-            usage = {"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                     "model": model, "system_fingerprint": None, "choices": [],
-                     "usage": self._usage(reply, body)}
+            usage = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "system_fingerprint": None,
+                "choices": [],
+                "usage": self._usage(reply, body),
+            }
             yield f"data: {json.dumps(usage)}\n\n"
         yield "data: [DONE]\n\n"
 
 
 def _error(status: int, message: str, code: str | None, headers: dict[str, str]) -> JSONResponse:
-    body = {"error": {"message": message, "type": ERROR_TYPES.get(status, "server_error"),
-                      "param": None, "code": code}}
+    body = {
+        "error": {
+            "message": message,
+            "type": ERROR_TYPES.get(status, "server_error"),
+            "param": None,
+            "code": code,
+        }
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -35,22 +35,29 @@ def function_tool(name: str, properties: dict[str, Any], description: str = "") 
         "function": {
             "name": name,
             "description": description,
-            "parameters": {"type": "object", "properties": properties,
-                           "required": list(properties)},
+            "parameters": {
+                "type": "object",
+                "properties": properties,
+                "required": list(properties),
+            },
         },
     }
 
 
-CALCULATOR = function_tool("calculator", {"expression": {"type": "string"}},
-                           "Evaluate arithmetic. Supports sqrt(x).")
-CALCULATOR_NO_SQRT = function_tool("calculator", {"expression": {"type": "string"}},
-                                   "Evaluate arithmetic with + - * / **.")
+CALCULATOR = function_tool(
+    "calculator", {"expression": {"type": "string"}}, "Evaluate arithmetic. Supports sqrt(x)."
+)
+CALCULATOR_NO_SQRT = function_tool(
+    "calculator", {"expression": {"type": "string"}}, "Evaluate arithmetic with + - * / **."
+)
 WEATHER = function_tool("get_weather", {"city": {"type": "string"}, "unit": {"type": "string"}})
 CODE_INTERPRETER = {"type": "code_interpreter"}
 
 
 def complete(
-    backend: OfflineBackend, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None,
+    backend: OfflineBackend,
+    messages: list[dict[str, Any]],
+    tools: list[dict[str, Any]] | None = None,
     **options: Any,
 ) -> tuple[ModelTurn, list[str]]:
     """Run one model call; return the turn and the streamed text deltas."""
@@ -59,8 +66,9 @@ def complete(
     async def on_delta(text: str) -> None:
         deltas.append(text)
 
-    request = ModelRequest(model="any", messages=messages,
-                           tools=[CALCULATOR] if tools is None else tools, **options)
+    request = ModelRequest(
+        model="any", messages=messages, tools=[CALCULATOR] if tools is None else tools, **options
+    )
     turn = asyncio.run(backend.complete(request, on_delta))
     return turn, deltas
 
@@ -72,8 +80,11 @@ def assistant_calls(turn: ModelTurn, first_id: int) -> tuple[dict[str, Any], lis
         "role": "assistant",
         "content": None,
         "tool_calls": [
-            {"id": call_id, "type": "function",
-             "function": {"name": call.name, "arguments": call.arguments}}
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
             for call_id, call in zip(ids, turn.tool_calls, strict=True)
         ],
     }
@@ -112,6 +123,7 @@ def run_conversation(
 
 
 # -- understanding arithmetic --------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "previous", "expected"),
@@ -160,7 +172,7 @@ def test_questions_become_calculator_expressions(text, previous, expected):
 
 
 def test_square_roots_only_when_the_calculator_supports_them():
-    """"square root of" becomes sqrt(x) for a calculator that mentions sqrt, else is left out."""
+    """ "square root of" becomes sqrt(x) for a calculator that mentions sqrt, else is left out."""
     assert extract_expressions("square root of 16 plus 2", allow_sqrt=True) == ["sqrt(16) + 2"]
     assert extract_expressions("square root of 16 plus 2", allow_sqrt=False) == []
 
@@ -173,6 +185,7 @@ def test_follow_up_without_previous_result_raises():
 
 
 # -- the seed's conversation ---------------------------------------------------------------
+
 
 def test_seed_questions_with_the_projects_calculator():
     """The seed's two questions: a calculator call, an answer, then a follow-up on that result."""
@@ -188,8 +201,10 @@ def test_seed_questions_with_the_projects_calculator():
     assert turn.text == f"10 - 4 ** 2.7 = {first_result}"
     assert first_result.startswith("-32.2242")
 
-    messages += [{"role": "assistant", "content": turn.text},
-                 {"role": "user", "content": "now add 17.241"}]
+    messages += [
+        {"role": "assistant", "content": turn.text},
+        {"role": "user", "content": "now add 17.241"},
+    ]
     turn, batches = run_conversation(backend, messages, tools=tools)
     expression = f"({first_result}) + 17.241"
     assert batches == [[expression]]
@@ -212,9 +227,17 @@ def test_follow_up_prefers_the_latest_calculator_output():
     """The latest calculator output is the previous result, even if chatter followed it."""
     messages = [
         {"role": "user", "content": "2+3"},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_a", "type": "function",
-             "function": {"name": "calculator", "arguments": '{"expression": "2+3"}'}}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "calculator", "arguments": '{"expression": "2+3"}'},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_a", "content": "5"},
         {"role": "assistant", "content": "2+3 = 5"},
         {"role": "user", "content": "hello"},
@@ -234,6 +257,7 @@ def test_follow_up_without_any_result_says_so():
 
 
 # -- several questions, parallel or one by one ---------------------------------------------
+
 
 def test_parallel_tool_calls_ask_everything_in_one_turn():
     """With parallel_tool_calls, two questions become two calls in one turn, then one answer."""
@@ -271,10 +295,12 @@ def test_tool_choice_none_means_no_calls():
 
 # -- which tool is the calculator ----------------------------------------------------------
 
+
 def test_calculator_found_by_name_and_parameter_preference():
     """A calc/math-named function is the calculator; "expression" is preferred as its argument."""
-    tool = function_tool("math_eval", {"precision": {"type": "integer"},
-                                       "expression": {"type": "string"}})
+    tool = function_tool(
+        "math_eval", {"precision": {"type": "integer"}, "expression": {"type": "string"}}
+    )
     found = find_calculator_tool([WEATHER, tool])
     assert (found.name, found.parameter) == ("math_eval", "expression")
 
@@ -284,12 +310,14 @@ def test_calculator_found_by_single_string_parameter():
     tool = function_tool("solver", {"query": {"type": "string"}})
     found = find_calculator_tool([WEATHER, tool])
     assert (found.name, found.parameter) == ("solver", "query")
-    turn, _ = complete(OfflineBackend(), [{"role": "user", "content": "7*6"}], tools=[WEATHER, tool])
+    turn, _ = complete(
+        OfflineBackend(), [{"role": "user", "content": "7*6"}], tools=[WEATHER, tool]
+    )
     assert turn.tool_calls == [ToolCallRequest(name="solver", arguments='{"query": "7*6"}')]
 
 
 def test_square_root_follows_the_tools_description():
-    """"square root of" is sent as sqrt() only to a calculator whose description mentions sqrt."""
+    """ "square root of" is sent as sqrt() only to a calculator whose description mentions sqrt."""
     messages = [{"role": "user", "content": "What's the square root of 16?"}]
     turn, _ = complete(OfflineBackend(), messages, tools=[CALCULATOR])
     assert expressions_of(turn) == ["sqrt(16)"]
@@ -300,16 +328,21 @@ def test_square_root_follows_the_tools_description():
 
 def test_code_interpreter_fallback():
     """With only code_interpreter declared, the expression goes to a code_interpreter call."""
-    turn, _ = complete(OfflineBackend(), [{"role": "user", "content": "What's 2+2?"}],
-                       tools=[CODE_INTERPRETER])
-    assert turn.tool_calls == [ToolCallRequest(
-        name="code_interpreter", type="code_interpreter", arguments=json.dumps({"input": "2+2"}))]
+    turn, _ = complete(
+        OfflineBackend(), [{"role": "user", "content": "What's 2+2?"}], tools=[CODE_INTERPRETER]
+    )
+    assert turn.tool_calls == [
+        ToolCallRequest(
+            name="code_interpreter", type="code_interpreter", arguments=json.dumps({"input": "2+2"})
+        )
+    ]
 
 
 def test_no_calculator_at_all():
     """With no calculator-like tool, the reply says so and names the expression."""
-    turn, _ = complete(OfflineBackend(), [{"role": "user", "content": "What's 2+2?"}],
-                       tools=[WEATHER])
+    turn, _ = complete(
+        OfflineBackend(), [{"role": "user", "content": "What's 2+2?"}], tools=[WEATHER]
+    )
     assert turn.tool_calls == []
     assert "has none" in turn.text and "`2+2`" in turn.text
     assert "OPENAI_API_KEY" in turn.text
@@ -317,12 +350,20 @@ def test_no_calculator_at_all():
 
 # -- everything else -----------------------------------------------------------------------
 
+
 def test_non_arithmetic_gets_the_not_configured_reply():
     """Anything that is not arithmetic is told what this model is and how to configure one."""
     turn, deltas = complete(OfflineBackend(), [{"role": "user", "content": "Write me a poem"}])
     assert turn.text == NOT_CONFIGURED_REPLY
-    for needed in ("offline model", "no language model is configured", "OPENAI_API_KEY",
-                   "OPENAI_BASE_URL", "Ollama", "vLLM", "--backend chat-completions"):
+    for needed in (
+        "offline model",
+        "no language model is configured",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "Ollama",
+        "vLLM",
+        "--backend chat-completions",
+    ):
         assert needed in turn.text
     assert turn.tool_calls == []
     assert "".join(deltas) == turn.text
@@ -340,8 +381,9 @@ def test_text_streams_word_by_word_and_usage_is_counted():
 
 def test_max_completion_tokens_truncates_text():
     """A reply longer than max_completion_tokens is cut there and marked incomplete."""
-    turn, deltas = complete(OfflineBackend(), [{"role": "user", "content": "hi"}],
-                            max_completion_tokens=5)
+    turn, deltas = complete(
+        OfflineBackend(), [{"role": "user", "content": "hi"}], max_completion_tokens=5
+    )
     assert turn.incomplete_reason == "max_completion_tokens"
     assert turn.text == " ".join(NOT_CONFIGURED_REPLY.split()[:5])
     assert "".join(deltas) == turn.text
@@ -350,16 +392,18 @@ def test_max_completion_tokens_truncates_text():
 
 def test_max_completion_tokens_drops_a_tool_call_that_does_not_fit():
     """A tool call that would exceed the limit is not made; the turn is incomplete."""
-    turn, _ = complete(OfflineBackend(), [{"role": "user", "content": "2+2"}],
-                       max_completion_tokens=1)
+    turn, _ = complete(
+        OfflineBackend(), [{"role": "user", "content": "2+2"}], max_completion_tokens=1
+    )
     assert turn.tool_calls == []
     assert turn.incomplete_reason == "max_completion_tokens"
 
 
 def test_reply_within_the_limit_is_complete():
     """A reply that fits max_completion_tokens is complete."""
-    turn, _ = complete(OfflineBackend(), [{"role": "user", "content": "2+2"}],
-                       max_completion_tokens=100)
+    turn, _ = complete(
+        OfflineBackend(), [{"role": "user", "content": "2+2"}], max_completion_tokens=100
+    )
     assert turn.incomplete_reason is None
     assert expressions_of(turn) == ["2+2"]
 
@@ -367,13 +411,24 @@ def test_reply_within_the_limit_is_complete():
 # -- scripted mode -------------------------------------------------------------------------
 
 SCRIPT = [
-    {"match": "weather", "turns": [
-        {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}},
-                        {"name": "get_weather", "arguments": "{not json"}]},
-        {"text": "It is sunny in Paris."},
-    ]},
-    {"match": r"^fail (\w+)", "turns": [
-        {"error": {"message": "The scripted model is down.", "code": "rate_limit_exceeded"}}]},
+    {
+        "match": "weather",
+        "turns": [
+            {
+                "tool_calls": [
+                    {"name": "get_weather", "arguments": {"city": "Paris"}},
+                    {"name": "get_weather", "arguments": "{not json"},
+                ]
+            },
+            {"text": "It is sunny in Paris."},
+        ],
+    },
+    {
+        "match": r"^fail (\w+)",
+        "turns": [
+            {"error": {"message": "The scripted model is down.", "code": "rate_limit_exceeded"}}
+        ],
+    },
 ]
 
 
@@ -470,12 +525,16 @@ def test_latency_can_be_cancelled():
         ([{"match": "x", "turns": [{"txt": "a"}]}], "rule 1, turn 1 has unknown keys ['txt']"),
         ([{"match": "x", "turns": [{"latency_ms": 5}]}], "needs 'text', 'tool_calls' or 'error'"),
         ([{"match": "x", "turns": [{"text": "a", "error": {"message": "b"}}]}], "cannot also"),
-        ([{"match": "x", "turns": [{"error": {"message": "b", "code": "oops"}}]}],
-         "must be one of server_error"),
+        (
+            [{"match": "x", "turns": [{"error": {"message": "b", "code": "oops"}}]}],
+            "must be one of server_error",
+        ),
         ([{"match": "x", "turns": [{"text": "a", "latency_ms": -1}]}], "non-negative"),
         ([{"match": "x", "turns": [{"tool_calls": [{"arguments": {}}]}]}], "needs 'name'"),
-        ([{"match": "x", "turns": [{"tool_calls": [{"name": "f", "arguments": 3}]}]}],
-         "'arguments' must be an object or a JSON string"),
+        (
+            [{"match": "x", "turns": [{"tool_calls": [{"name": "f", "arguments": 3}]}]}],
+            "'arguments' must be an object or a JSON string",
+        ),
     ],
 )
 def test_invalid_scripts_are_rejected_with_the_place_and_problem(script, message):
@@ -489,7 +548,9 @@ def test_script_file_is_read_and_validated(tmp_path):
     """from_script_file plays a JSON file; bad JSON and missing files are clear ValueErrors."""
     path = tmp_path / "script.json"
     path.write_text(json.dumps([{"match": "hello", "turns": [{"text": "Hi from the script."}]}]))
-    turn, _ = complete(OfflineBackend.from_script_file(path), [{"role": "user", "content": "hello"}])
+    turn, _ = complete(
+        OfflineBackend.from_script_file(path), [{"role": "user", "content": "hello"}]
+    )
     assert turn.text == "Hi from the script."
 
     path.write_text('[{"match": "hello",]')
