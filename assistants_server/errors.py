@@ -86,12 +86,21 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
     return APIError(400, message, param=param, code=code)
 
 
+UNION_TAGS = frozenset({"function", "code_interpreter", "file_search", "text", "image_url", "image_file"})
+"""Tags pydantic inserts into error locations of tagged unions (list item, then tag)."""
+
+
 def _param_from_loc(loc: tuple[Any, ...]) -> str | None:
     parts = [p for p in loc if p not in ("body", "query", "path", "header")]
     # Tagged unions add the tag as a path element (e.g. tools.0.function.function); drop
     # elements that are not field names or indexes of the request.
     text = ""
+    previous: Any = None
     for part in parts:
+        skip_tag = isinstance(previous, int) and part in UNION_TAGS
+        previous = part
+        if skip_tag:
+            continue
         if isinstance(part, int):
             text += f"[{part}]"
         elif isinstance(part, str) and ("[" in part or "(" in part or "-" in part):
@@ -103,7 +112,7 @@ def _param_from_loc(loc: tuple[Any, ...]) -> str | None:
 
 def _validation_message(err: dict[str, Any], param: str | None) -> str:
     kind = err.get("type", "")
-    msg = err.get("msg", "Invalid value")
+    msg = str(err.get("msg", "Invalid value")).removeprefix("Value error, ")
     if kind == "json_invalid":
         return INVALID_JSON_MESSAGE
     if kind == "missing":
