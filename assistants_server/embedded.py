@@ -77,6 +77,8 @@ class EmbeddedServer:
                 port=self.settings.port,
                 log_level=self.settings.log_level.lower(),
                 access_log=False,
+                # Inside a host process, logging is the host's business: no handlers of our own.
+                log_config=None,
                 lifespan="on",
                 timeout_graceful_shutdown=5,
             )

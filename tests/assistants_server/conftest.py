@@ -65,17 +65,33 @@ def server(start_server: Callable[..., EmbeddedServer], backend: ScriptedBackend
     return start_server(backend=backend)
 
 
-def make_client(server: EmbeddedServer, **kwargs: Any) -> openai.OpenAI:
-    """A real SDK client for ``server`` (no retries, so each request is sent once)."""
-    kwargs.setdefault("api_key", server.api_key)
-    return openai.OpenAI(base_url=server.base_url, max_retries=0, **kwargs)
+_OPEN_CLIENTS: list[openai.OpenAI] = []
+
+
+def sdk_client(base_url: str, api_key: str) -> openai.OpenAI:
+    """A real SDK client (no retries, so each request is sent once), closed after the test."""
+    client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0)
+    _OPEN_CLIENTS.append(client)
+    return client
+
+
+def make_client(server: EmbeddedServer, api_key: str | None = None) -> openai.OpenAI:
+    """A real SDK client for ``server``."""
+    return sdk_client(server.base_url, api_key if api_key is not None else server.api_key)
+
+
+@pytest.fixture(autouse=True)
+def close_sdk_clients() -> Iterator[None]:
+    """Close every client a test made (unclosed sockets are ResourceWarnings, i.e. errors)."""
+    yield
+    while _OPEN_CLIENTS:
+        _OPEN_CLIENTS.pop().close()
 
 
 @pytest.fixture
 def client(server: EmbeddedServer) -> Iterator[openai.OpenAI]:
     """A sync SDK client for ``server``."""
-    with make_client(server) as sdk:
-        yield sdk
+    yield make_client(server)
 
 
 @pytest.fixture

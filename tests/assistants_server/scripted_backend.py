@@ -17,6 +17,22 @@ HOLD = object()
 """A turn that never finishes on its own (the run stays in_progress until cancelled)."""
 
 
+class Gate:
+    """A turn that waits until ``open()`` is called (from any thread), then answers ``turn``."""
+
+    def __init__(self, turn: ModelTurn) -> None:
+        self.turn = turn
+        self._event = threading.Event()
+
+    def open(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> ModelTurn:
+        while not self._event.is_set():
+            await asyncio.sleep(0.01)
+        return self.turn
+
+
 class ScriptedBackend:
     """Plays back turns in order; past the end it answers ``"done"``."""
 
@@ -44,6 +60,8 @@ class ScriptedBackend:
             except asyncio.CancelledError:
                 self.cancelled_calls += 1
                 raise
+        if isinstance(turn, Gate):
+            turn = await turn.wait()
         if isinstance(turn, ModelError):
             raise turn
         assert isinstance(turn, ModelTurn)

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import openai
+from conftest import sdk_client
 import pytest
 
 from assistants_server.embedded import EmbeddedServer
@@ -55,7 +56,7 @@ def _counts(client: openai.OpenAI, thread_id: str) -> tuple[int, int, int]:
 @pytest.mark.parametrize(("description", "method", "path", "payload", "status", "param", "fragment"), CASES, ids=[c[0] for c in CASES])
 def test_bad_request(small_server: EmbeddedServer, description: str, method: str, path: str, payload: Any, status: int, param: str | None, fragment: str) -> None:
     """The server answers with status, OpenAI's error shape and a message saying what is wrong; nothing is stored."""
-    client = openai.OpenAI(base_url=small_server.base_url, api_key=small_server.api_key, max_retries=0)
+    client = sdk_client(small_server.base_url, small_server.api_key)
     assistant = client.beta.assistants.create(model="m")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "x"}])
     before = _counts(client, thread.id)

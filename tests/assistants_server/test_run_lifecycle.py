@@ -6,7 +6,7 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import CALCULATOR_TOOL, wait_for_status
+from conftest import sdk_client, CALCULATOR_TOOL, wait_for_status
 from scripted_backend import HOLD, ScriptedBackend
 
 from assistants_server.backends.base import ModelError, ModelTurn, ToolCallRequest, Usage
@@ -48,7 +48,7 @@ def test_requires_action_then_submit_completes(client: openai.OpenAI, backend: S
 def test_requires_action_expires_after_configured_time(start_server: Any, backend: ScriptedBackend) -> None:
     """With run_expiry_seconds=1 a waiting run becomes expired, its step expired, and the thread is free."""
     server = start_server(backend=backend, run_expiry_seconds=1)
-    client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+    client = sdk_client(server.base_url, server.api_key)
     assistant = client.beta.assistants.create(model="m", tools=[CALCULATOR_TOOL])
     backend.add(ModelTurn(tool_calls=[CALL]))
     thread_id, run = _run(client, assistant)
@@ -67,7 +67,7 @@ def test_cancel_in_every_active_state(start_server: Any, state: str) -> None:
     """cancel → cancelling → cancelled from queued, in_progress (model call abandoned) and requires_action."""
     backend = ScriptedBackend(HOLD if state != "requires_action" else ModelTurn(tool_calls=[CALL]))
     server = start_server(backend=backend)
-    client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+    client = sdk_client(server.base_url, server.api_key)
     assistant = client.beta.assistants.create(model="m", tools=[CALCULATOR_TOOL])
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "x"}])
     if state == "queued":

@@ -1,0 +1,81 @@
+"""The in-process EmbeddedServer, the shared singleton, cheap package import, and the serve CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import openai
+from conftest import sdk_client
+import pytest
+
+from assistants_server.embedded import EmbeddedServer, shared_embedded_server
+from assistants_server.settings import ServerSettings
+
+
+def test_embedded_server_lifecycle(database_url: str) -> None:
+    """start() serves on a free loopback port with a placeholder key; stop() is idempotent."""
+    server = EmbeddedServer(ServerSettings(port=0, database_url=database_url, log_level="warning"))
+    with server:
+        assert server.base_url.startswith("http://127.0.0.1:") and server.base_url.endswith("/v1")
+        assert server.port != 0 and server.api_key == "embedded"
+        client = sdk_client(server.base_url, server.api_key)
+        assert client.beta.assistants.create(model="m").id.startswith("asst_")
+    server.stop()
+    assert not server.running
+
+
+def test_shared_embedded_server_is_a_singleton() -> None:
+    """shared_embedded_server() returns one running server per process (data in ASSISTANT_GRAPH_HOME)."""
+    first = shared_embedded_server()
+    assert shared_embedded_server() is first and first.running
+    client = sdk_client(first.base_url, first.api_key)
+    assert client.beta.threads.create().id.startswith("thread_")
+
+
+def test_importing_the_package_starts_nothing() -> None:
+    """import assistants_server loads neither FastAPI, uvicorn nor SQLAlchemy."""
+    code = (
+        "import sys, assistants_server; "
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'sqlalchemy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_serve_cli_prints_url_and_backend_not_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI serves on the flag's settings, prints URL and backend, never the keys."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-model-secret")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistants_server.cli", "--port", "0", "--backend", "offline",
+         "--database-url", f"sqlite:///{tmp_path / 'cli.sqlite3'}", "--api-key", "server-secret",
+         "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line and "backend: offline" in line
+        assert "secret" not in line
+        url = line.split("listening on ", 1)[1].split(" ", 1)[0]
+        client = sdk_client(url, "server-secret")
+        assert client.beta.assistants.list().data == []
+        with pytest.raises(openai.AuthenticationError):
+            sdk_client(url, "nope").beta.assistants.list()
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "secret" not in err
+
+
+def test_cli_rejects_bad_flags(capsys: Any) -> None:
+    """A wrong --backend value exits with status 2 and argparse's message."""
+    from assistants_server.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["--backend", "gpt"])
+    assert info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
