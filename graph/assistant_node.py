@@ -137,7 +137,8 @@ class AssistantNode:
             endpoint = clients.resolve_endpoint(context)
         else:  # starting the embedded server blocks: keep it off the event loop
             endpoint = await asyncio.to_thread(clients.resolve_endpoint, context)
-        return _unused_sync_client(clients.async_client(endpoint)), clients.async_client(endpoint)
+        client = await clients.aasync_client(endpoint)
+        return _unused_sync_client(client), client
 
     # ------------------------------------------------------------------ sync
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import openai
@@ -37,6 +38,9 @@ _lock = threading.Lock()
 _sync_clients: dict[Endpoint, openai.OpenAI] = {}
 _async_clients: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[Endpoint, openai.AsyncOpenAI]
+] = weakref.WeakKeyDictionary()
+_loop_guards: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, list[AsyncIterator[None]]
 ] = weakref.WeakKeyDictionary()
 _loopless_async_clients: dict[Endpoint, openai.AsyncOpenAI] = {}
 """Async clients handed out outside an event loop (sync code paths; they are not used there)."""
@@ -67,25 +71,41 @@ def sync_client(endpoint: Endpoint) -> openai.OpenAI:
 
 
 def async_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
+    """An async client for ``endpoint`` for use outside an event loop.
+
+    The sync runnable needs one but never uses it; coroutines use :func:`aasync_client`.
+    """
+    with _lock:
+        if endpoint not in _loopless_async_clients:
+            _loopless_async_clients[endpoint] = _new_async_client(endpoint)
+        return _loopless_async_clients[endpoint]
+
+
+async def aasync_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
     """The async client for ``endpoint`` bound to the running event loop.
 
-    Outside a running loop, a client kept for sync code paths is returned (the sync runnable
-    needs one but never uses it).
+    It is closed when the loop shuts down (``asyncio.run`` finalises async generators before
+    closing the loop), so no connection outlives its loop.
     """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        with _lock:
-            if endpoint not in _loopless_async_clients:
-                _loopless_async_clients[endpoint] = _new_async_client(endpoint)
-            return _loopless_async_clients[endpoint]
+    loop = asyncio.get_running_loop()
     with _lock:
         per_loop = _async_clients.setdefault(loop, {})
         client = per_loop.get(endpoint)
-        if client is None:
-            client = _new_async_client(endpoint)
-            per_loop[endpoint] = client
-        return client
+        if client is not None:
+            return client
+        client = _new_async_client(endpoint)
+        per_loop[endpoint] = client
+    guard = _close_at_loop_shutdown(client)
+    await guard.__anext__()
+    _loop_guards.setdefault(loop, []).append(guard)
+    return client
+
+
+async def _close_at_loop_shutdown(client: openai.AsyncOpenAI) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await client.close()
 
 
 def _new_async_client(endpoint: Endpoint) -> openai.AsyncOpenAI:

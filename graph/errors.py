@@ -8,8 +8,8 @@ LangGraph does not commit a partial step and nothing is half-written to the chec
 from __future__ import annotations
 
 NO_MESSAGES = (
-    "The graph input has no messages. Pass {{'messages': [{{'role': 'user', 'content': "
-    "'...'}}]}} (or a HumanMessage) to start a turn, or invoke(None, config) to resume a saved "
+    "The graph input has no messages. Pass {'messages': [{'role': 'user', 'content': "
+    "'...'}]} (or a HumanMessage) to start a turn, or invoke(None, config) to resume a saved "
     "thread."
 )
 INVALID_MESSAGE = (

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AnyMessage, convert_to_messages
 from langgraph.graph import add_messages
 from langgraph.graph.message import Messages
 
@@ -21,14 +21,15 @@ from graph.errors import INVALID_MESSAGE, InvalidInputError
 def add_valid_messages(left: Messages, right: Messages) -> Messages:
     """``add_messages``, but a message that cannot be read is an :class:`InvalidInputError`.
 
-    The reducer runs when the input is applied, before any node: a malformed message (no
-    ``content``, content that is not text, an unknown type) is rejected with a clear error and
-    nothing is written to the checkpoint.
+    A malformed message (no ``content``, content of the wrong type, an unknown message type)
+    is rejected with a clear error when the input is applied, before any node runs. Empty user
+    text is rejected by the assistant node, before any request is sent.
     """
     try:
-        return add_messages(left, right)
+        new = convert_to_messages(right if isinstance(right, list) else [right])
     except (ValueError, TypeError, NotImplementedError) as exc:
         raise InvalidInputError(INVALID_MESSAGE.format(detail=str(exc).splitlines()[0])) from exc
+    return add_messages(left, new)
 
 
 @dataclass

@@ -1,0 +1,111 @@
+"""Fixtures for the graph tests: the project's Assistants server, counting SDK clients.
+
+Servers are real (``EmbeddedServer`` over HTTP with a temporary SQLite file); the model is the
+offline one, optionally scripted. Clients are the real ``openai`` SDK with an httpx event hook
+that records every request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from assistants_server.embedded import EmbeddedServer
+from assistants_server.settings import ServerSettings
+from graph import provisioning
+
+
+@pytest.fixture(autouse=True)
+def fresh_provisioning_cache() -> Iterator[None]:
+    """Each test provisions its assistant as a new process would."""
+    provisioning.clear_cache()
+    yield
+    provisioning.clear_cache()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+    """One offline (unscripted) server for the session, on its own SQLite file."""
+    db = tmp_path_factory.mktemp("server") / "assistants.sqlite3"
+    settings = ServerSettings(port=0, database_url=f"sqlite:///{db}", log_level="warning")
+    with EmbeddedServer(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def scripted_server(tmp_path: Path) -> Iterator[Callable[..., EmbeddedServer]]:
+    """Factory: a started server whose offline model follows ``rules`` (stopped at teardown)."""
+    started: list[EmbeddedServer] = []
+
+    def start(rules: list[dict[str, Any]], **settings: Any) -> EmbeddedServer:
+        script = tmp_path / f"script{len(started)}.json"
+        script.write_text(json.dumps(rules))
+        db = tmp_path / f"assistants{len(started)}.sqlite3"
+        values: dict[str, Any] = {
+            "port": 0,
+            "database_url": f"sqlite:///{db}",
+            "offline_script": str(script),
+            "log_level": "warning",
+        }
+        values.update(settings)
+        running = EmbeddedServer(ServerSettings(**values)).start()
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@dataclass
+class RequestLog:
+    """Every HTTP request the clients made: (method, path, query)."""
+
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+    sync_clients: list[openai.OpenAI] = field(default_factory=list)
+
+    def record(self, request: httpx.Request) -> None:
+        self.requests.append((request.method, request.url.path, request.url.query.decode()))
+
+    async def arecord(self, request: httpx.Request) -> None:
+        self.record(request)
+
+    def matching(self, method: str, path_suffix: str) -> list[tuple[str, str, str]]:
+        return [r for r in self.requests if r[0] == method and r[1].endswith(path_suffix)]
+
+    def clear(self) -> None:
+        self.requests.clear()
+
+    def sync_client(self, server: EmbeddedServer) -> openai.OpenAI:
+        """A sync SDK client that logs its requests (closed with the fixture)."""
+        client = openai.OpenAI(
+            base_url=server.base_url,
+            api_key=server.api_key,
+            http_client=httpx.Client(event_hooks={"request": [self.record]}),
+        )
+        self.sync_clients.append(client)
+        return client
+
+    def async_client(self, server: EmbeddedServer) -> openai.AsyncOpenAI:
+        """An async SDK client that logs its requests (the caller closes it in its loop)."""
+        return openai.AsyncOpenAI(
+            base_url=server.base_url,
+            api_key=server.api_key,
+            http_client=httpx.AsyncClient(event_hooks={"request": [self.arecord]}),
+        )
+
+
+@pytest.fixture
+def request_log() -> Iterator[RequestLog]:
+    """A fresh request log; its sync clients are closed at teardown."""
+    log = RequestLog()
+    yield log
+    for client in log.sync_clients:
+        client.close()
