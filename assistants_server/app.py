@@ -55,7 +55,12 @@ def create_app(
     store = Store(create_engine_for_url(settings.resolved_database_url()))
     bus = RunEventBus()
     worker = RunWorker(
-        store, backend, settings, bus, heartbeat_seconds=heartbeat_seconds, lease_seconds=lease_seconds
+        store,
+        backend,
+        settings,
+        bus,
+        heartbeat_seconds=heartbeat_seconds,
+        lease_seconds=lease_seconds,
     )
     context = ServerContext(settings, store, bus, backend, worker, owns_backend)
 

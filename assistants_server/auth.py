@@ -36,10 +36,14 @@ class AuthMiddleware:
         scheme, _, token = header.partition(b" ")
         token = token.strip()
         if scheme.lower() != b"bearer" or not token:
-            await APIError(401, MISSING_API_KEY_MESSAGE, code="invalid_api_key").response()(scope, receive, send)
+            await APIError(401, MISSING_API_KEY_MESSAGE, code="invalid_api_key").response()(
+                scope, receive, send
+            )
             return
         if not any(hmac.compare_digest(token, key) for key in self.api_keys):
-            await APIError(401, INVALID_API_KEY_MESSAGE, code="invalid_api_key").response()(scope, receive, send)
+            await APIError(401, INVALID_API_KEY_MESSAGE, code="invalid_api_key").response()(
+                scope, receive, send
+            )
             return
         scope[SCOPE_KEY] = token.decode()
         await self.app(scope, receive, send)

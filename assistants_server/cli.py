@@ -21,12 +21,28 @@ DESCRIPTION = "Run the self-hosted OpenAI Assistants v2 server (offline model un
 def build_parser() -> argparse.ArgumentParser:
     """The ``serve`` argument parser."""
     parser = argparse.ArgumentParser(prog="assistant-graph serve", description=DESCRIPTION)
-    parser.add_argument("--host", help="interface to bind (default 127.0.0.1; env ASSISTANTS_SERVER_HOST)")
-    parser.add_argument("--port", type=int, help="TCP port, 0 for a free one (default 8321; env ASSISTANTS_SERVER_PORT)")
-    parser.add_argument("--database-url", help="SQLAlchemy URL of the store (default: SQLite file in the data dir)")
-    parser.add_argument("--backend", choices=["auto", "offline", "chat-completions"], help="model backend (default auto)")
-    parser.add_argument("--model-base-url", help="OpenAI-compatible Chat Completions base URL (env OPENAI_BASE_URL)")
-    parser.add_argument("--default-model", help="model used when an assistant names none the endpoint knows")
+    parser.add_argument(
+        "--host", help="interface to bind (default 127.0.0.1; env ASSISTANTS_SERVER_HOST)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        help="TCP port, 0 for a free one (default 8321; env ASSISTANTS_SERVER_PORT)",
+    )
+    parser.add_argument(
+        "--database-url", help="SQLAlchemy URL of the store (default: SQLite file in the data dir)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["auto", "offline", "chat-completions"],
+        help="model backend (default auto)",
+    )
+    parser.add_argument(
+        "--model-base-url", help="OpenAI-compatible Chat Completions base URL (env OPENAI_BASE_URL)"
+    )
+    parser.add_argument(
+        "--default-model", help="model used when an assistant names none the endpoint knows"
+    )
     parser.add_argument(
         "--api-key",
         action="append",
@@ -34,10 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="a key clients must send as 'Authorization: Bearer KEY' (repeatable; env ASSISTANTS_SERVER_API_KEYS)",
     )
-    parser.add_argument("--offline-latency-ms", type=float, help="artificial latency of each offline model call")
+    parser.add_argument(
+        "--offline-latency-ms", type=float, help="artificial latency of each offline model call"
+    )
     parser.add_argument("--offline-script", help="JSON script for the offline model (tests)")
-    parser.add_argument("--run-expiry-seconds", type=float, help="how long a run waits for tool outputs (default 600)")
-    parser.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"], help="log level")
+    parser.add_argument(
+        "--run-expiry-seconds",
+        type=float,
+        help="how long a run waits for tool outputs (default 600)",
+    )
+    parser.add_argument(
+        "--log-level", choices=["critical", "error", "warning", "info", "debug"], help="log level"
+    )
     return parser
 
 
@@ -65,14 +89,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from assistants_server.app import create_app
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         app = create_app(settings)
     except ValueError as exc:
         print(f"assistant-graph serve: {exc}", file=sys.stderr)
         return 2
     backend = app.state.context.backend
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False
+    )
     server = uvicorn.Server(config)
 
     original_startup = server.startup

@@ -30,7 +30,9 @@ START_FAILED_MESSAGE = "The embedded assistants server did not start: {reason}"
 class EmbeddedServer:
     """A server in a background thread. Use as a context manager or call start()/stop()."""
 
-    def __init__(self, settings: ServerSettings | None = None, *, backend: ModelBackend | None = None) -> None:
+    def __init__(
+        self, settings: ServerSettings | None = None, *, backend: ModelBackend | None = None
+    ) -> None:
         self.settings = settings or ServerSettings.from_env(port=0, host="127.0.0.1")
         self._backend = backend
         self._server: uvicorn.Server | None = None
@@ -84,7 +86,9 @@ class EmbeddedServer:
             )
             server = uvicorn.Server(config)
             self._server = server
-            thread = threading.Thread(target=self._serve, name="assistants-embedded-server", daemon=True)
+            thread = threading.Thread(
+                target=self._serve, name="assistants-embedded-server", daemon=True
+            )
             self._thread = thread
             thread.start()
             deadline = time.monotonic() + START_TIMEOUT_SECONDS

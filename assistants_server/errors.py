@@ -49,7 +49,7 @@ class APIError(Exception):
         status_code: int,
         message: str,
         *,
-        type: str = INVALID_REQUEST,  # noqa: A002 - the wire field is called "type"
+        type: str = INVALID_REQUEST,
         param: str | None = None,
         code: str | None = None,
     ) -> None:
@@ -86,7 +86,9 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
     return APIError(400, message, param=param, code=code)
 
 
-UNION_TAGS = frozenset({"function", "code_interpreter", "file_search", "text", "image_url", "image_file"})
+UNION_TAGS = frozenset(
+    {"function", "code_interpreter", "file_search", "text", "image_url", "image_file"}
+)
 """Tags pydantic inserts into error locations of tagged unions (list item, then tag)."""
 
 

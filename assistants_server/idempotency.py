@@ -104,7 +104,9 @@ class IdempotencyMiddleware:
                     )
                     if not abandoned:
                         return row
-                    conn.execute(delete(table).where(table.c.scope == api_scope, table.c.key == key))
+                    conn.execute(
+                        delete(table).where(table.c.scope == api_scope, table.c.key == key)
+                    )
                 conn.execute(
                     insert(table).values(
                         scope=api_scope,
@@ -117,14 +119,18 @@ class IdempotencyMiddleware:
         except IntegrityError:
             # Another process reserved it between our read and insert.
             with ctx.store.read() as conn:
-                return conn.execute(select(table).where(table.c.scope == api_scope, table.c.key == key)).first()
+                return conn.execute(
+                    select(table).where(table.c.scope == api_scope, table.c.key == key)
+                ).first()
         return None
 
     @staticmethod
     def _save(ctx: ServerContext, api_scope: str, key: str, **values: Any) -> None:
         table = db.idempotency_keys
         with ctx.store.write() as conn:
-            conn.execute(update(table).where(table.c.scope == api_scope, table.c.key == key).values(**values))
+            conn.execute(
+                update(table).where(table.c.scope == api_scope, table.c.key == key).values(**values)
+            )
 
     @staticmethod
     def _forget(ctx: ServerContext, api_scope: str, key: str) -> None:
@@ -133,10 +139,22 @@ class IdempotencyMiddleware:
             conn.execute(delete(table).where(table.c.scope == api_scope, table.c.key == key))
 
     async def _repeat(
-        self, ctx: ServerContext, row: Any, key: str, request_hash: str, scope: Scope, receive: Receive, send: Send
+        self,
+        ctx: ServerContext,
+        row: Any,
+        key: str,
+        request_hash: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
     ) -> None:
         if row.request_hash != request_hash:
-            error = APIError(400, KEY_REUSED_MESSAGE.format(key=key), param="Idempotency-Key", code="idempotency_key_reused")
+            error = APIError(
+                400,
+                KEY_REUSED_MESSAGE.format(key=key),
+                param="Idempotency-Key",
+                code="idempotency_key_reused",
+            )
             await error.response()(scope, receive, send)
             return
         if row.state == "done":
@@ -144,7 +162,9 @@ class IdempotencyMiddleware:
                 (b"content-type", (row.content_type or "application/json").encode()),
                 (b"idempotent-replayed", b"true"),
             ]
-            await send({"type": "http.response.start", "status": row.status_code, "headers": headers})
+            await send(
+                {"type": "http.response.start", "status": row.status_code, "headers": headers}
+            )
             await send({"type": "http.response.body", "body": (row.body or "").encode()})
             return
         if row.state == "stream" and row.run_id:
@@ -155,11 +175,22 @@ class IdempotencyMiddleware:
             response.headers["idempotent-replayed"] = "true"
             await response(scope, receive, send)
             return
-        error = APIError(409, KEY_IN_USE_MESSAGE.format(key=key), param="Idempotency-Key", code="idempotency_key_in_use")
+        error = APIError(
+            409,
+            KEY_IN_USE_MESSAGE.format(key=key),
+            param="Idempotency-Key",
+            code="idempotency_key_in_use",
+        )
         await error.response()(scope, receive, send)
 
     async def _execute(
-        self, ctx: ServerContext, api_scope: str, key: str, scope: Scope, receive: Receive, send: Send
+        self,
+        ctx: ServerContext,
+        api_scope: str,
+        key: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
     ) -> None:
         status = 500
         content_type = ""
@@ -182,8 +213,16 @@ class IdempotencyMiddleware:
                         pending += body
                         run = _first_run(pending)
                         if run is not None:
-                            self._save(ctx, api_scope, key, state="stream", status_code=status,
-                                       content_type=content_type, run_id=run["id"], thread_id=run["thread_id"])
+                            self._save(
+                                ctx,
+                                api_scope,
+                                key,
+                                state="stream",
+                                status_code=status,
+                                content_type=content_type,
+                                run_id=run["id"],
+                                thread_id=run["thread_id"],
+                            )
                             stream_saved = True
                 else:
                     chunks.append(body)

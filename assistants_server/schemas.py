@@ -21,9 +21,7 @@ def check_metadata(value: dict[str, str] | None) -> dict[str, str] | None:
     if value is None:
         return None
     if len(value) > METADATA_MAX_KEYS:
-        raise ValueError(
-            f"metadata has {len(value)} keys; at most {METADATA_MAX_KEYS} are allowed"
-        )
+        raise ValueError(f"metadata has {len(value)} keys; at most {METADATA_MAX_KEYS} are allowed")
     for key, item in value.items():
         if len(key) > METADATA_MAX_KEY_CHARS:
             raise ValueError(

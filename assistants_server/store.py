@@ -176,7 +176,9 @@ class Store:
         """Whether an object with this id exists."""
         table = db.metadata.tables[table_name]
         with self.read() as conn:
-            return conn.execute(select(table.c.seq).where(table.c.id == object_id)).first() is not None
+            return (
+                conn.execute(select(table.c.seq).where(table.c.id == object_id)).first() is not None
+            )
 
     def list(
         self,
@@ -229,13 +231,13 @@ class Store:
         """Insert an assistant."""
         assistant_id = new_id("asst")
         with self.write() as conn:
-            conn.execute(
-                insert(db.assistants).values(id=assistant_id, created_at=now(), data=data)
-            )
+            conn.execute(insert(db.assistants).values(id=assistant_id, created_at=now(), data=data))
             row = self._get_row(conn, db.assistants, assistant_id)
         return _assistant(row)
 
-    def update_data(self, table_name: str, object_id: str, changes: dict[str, Any], **filters: str) -> dict[str, Any]:
+    def update_data(
+        self, table_name: str, object_id: str, changes: dict[str, Any], **filters: str
+    ) -> dict[str, Any]:
         """Merge ``changes`` into an object's JSON body."""
         table = db.metadata.tables[table_name]
         with self.write() as conn:
@@ -254,7 +256,9 @@ class Store:
     # -- threads and messages ---------------------------------------------------------------
 
     @staticmethod
-    def _insert_thread(conn: Connection, data: dict[str, Any], messages: list[dict[str, Any]]) -> str:
+    def _insert_thread(
+        conn: Connection, data: dict[str, Any], messages: list[dict[str, Any]]
+    ) -> str:
         thread_id = new_id("thread")
         created = now()
         conn.execute(insert(db.threads).values(id=thread_id, created_at=created, data=data))
@@ -317,7 +321,11 @@ class Store:
             )
         ).all()
         for row in rows:
-            if row.status == "requires_action" and row.expires_at is not None and row.expires_at <= now_s:
+            if (
+                row.status == "requires_action"
+                and row.expires_at is not None
+                and row.expires_at <= now_s
+            ):
                 continue  # expired; the worker marks it so, it no longer blocks the thread
             return str(row.id)
         return None
@@ -328,9 +336,7 @@ class Store:
             self._get_row(conn, db.threads, thread_id)
             active = self._active_run_id(conn, thread_id)
             if active is not None:
-                raise APIError(
-                    400, ACTIVE_RUN_MESSAGE.format(thread_id=thread_id, run_id=active)
-                )
+                raise APIError(400, ACTIVE_RUN_MESSAGE.format(thread_id=thread_id, run_id=active))
             message_id = self._insert_message(conn, thread_id, message)
             row = self._get_row(conn, db.messages, message_id)
         return _message(row)
@@ -342,7 +348,9 @@ class Store:
             row = self._get_row(conn, db.messages, message_id)
         return _message(row)
 
-    def update_message(self, message_id: str, *, status: str | None = None, **changes: Any) -> dict[str, Any]:
+    def update_message(
+        self, message_id: str, *, status: str | None = None, **changes: Any
+    ) -> dict[str, Any]:
         """Change a message's status and/or body fields."""
         with self.write() as conn:
             row = self._get_row(conn, db.messages, message_id)
@@ -354,12 +362,16 @@ class Store:
             row = self._get_row(conn, db.messages, message_id)
         return _message(row)
 
-    def thread_history(self, thread_id: str, last_messages: int | None = None) -> tuple[list[Any], list[Any]]:
+    def thread_history(
+        self, thread_id: str, last_messages: int | None = None
+    ) -> tuple[list[Any], list[Any]]:
         """Messages (oldest first) and tool-call steps of a thread, for building a model request."""
         with self.read() as conn:
             query = select(db.messages).where(db.messages.c.thread_id == thread_id)
             if last_messages is not None:
-                rows = list(conn.execute(query.order_by(db.messages.c.seq.desc()).limit(last_messages)))
+                rows = list(
+                    conn.execute(query.order_by(db.messages.c.seq.desc()).limit(last_messages))
+                )
                 rows.reverse()
             else:
                 rows = list(conn.execute(query.order_by(db.messages.c.seq.asc())))
@@ -370,7 +382,9 @@ class Store:
                     .where(
                         db.run_steps.c.thread_id == thread_id,
                         db.run_steps.c.type == "tool_calls",
-                        db.run_steps.c.after_message_seq >= first_seq - 1 if last_messages else true(),
+                        db.run_steps.c.after_message_seq >= first_seq - 1
+                        if last_messages
+                        else true(),
                     )
                     .order_by(db.run_steps.c.seq.asc())
                 )
@@ -483,20 +497,33 @@ class Store:
             if status is not None:
                 values["status"] = status
                 if status not in EXECUTABLE_RUN_STATUSES:
-                    values.update(owner=None, owner_pid=None, owner_host=None, lease_expires_at=None)
+                    values.update(
+                        owner=None, owner_pid=None, owner_host=None, lease_expires_at=None
+                    )
             if values:
                 conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
             row = self._get_row(conn, db.runs, run_id)
         return _run(row)
 
-    def claim_run(self, run_id: str, owner: str, pid: int, host: str, lease_seconds: float, *, dead_owners: tuple[str, ...] = ()) -> bool:
+    def claim_run(
+        self,
+        run_id: str,
+        owner: str,
+        pid: int,
+        host: str,
+        lease_seconds: float,
+        *,
+        dead_owners: tuple[str, ...] = (),
+    ) -> bool:
         """Take a queued/in-progress run for this instance unless a live owner holds it."""
         import time
 
         now_f = time.time()
         with self.write() as conn:
             row = conn.execute(
-                select(db.runs.c.status, db.runs.c.owner, db.runs.c.lease_expires_at).where(db.runs.c.id == run_id)
+                select(db.runs.c.status, db.runs.c.owner, db.runs.c.lease_expires_at).where(
+                    db.runs.c.id == run_id
+                )
             ).first()
             if row is None or row.status not in EXECUTABLE_RUN_STATUSES:
                 return False
@@ -511,7 +538,12 @@ class Store:
             conn.execute(
                 update(db.runs)
                 .where(db.runs.c.id == run_id)
-                .values(owner=owner, owner_pid=pid, owner_host=host, lease_expires_at=now_f + lease_seconds)
+                .values(
+                    owner=owner,
+                    owner_pid=pid,
+                    owner_host=host,
+                    lease_expires_at=now_f + lease_seconds,
+                )
             )
         return True
 
@@ -560,13 +592,20 @@ class Store:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def create_step(self, run: dict[str, Any], step_type: str, details: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    def create_step(
+        self, run: dict[str, Any], step_type: str, details: dict[str, Any], **extra: Any
+    ) -> dict[str, Any]:
         """Insert an in-progress run step, placed after the thread's latest message."""
         step_id = new_id("step")
         with self.write() as conn:
-            last_seq = conn.execute(
-                select(func.max(db.messages.c.seq)).where(db.messages.c.thread_id == run["thread_id"])
-            ).scalar() or 0
+            last_seq = (
+                conn.execute(
+                    select(func.max(db.messages.c.seq)).where(
+                        db.messages.c.thread_id == run["thread_id"]
+                    )
+                ).scalar()
+                or 0
+            )
             data = {
                 "assistant_id": run["assistant_id"],
                 "step_details": details,
@@ -594,7 +633,9 @@ class Store:
             row = self._get_row(conn, db.run_steps, step_id)
         return _step(row)
 
-    def update_step(self, step_id: str, *, status: str | None = None, **changes: Any) -> dict[str, Any]:
+    def update_step(
+        self, step_id: str, *, status: str | None = None, **changes: Any
+    ) -> dict[str, Any]:
         """Change a step's status and/or body fields."""
         with self.write() as conn:
             row = self._get_row(conn, db.run_steps, step_id)

@@ -29,7 +29,7 @@ from assistants_server.events import STATUS_EVENTS, RunEventBus
 from assistants_server.ids import new_id, now
 from assistants_server.schemas import BUILTIN_TOOL_TYPES
 from assistants_server.settings import ServerSettings
-from assistants_server.store import ACTIVE_RUN_STATUSES, Store
+from assistants_server.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,7 @@ def _pid_alive(pid: int | None) -> bool:
 
 
 def _text_of(content: list[dict[str, Any]]) -> str:
-    return "".join(
-        block["text"]["value"] for block in content if block.get("type") == "text"
-    )
+    return "".join(block["text"]["value"] for block in content if block.get("type") == "text")
 
 
 def _chat_content(content: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
@@ -213,7 +211,9 @@ class RunWorker:
                 self.expire_overdue()
                 self.reclaim_orphans()
             except Exception:  # keep the heartbeat alive; the error is logged, not hidden
-                logger.exception("Run worker heartbeat failed; retrying in %ss", self.heartbeat_seconds)
+                logger.exception(
+                    "Run worker heartbeat failed; retrying in %ss", self.heartbeat_seconds
+                )
 
     # -- waking runs ----------------------------------------------------------------------
 
@@ -261,7 +261,9 @@ class RunWorker:
 
     def _reclaim(self, run_id: str, previous_owner: str | None) -> None:
         dead = (previous_owner,) if previous_owner else ()
-        if not self.store.claim_run(run_id, self.owner, self.pid, self.host, self.lease_seconds, dead_owners=dead):
+        if not self.store.claim_run(
+            run_id, self.owner, self.pid, self.host, self.lease_seconds, dead_owners=dead
+        ):
             return
         self.submit(run_id)
 
@@ -291,13 +293,21 @@ class RunWorker:
     def expire_if_due(self, run_id: str) -> dict[str, Any] | None:
         """Move a ``requires_action`` run past its deadline to ``expired``."""
         row = self.store.run_row(run_id)
-        if row.status != "requires_action" or row.expires_at is None or row.expires_at > time.time():
+        if (
+            row.status != "requires_action"
+            or row.expires_at is None
+            or row.expires_at > time.time()
+        ):
             return None
         return self._finish(run_id, "expired", ("requires_action",), "expired_at", None)
 
     def refresh(self, run: dict[str, Any]) -> dict[str, Any]:
         """The run as clients should see it (expired when its deadline has passed)."""
-        if run["status"] == "requires_action" and run["expires_at"] is not None and run["expires_at"] <= now():
+        if (
+            run["status"] == "requires_action"
+            and run["expires_at"] is not None
+            and run["expires_at"] <= now()
+        ):
             return self.expire_if_due(run["id"]) or self.store.get("runs", run["id"])
         return run
 
@@ -332,12 +342,16 @@ class RunWorker:
             step_changes: dict[str, Any] = {step_time_field: stamp}
             if status == "failed" and last_error is not None:
                 step_changes["last_error"] = {
-                    "code": last_error["code"] if last_error["code"] != "invalid_prompt" else "server_error",
+                    "code": last_error["code"]
+                    if last_error["code"] != "invalid_prompt"
+                    else "server_error",
                     "message": last_error["message"],
                 }
             step = self.store.update_step(step["id"], status=step_status, **step_changes)
             self.bus.publish(run_id, f"thread.run.step.{step_status}", step)
-        reason = {"cancelled": "run_cancelled", "failed": "run_failed", "expired": "run_expired"}[status]
+        reason = {"cancelled": "run_cancelled", "failed": "run_failed", "expired": "run_expired"}[
+            status
+        ]
         for message in self.store.run_messages(run_id, status="in_progress"):
             message = self.store.update_message(
                 message["id"],
@@ -359,7 +373,11 @@ class RunWorker:
     def fail(self, run_id: str, code: str, message: str) -> dict[str, Any] | None:
         """End an executing run ``failed`` with ``last_error``."""
         return self._finish(
-            run_id, "failed", ("queued", "in_progress"), "failed_at", {"code": code, "message": message}
+            run_id,
+            "failed",
+            ("queued", "in_progress"),
+            "failed_at",
+            {"code": code, "message": message},
         )
 
     def cancel(self, run_id: str) -> dict[str, Any] | None:
@@ -401,7 +419,9 @@ class RunWorker:
             self.fail(run_id, exc.code, exc.message)
         except Exception as exc:
             logger.exception("Run %s failed unexpectedly", run_id)
-            self.fail(run_id, "server_error", UNEXPECTED_ERROR_MESSAGE.format(error=type(exc).__name__))
+            self.fail(
+                run_id, "server_error", UNEXPECTED_ERROR_MESSAGE.format(error=type(exc).__name__)
+            )
 
     def _release(self, run_id: str) -> None:
         """Give up ownership without changing status (shutdown): a restart resumes the run."""
@@ -425,18 +445,26 @@ class RunWorker:
             return
         self.store.discard_partial_output(run_id)
         if run["status"] == "queued":
-            run = self.store.update_run(run_id, status="in_progress", started_at=run["started_at"] or now())
+            run = self.store.update_run(
+                run_id, status="in_progress", started_at=run["started_at"] or now()
+            )
             assert run is not None
             self.bus.publish(run_id, "thread.run.in_progress", run)
 
         forced = run.get("tool_choice")
         if isinstance(forced, dict) and forced.get("type") in BUILTIN_TOOL_TYPES:
             if forced["type"] not in self.backend.supported_builtin_tools:
-                self.fail(run_id, "invalid_prompt", FORCED_BUILTIN_MESSAGE.format(tool=forced["type"], backend=self.backend.name))
+                self.fail(
+                    run_id,
+                    "invalid_prompt",
+                    FORCED_BUILTIN_MESSAGE.format(tool=forced["type"], backend=self.backend.name),
+                )
                 return
 
         truncation = run.get("truncation_strategy") or {}
-        last_messages = truncation.get("last_messages") if truncation.get("type") == "last_messages" else None
+        last_messages = (
+            truncation.get("last_messages") if truncation.get("type") == "last_messages" else None
+        )
         message_rows, tool_steps = self.store.thread_history(run["thread_id"], last_messages)
         request = ModelRequest(
             model=run["model"],
@@ -472,7 +500,11 @@ class RunWorker:
             "completion_tokens": turn.usage.completion_tokens,
             "total_tokens": turn.usage.prompt_tokens + turn.usage.completion_tokens,
         }
-        previous = run.get("usage") or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        previous = run.get("usage") or {
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "total_tokens": 0,
+        }
         run_usage = {key: previous[key] + usage[key] for key in usage}
         stamp = now()
         if turn.text and not writer.started:
@@ -488,10 +520,14 @@ class RunWorker:
                 }
                 for c in turn.tool_calls
             ]
-            step = self.store.create_step(run, "tool_calls", {"type": "tool_calls", "tool_calls": []}, usage=usage)
+            step = self.store.create_step(
+                run, "tool_calls", {"type": "tool_calls", "tool_calls": []}, usage=usage
+            )
             self.bus.publish(run_id, "thread.run.step.created", step)
             self.bus.publish(run_id, "thread.run.step.in_progress", step)
-            step = self.store.update_step(step["id"], step_details={"type": "tool_calls", "tool_calls": calls})
+            step = self.store.update_step(
+                step["id"], step_details={"type": "tool_calls", "tool_calls": calls}
+            )
             self.bus.publish(
                 run_id,
                 "thread.run.step.delta",
@@ -518,7 +554,10 @@ class RunWorker:
                             {
                                 "id": c["id"],
                                 "type": "function",
-                                "function": {"name": c["function"]["name"], "arguments": c["function"]["arguments"]},
+                                "function": {
+                                    "name": c["function"]["name"],
+                                    "arguments": c["function"]["arguments"],
+                                },
                             }
                             for c in calls
                         ]
@@ -543,7 +582,11 @@ class RunWorker:
                 self.bus.publish(run_id, "thread.run.incomplete", ended)
             return
         ended = self.store.update_run(
-            run_id, status="completed", only_if_status=("in_progress",), completed_at=stamp, usage=run_usage
+            run_id,
+            status="completed",
+            only_if_status=("in_progress",),
+            completed_at=stamp,
+            usage=run_usage,
         )
         if ended is not None:
             self.bus.publish(run_id, "thread.run.completed", ended)
@@ -602,7 +645,9 @@ class _MessageWriter:
             },
         )
 
-    def finish(self, text: str, incomplete_reason: str | None, usage: dict[str, int] | None) -> None:
+    def finish(
+        self, text: str, incomplete_reason: str | None, usage: dict[str, int] | None
+    ) -> None:
         assert self.message is not None and self.step is not None
         store, bus, run_id = self.worker.store, self.worker.bus, self.run["id"]
         stamp = now()
@@ -621,7 +666,9 @@ class _MessageWriter:
                 self.message["id"], status="completed", content=content, completed_at=stamp
             )
             bus.publish(run_id, "thread.message.completed", message)
-        step = store.update_step(self.step["id"], status="completed", completed_at=stamp, usage=usage)
+        step = store.update_step(
+            self.step["id"], status="completed", completed_at=stamp, usage=usage
+        )
         bus.publish(run_id, "thread.run.step.completed", step)
 
 

@@ -33,7 +33,9 @@ async def create_assistant(body: CreateAssistant, request: Request) -> JSONRespo
 
 
 @router.get("/assistants")
-async def list_assistants(request: Request, params: Annotated[ListParams, Depends()]) -> JSONResponse:
+async def list_assistants(
+    request: Request, params: Annotated[ListParams, Depends()]
+) -> JSONResponse:
     """List assistants."""
     return json_response(context(request).store.list("assistants", **params.kwargs()).body())
 
@@ -45,7 +47,9 @@ async def retrieve_assistant(assistant_id: str, request: Request) -> JSONRespons
 
 
 @router.post("/assistants/{assistant_id}")
-async def modify_assistant(assistant_id: str, body: ModifyAssistant, request: Request) -> JSONResponse:
+async def modify_assistant(
+    assistant_id: str, body: ModifyAssistant, request: Request
+) -> JSONResponse:
     """Change the given fields of an assistant."""
     changes = body.model_dump(exclude_unset=True)
     for required in ("model", "tools"):

@@ -37,7 +37,12 @@ class ListParams:
 
     def kwargs(self) -> dict[str, Any]:
         """As keyword arguments of :meth:`Store.list`."""
-        return {"limit": self.limit, "order": self.order, "after": self.after, "before": self.before}
+        return {
+            "limit": self.limit,
+            "order": self.order,
+            "after": self.after,
+            "before": self.before,
+        }
 
 
 def json_response(body: dict[str, Any], status_code: int = 200) -> JSONResponse:

@@ -1,5 +1,6 @@
 """Runs and run steps: create (optionally streaming), retrieve, list, modify, cancel,
-submit_tool_outputs; ``POST /v1/threads/runs`` creates a thread and runs it."""
+submit_tool_outputs; ``POST /v1/threads/runs`` creates a thread and runs it.
+"""
 
 from __future__ import annotations
 
@@ -52,10 +53,14 @@ def _run_data(assistant: dict[str, Any], body: CreateRun | CreateThreadAndRun) -
         tool_choice = tool_choice.model_dump(exclude_none=True)
     return {
         "model": body.model or assistant["model"],
-        "instructions": body.instructions if body.instructions is not None else (assistant["instructions"] or ""),
+        "instructions": body.instructions
+        if body.instructions is not None
+        else (assistant["instructions"] or ""),
         "tools": dump_tools(body.tools) if body.tools is not None else assistant["tools"],
         "metadata": body.metadata or {},
-        "temperature": body.temperature if body.temperature is not None else assistant.get("temperature"),
+        "temperature": body.temperature
+        if body.temperature is not None
+        else assistant.get("temperature"),
         "top_p": body.top_p if body.top_p is not None else assistant.get("top_p"),
         "max_prompt_tokens": body.max_prompt_tokens,
         "max_completion_tokens": body.max_completion_tokens,
@@ -65,8 +70,12 @@ def _run_data(assistant: dict[str, Any], body: CreateRun | CreateThreadAndRun) -
             else {"type": "auto", "last_messages": None}
         ),
         "tool_choice": tool_choice if tool_choice is not None else "auto",
-        "parallel_tool_calls": True if body.parallel_tool_calls is None else body.parallel_tool_calls,
-        "response_format": body.response_format if body.response_format is not None else (assistant.get("response_format") or "auto"),
+        "parallel_tool_calls": True
+        if body.parallel_tool_calls is None
+        else body.parallel_tool_calls,
+        "response_format": body.response_format
+        if body.response_format is not None
+        else (assistant.get("response_format") or "auto"),
         "required_action": None,
         "last_error": None,
         "started_at": None,
@@ -111,7 +120,9 @@ async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> R
     thread_body = body.thread
     thread_data = {
         "metadata": (thread_body.metadata if thread_body else None) or {},
-        "tool_resources": (thread_body.tool_resources if thread_body else None) or body.tool_resources or {},
+        "tool_resources": (thread_body.tool_resources if thread_body else None)
+        or body.tool_resources
+        or {},
     }
     messages = [message_fields(m) for m in (thread_body.messages if thread_body else None) or []]
     run, thread = ctx.store.create_run(
@@ -143,7 +154,9 @@ async def create_run(thread_id: str, body: CreateRun, request: Request) -> Respo
 
 
 @router.get("/threads/{thread_id}/runs")
-async def list_runs(thread_id: str, request: Request, params: Annotated[ListParams, Depends()]) -> JSONResponse:
+async def list_runs(
+    thread_id: str, request: Request, params: Annotated[ListParams, Depends()]
+) -> JSONResponse:
     """List a thread's runs."""
     ctx = context(request)
     if not ctx.store.exists("threads", thread_id):
@@ -166,11 +179,17 @@ async def retrieve_run(thread_id: str, run_id: str, request: Request) -> JSONRes
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}")
-async def modify_run(thread_id: str, run_id: str, body: ModifyRun, request: Request) -> JSONResponse:
+async def modify_run(
+    thread_id: str, run_id: str, body: ModifyRun, request: Request
+) -> JSONResponse:
     """Change a run's metadata."""
     ctx = context(request)
     _get_run(ctx, thread_id, run_id)
-    run = ctx.store.update_run(run_id, metadata=body.metadata or {}) if "metadata" in body.model_fields_set else None
+    run = (
+        ctx.store.update_run(run_id, metadata=body.metadata or {})
+        if "metadata" in body.model_fields_set
+        else None
+    )
     return run_response(run or ctx.store.get("runs", run_id))
 
 
@@ -207,7 +226,9 @@ async def submit_tool_outputs(
             )
         if item.tool_call_id not in pending:
             raise bad_request(
-                UNKNOWN_OUTPUT_MESSAGE.format(call_id=item.tool_call_id, expected=", ".join(pending)),
+                UNKNOWN_OUTPUT_MESSAGE.format(
+                    call_id=item.tool_call_id, expected=", ".join(pending)
+                ),
                 param=f"tool_outputs[{index}].tool_call_id",
             )
         if item.tool_call_id in outputs:
@@ -250,7 +271,9 @@ async def list_run_steps(
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/steps/{step_id}")
-async def retrieve_run_step(thread_id: str, run_id: str, step_id: str, request: Request) -> JSONResponse:
+async def retrieve_run_step(
+    thread_id: str, run_id: str, step_id: str, request: Request
+) -> JSONResponse:
     """Retrieve a run step."""
     ctx = context(request)
     _get_run(ctx, thread_id, run_id)
