@@ -1,0 +1,70 @@
+"""The compiled graph's shape, schemas and import-time behaviour."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "graph.mmd"
+
+
+def test_mermaid_diagram_matches_the_snapshot():
+    """assistant ⇄ tools loop from START, conditional edge to END (update the snapshot file
+    deliberately when the shape changes)."""
+    from graph import graph
+
+    assert graph.get_graph().draw_mermaid(with_styles=False) == SNAPSHOT.read_text()
+
+
+def test_exported_graph_is_named_and_has_no_checkpointer():
+    """``langgraph dev`` refuses graphs compiled with a checkpointer."""
+    from graph import graph
+
+    assert graph.name == "assistant-graph"
+    assert graph.checkpointer is None
+
+
+def test_input_and_output_schemas_expose_messages_only():
+    """Studio's chat view needs ``messages`` in the input and output schemas; the ids stay
+    internal to the full state."""
+    from graph import graph
+
+    assert set(graph.get_input_jsonschema()["properties"]) == {"messages"}
+    assert set(graph.get_output_jsonschema()["properties"]) == {"messages"}
+    assert {"messages", "assistant_thread_id", "pending_run_id"} <= set(
+        graph.builder.state_schema.__dataclass_fields__
+    )
+
+
+def test_context_schema_fields_are_described():
+    """Every configuration field carries a description (shown by Studio and the README)."""
+    from graph import graph
+
+    properties = graph.get_context_jsonschema()["properties"]
+    assert set(properties) == {
+        "assistant_id",
+        "assistant_name",
+        "model",
+        "instructions",
+        "base_url",
+        "api_key",
+        "check_every_ms",
+    }
+
+
+def test_importing_the_graph_starts_no_server_and_opens_no_socket():
+    """``import graph`` is cheap: no embedded server, no thread, no network connection."""
+    code = (
+        "import socket, threading\n"
+        "def refuse(*a, **k): raise AssertionError('network touched at import')\n"
+        "socket.socket.connect = refuse\n"
+        "import graph\n"
+        "import assistants_server.embedded as e\n"
+        "assert e._shared is None, 'embedded server started at import'\n"
+        "assert threading.active_count() == 1, threading.enumerate()\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -1,0 +1,78 @@
+"""Assistant provisioning is idempotent: found by name + fingerprint, updated, never duplicated."""
+
+from __future__ import annotations
+
+import openai
+from langchain_core.messages import HumanMessage
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+
+from graph import Context, build_graph, provisioning
+from graph.provisioning import FINGERPRINT_KEY
+from tools import calculator
+
+
+@tool
+def shout(text: str) -> str:
+    """Return the text in capitals."""
+    return text.upper()
+
+
+def _assistants_named(server, name: str) -> list:
+    client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key)
+    try:
+        return [a for a in client.beta.assistants.list(limit=100) if a.name == name]
+    finally:
+        client.close()
+
+
+def _ask(graph, context, thread: str) -> None:
+    graph.invoke({"messages": [HumanMessage("What's 1 + 1?")]},
+                 {"configurable": {"thread_id": thread}}, context=context)
+
+
+def test_two_builds_and_restarts_create_one_assistant(scripted_server):
+    """Two graphs, and a simulated process restart (cleared cache), reuse one assistant."""
+    server = scripted_server([])
+    context = Context(base_url=server.base_url, assistant_name="provisioning-test")
+    _ask(build_graph(checkpointer=InMemorySaver()), context, "a")
+    _ask(build_graph(checkpointer=InMemorySaver()), context, "b")
+    provisioning.clear_cache()
+    _ask(build_graph(checkpointer=InMemorySaver()), context, "c")
+    assistants = _assistants_named(server, "provisioning-test")
+    assert len(assistants) == 1
+    assert assistants[0].metadata[FINGERPRINT_KEY]
+    assert {t.function.name for t in assistants[0].tools if t.type == "function"} >= {"calculator"}
+
+
+def test_changed_tools_update_the_same_assistant(scripted_server):
+    """New tools (a new fingerprint) update the existing assistant instead of adding one."""
+    server = scripted_server([])
+    context = Context(base_url=server.base_url, assistant_name="evolving")
+    _ask(build_graph(checkpointer=InMemorySaver(), tools=[calculator]), context, "a")
+    before = _assistants_named(server, "evolving")
+    provisioning.clear_cache()
+    _ask(build_graph(checkpointer=InMemorySaver(), tools=[calculator, shout]), context, "b")
+    after = _assistants_named(server, "evolving")
+    assert [a.id for a in after] == [a.id for a in before]
+    assert {t.function.name for t in after[0].tools} == {"calculator", "shout"}
+    assert after[0].metadata[FINGERPRINT_KEY] != before[0].metadata[FINGERPRINT_KEY]
+
+
+def test_configured_assistant_id_is_used_as_is(scripted_server):
+    """With an assistant id configured, the graph runs it and provisions nothing."""
+    server = scripted_server([{"match": "hello", "turns": [{"text": "hi from the chosen one"}]}])
+    client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key)
+    try:
+        chosen = client.beta.assistants.create(model="m", name="hand-made")
+    finally:
+        client.close()
+    graph = build_graph(checkpointer=InMemorySaver())
+    result = graph.invoke(
+        {"messages": [HumanMessage("hello")]},
+        {"configurable": {"thread_id": "x"}},
+        context=Context(base_url=server.base_url, assistant_id=chosen.id),
+    )
+    assert result["messages"][-1].content == "hi from the chosen one"
+    assert [a.name for a in _assistants_named(server, "hand-made")] == ["hand-made"]
+    assert _assistants_named(server, "assistant-graph") == []
