@@ -4,8 +4,9 @@
 repository's ``langgraph.json`` (which loads the installed module ``graph``), offline, and is
 driven over HTTP with ``langgraph-sdk``. Most tests share one server whose ``.env`` points the
 graph at an Assistants server started by the test module (the real server over HTTP), which
-also proves the ``"env": ".env"`` wiring. One test starts it with no ``.env`` at all, the
-zero-configuration path a new user takes.
+also proves the ``"env": ".env"`` wiring. Two tests start it with no ``.env`` at all, the
+zero-configuration path a new user takes: it starts, serves the graph and stops on SIGINT;
+a run on the embedded Assistants server is a known failure today (see its xfail reason).
 """
 
 from __future__ import annotations
