@@ -1,0 +1,79 @@
+"""Subprocess used by test_crash_resume: run or resume a conversation, optionally dying
+(SIGKILL, no cleanup) at a chosen point.
+
+Usage: python crash_worker.py <checkpoint db> <thread id> <start|resume> <kill point> <request log>
+
+Kill points: ``none``; ``tool`` (as the tool starts); ``after_first_run`` (the first run reached
+requires_action, state not yet saved); ``during_submit`` (first text delta of the run after the
+tool outputs were submitted); ``after_submit`` (that run completed, state not yet saved).
+Every HTTP request is appended to the request log as ``METHOD PATH``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+
+import httpx
+import openai
+from langchain_core.callbacks import BaseCallbackHandler
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from graph import build_graph
+
+QUESTION = "crash test: what is 6*7?"
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Killer(BaseCallbackHandler):
+    """Kills the process at the configured point."""
+
+    def __init__(self, point: str) -> None:
+        self.point = point
+        self.kinds: dict[object, str] = {}
+
+    def on_chain_start(self, serialized, inputs, *, run_id, **kwargs):
+        if kwargs.get("name") == "AssistantRunnable" and isinstance(inputs, dict):
+            self.kinds[run_id] = "submit" if "tool_outputs" in inputs else "start"
+
+    def on_chain_end(self, outputs, *, run_id, **kwargs):
+        kind = self.kinds.get(run_id)
+        if (kind, self.point) in {("start", "after_first_run"), ("submit", "after_submit")}:
+            die()
+
+    def on_text(self, text, *, run_id, **kwargs):
+        if self.kinds.get(run_id) == "submit" and self.point == "during_submit":
+            die()
+
+    def on_tool_start(self, serialized, input_str, **kwargs):
+        if self.point == "tool":
+            die()
+
+
+def main() -> None:
+    db, thread_id, mode, point, log_path = sys.argv[1:6]
+
+    def log(request: httpx.Request) -> None:
+        with open(log_path, "a") as handle:
+            handle.write(f"{request.method} {request.url.path}\n")
+
+    client = openai.OpenAI(
+        base_url=os.environ["ASSISTANTS_BASE_URL"],
+        api_key="embedded",
+        http_client=httpx.Client(event_hooks={"request": [log]}),
+    )
+    config = {"configurable": {"thread_id": thread_id}, "callbacks": [Killer(point)]}
+    with SqliteSaver.from_conn_string(db) as saver:
+        graph = build_graph(checkpointer=saver, client=client)
+        payload = {"messages": [{"role": "user", "content": QUESTION}]} if mode == "start" else None
+        result = graph.invoke(payload, config, durability="sync")
+    print(json.dumps([[type(m).__name__, m.content] for m in result["messages"]]))
+
+
+if __name__ == "__main__":
+    main()
