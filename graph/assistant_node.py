@@ -95,7 +95,7 @@ def unreachable(exc: openai.APIConnectionError, base_url: str) -> EndpointUnreac
             reason = "unknown host"
             break
         cause = cause.__cause__ or cause.__context__
-    return EndpointUnreachableError(base_url, reason)
+    return EndpointUnreachableError(base_url.rstrip("/"), reason)
 
 
 class AssistantNode:
@@ -181,7 +181,9 @@ class AssistantNode:
         try:
             run = runnable.retrieve_run(thread_id, step.run_id)
         except openai.NotFoundError as exc:
-            raise RunGoneError(step.run_id, thread_id, str(runnable.client.base_url)) from exc
+            raise RunGoneError(
+                step.run_id, thread_id, str(runnable.client.base_url).rstrip("/")
+            ) from exc
         if run.status == "requires_action":
             payload = _submit_payload(run, step, key)
             return self._call(runnable, payload, config, on_delta)
@@ -264,7 +266,9 @@ class AssistantNode:
         try:
             run = await runnable.aretrieve_run(thread_id, step.run_id)
         except openai.NotFoundError as exc:
-            raise RunGoneError(step.run_id, thread_id, str(runnable.async_client.base_url)) from exc
+            raise RunGoneError(
+                step.run_id, thread_id, str(runnable.async_client.base_url).rstrip("/")
+            ) from exc
         if run.status == "requires_action":
             return await self._acall(runnable, _submit_payload(run, step, key), config, on_delta)
         if run.status == "expired":

@@ -86,7 +86,7 @@ def ensure_assistant(client: openai.OpenAI, spec: AssistantSpec, assistant_id: s
             try:
                 client.beta.assistants.retrieve(assistant_id)
             except openai.NotFoundError as exc:
-                raise UnknownAssistantError(assistant_id, str(client.base_url)) from exc
+                raise UnknownAssistantError(assistant_id, str(client.base_url).rstrip("/")) from exc
             result = assistant_id
         else:
             result = _provision(client, spec)
@@ -139,7 +139,7 @@ async def aensure_assistant(
             try:
                 await client.beta.assistants.retrieve(assistant_id)
             except openai.NotFoundError as exc:
-                raise UnknownAssistantError(assistant_id, str(client.base_url)) from exc
+                raise UnknownAssistantError(assistant_id, str(client.base_url).rstrip("/")) from exc
             result = assistant_id
         else:
             result = await _aprovision(client, spec)
