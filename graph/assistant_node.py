@@ -52,7 +52,7 @@ TEXT_DELTA_KEY = "assistant_text_delta"
 
 
 def idempotency_base(config: RunnableConfig) -> str:
-    """Base of this step's Idempotency-Keys: same LangGraph thread + task → same key.
+    """Return the base of this step's Idempotency-Keys (same thread + task → same key).
 
     A task re-run from the same checkpoint (resume after a crash) gets the same key; a new
     step, or a fork from another checkpoint, gets a new one.
@@ -70,7 +70,7 @@ def idempotency_base(config: RunnableConfig) -> str:
 
 
 def context_of(runtime: Runtime[Context] | None) -> Context:
-    """The invocation's context (a dict from an API server is converted; none → env/defaults)."""
+    """Return the invocation's context (a dict is converted; none → env/defaults)."""
     context = runtime.context if runtime is not None else None
     if context is None:
         return Context()
@@ -80,7 +80,7 @@ def context_of(runtime: Runtime[Context] | None) -> Context:
 
 
 def unreachable(exc: openai.APIConnectionError, base_url: str) -> EndpointUnreachableError:
-    """A clear error for a connection failure, naming the endpoint and the reason."""
+    """Build a clear error for a connection failure, naming the endpoint and the reason."""
     reason = "could not connect"
     cause: BaseException | None = exc
     while cause is not None:
@@ -320,8 +320,9 @@ def _submit_payload(run: Any, step: SubmitToolOutputs, key: str) -> dict[str, An
 
 
 def _expired_payload(thread_id: str, step: SubmitToolOutputs, key: str) -> dict[str, Any]:
-    logger.warning("Run %s expired before its tool outputs were submitted; starting a new run.",
-                   step.run_id)
+    logger.warning(
+        "Run %s expired before its tool outputs were submitted; starting a new run.", step.run_id
+    )
     return {
         "thread_id": thread_id,
         "content": expired_results_text(step.results),

@@ -14,7 +14,7 @@ from typing import Any
 import openai
 from langchain_core.tools import BaseTool
 from langgraph._internal._runnable import RunnableCallable
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 
@@ -36,7 +36,7 @@ def build_graph(
     async_client: openai.AsyncOpenAI | None = None,
     name: str = GRAPH_NAME,
     **compile_kwargs: Any,
-) -> CompiledStateGraph:
+) -> CompiledStateGraph[State, Context, InputState, OutputState]:
     """Build and compile the agent graph.
 
     Args:
@@ -52,15 +52,14 @@ def build_graph(
         async_client: Async client for the same endpoint (used by ``ainvoke``/``astream``).
         name: Graph name.
         **compile_kwargs: Passed to ``StateGraph.compile`` (e.g. ``interrupt_before``).
+
     """
     if tools is None:
         from tools import default_tools
 
         tools = default_tools()
     local_tools = list(tools)
-    node = AssistantNode(
-        [*local_tools, *builtin_tools], client=client, async_client=async_client
-    )
+    node = AssistantNode([*local_tools, *builtin_tools], client=client, async_client=async_client)
     builder = StateGraph(
         State, input_schema=InputState, output_schema=OutputState, context_schema=Context
     )

@@ -40,7 +40,7 @@ CONFIG_ERROR_CODES = ("EndpointUnreachableError", "UnknownAssistantError", "Conf
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line parser."""
+    """Build the command-line parser."""
     parser = argparse.ArgumentParser(
         prog="assistant-graph",
         description="An OpenAI-Assistants-style agent as a LangGraph workflow.",
@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="ask one question (prints tool calls and the answer)")
     ask.add_argument("question", help="the message to send")
     ask.add_argument("--thread", help="continue this saved conversation")
-    ask.add_argument("--db", type=Path, help="conversation file (default: <data dir>/conversations.sqlite3)")
+    ask.add_argument(
+        "--db", type=Path, help="conversation file (default: <data dir>/conversations.sqlite3)"
+    )
 
     chat = commands.add_parser("chat", help="interactive conversation")
     chat.add_argument("--thread", help="continue this saved conversation")
@@ -60,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     threads.add_argument("--db", type=Path, help="conversation file")
 
     commands.add_parser(
-        "serve", help="run the Assistants v2 server (see `assistant-graph serve --help`)",
+        "serve",
+        help="run the Assistants v2 server (see `assistant-graph serve --help`)",
         add_help=False,
     )
     return parser

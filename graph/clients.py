@@ -39,15 +39,15 @@ _sync_clients: dict[Endpoint, openai.OpenAI] = {}
 _async_clients: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[Endpoint, openai.AsyncOpenAI]
 ] = weakref.WeakKeyDictionary()
-_loop_guards: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, list[AsyncIterator[None]]
-] = weakref.WeakKeyDictionary()
+_loop_guards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[AsyncIterator[None]]] = (
+    weakref.WeakKeyDictionary()
+)
 _loopless_async_clients: dict[Endpoint, openai.AsyncOpenAI] = {}
 """Async clients handed out outside an event loop (sync code paths; they are not used there)."""
 
 
 def resolve_endpoint(context: Context) -> Endpoint:
-    """The configured external endpoint, or the embedded server (started on first call)."""
+    """Return the configured endpoint, or the embedded server (started on first call)."""
     if context.base_url:
         return Endpoint(context.base_url, context.api_key or EMBEDDED_PLACEHOLDER_KEY)
     from assistants_server.embedded import shared_embedded_server
@@ -57,7 +57,7 @@ def resolve_endpoint(context: Context) -> Endpoint:
 
 
 def sync_client(endpoint: Endpoint) -> openai.OpenAI:
-    """The process-wide sync client for ``endpoint``."""
+    """Return the process-wide sync client for ``endpoint``."""
     with _lock:
         client = _sync_clients.get(endpoint)
         if client is None:
@@ -71,7 +71,7 @@ def sync_client(endpoint: Endpoint) -> openai.OpenAI:
 
 
 def async_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
-    """An async client for ``endpoint`` for use outside an event loop.
+    """Return an async client for ``endpoint`` for use outside an event loop.
 
     The sync runnable needs one but never uses it; coroutines use :func:`aasync_client`.
     """
@@ -82,7 +82,7 @@ def async_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
 
 
 async def aasync_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
-    """The async client for ``endpoint`` bound to the running event loop.
+    """Return the async client for ``endpoint`` bound to the running event loop.
 
     It is closed when the loop shuts down (``asyncio.run`` finalises async generators before
     closing the loop), so no connection outlives its loop.

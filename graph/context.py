@@ -52,7 +52,9 @@ class Context:
     )
     assistant_name: str = field(
         default=DEFAULT_ASSISTANT_NAME,
-        metadata={"description": "Name of the assistant the graph provisions (env ASSISTANT_NAME)."},
+        metadata={
+            "description": "Name of the assistant the graph provisions (env ASSISTANT_NAME)."
+        },
     )
     model: str = field(
         default=DEFAULT_MODEL,

@@ -47,7 +47,10 @@ def actions_to_update(actions: Sequence[OpenAIAssistantAction]) -> dict[str, Any
             {"id": a.tool_call_id, "name": a.tool, "args": _args(a.tool_input), "type": "tool_call"}
             for a in actions
         ],
-        response_metadata={"assistant_run_id": first.run_id, "assistant_thread_id": first.thread_id},
+        response_metadata={
+            "assistant_run_id": first.run_id,
+            "assistant_thread_id": first.thread_id,
+        },
     )
     return {
         "messages": [message],
@@ -57,7 +60,7 @@ def actions_to_update(actions: Sequence[OpenAIAssistantAction]) -> dict[str, Any
 
 
 def finish_to_update(finish: OpenAIAssistantFinish) -> dict[str, Any]:
-    """The answer as an AI message; no run is pending any more."""
+    """Turn the answer into an AI message; no run is pending any more."""
     values = finish.return_values
     message_ids = values.get("message_ids") or []
     output = values.get("output", "")
@@ -78,7 +81,7 @@ def finish_to_update(finish: OpenAIAssistantFinish) -> dict[str, Any]:
 
 
 def run_ended_to_update(error: RunEndedError) -> dict[str, Any]:
-    """An AI message reporting a run that ended without an answer."""
+    """Report a run that ended without an answer as an AI message."""
     message = AIMessage(
         id=f"{error.run_id}-{error.status}",
         content=error.describe(),

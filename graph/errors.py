@@ -116,7 +116,7 @@ class RunEndedError(AssistantGraphError):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        """A sentence for the user, e.g. for an AI message that reports the failure."""
+        """Describe the outcome in a sentence for the user (e.g. in an AI message)."""
         text = f"The assistant run {self.run_id} ended with status '{self.status}'"
         return f"{text}: {self.detail}" if self.detail else f"{text}."
 

@@ -54,7 +54,7 @@ class SubmitToolOutputs:
     results: tuple[ToolCallResult, ...]
 
     def tool_outputs(self, only: set[str] | None = None) -> list[dict[str, str]]:
-        """The ``tool_outputs`` body, restricted to the call ids in ``only`` when given."""
+        """Build the ``tool_outputs`` body, restricted to the call ids in ``only`` when given."""
         return [
             {"tool_call_id": r.call_id, "output": r.output}
             for r in self.results
@@ -66,7 +66,7 @@ Step = NewTurn | SubmitToolOutputs
 
 
 def plan_step(messages: Sequence[AnyMessage], pending_run_id: str) -> Step:
-    """What the node must do next, or :class:`InvalidInputError` saying what is wrong."""
+    """Decide what the node must do next, or raise :class:`InvalidInputError`."""
     if not messages:
         raise InvalidInputError(NO_MESSAGES)
     last = messages[-1]
@@ -78,7 +78,7 @@ def plan_step(messages: Sequence[AnyMessage], pending_run_id: str) -> Step:
 
 
 def user_text(message: HumanMessage) -> str:
-    """The text of a user message (a string, or a list of text blocks)."""
+    """Return the text of a user message (a string, or a list of text blocks)."""
     content = message.content
     if content is None:
         raise InvalidInputError(MISSING_CONTENT)
@@ -114,10 +114,14 @@ def _plan_submit(messages: Sequence[AnyMessage], pending_run_id: str) -> SubmitT
         index -= 1
     request = messages[index] if index >= 0 else None
     if not isinstance(request, AIMessage) or not request.tool_calls:
-        raise InvalidInputError(UNEXPECTED_LAST_MESSAGE.format(kind="ToolMessage without tool calls"))
+        raise InvalidInputError(
+            UNEXPECTED_LAST_MESSAGE.format(kind="ToolMessage without tool calls")
+        )
     missing = [call["id"] for call in request.tool_calls if call["id"] not in outputs]
     if missing:
-        raise InvalidInputError(MISSING_TOOL_OUTPUTS.format(call_ids=missing, run_id=pending_run_id))
+        raise InvalidInputError(
+            MISSING_TOOL_OUTPUTS.format(call_ids=missing, run_id=pending_run_id)
+        )
     results = tuple(
         ToolCallResult(
             call_id=str(call["id"]),
@@ -132,7 +136,7 @@ def _plan_submit(messages: Sequence[AnyMessage], pending_run_id: str) -> SubmitT
 
 
 def tool_output_text(message: ToolMessage) -> str:
-    """A ToolMessage's content as the string the Assistants API expects."""
+    """Return a ToolMessage's content as the string the Assistants API expects."""
     content = message.content
     if isinstance(content, str):
         return content

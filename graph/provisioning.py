@@ -95,7 +95,9 @@ def ensure_assistant(client: openai.OpenAI, spec: AssistantSpec, assistant_id: s
 
 
 def _provision(client: openai.OpenAI, spec: AssistantSpec) -> str:
-    same_name = [a for a in client.beta.assistants.list(order="desc", limit=100) if a.name == spec.name]
+    same_name = [
+        a for a in client.beta.assistants.list(order="desc", limit=100) if a.name == spec.name
+    ]
     existing = _choose(same_name, spec)
     if existing is not None and (existing.metadata or {}).get(FINGERPRINT_KEY) == spec.fingerprint:
         return existing.id
@@ -176,7 +178,7 @@ async def _aprovision(client: openai.AsyncOpenAI, spec: AssistantSpec) -> str:
 
 
 def _choose(same_name: list[Any], spec: AssistantSpec) -> Any:
-    """The assistant to reuse: one with the current fingerprint, else a managed one to update."""
+    """Pick the assistant to reuse: current fingerprint first, else a managed one to update."""
     for assistant in same_name:
         if (assistant.metadata or {}).get(FINGERPRINT_KEY) == spec.fingerprint:
             return assistant

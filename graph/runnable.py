@@ -32,10 +32,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from json import JSONDecodeError
-from typing import Any
+from typing import Any, Self
 
 import openai
-from openai.types.beta.threads import Run
 from langchain_classic.agents.openai_assistant.base import (
     OpenAIAssistantAction,
     OpenAIAssistantFinish,
@@ -44,8 +43,8 @@ from langchain_community.agents.openai_assistant.base import OpenAIAssistantV2Ru
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
 from langchain_core.load import dumpd
 from langchain_core.runnables import RunnableConfig, ensure_config
+from openai.types.beta.threads import Run
 from pydantic import model_validator
-from typing_extensions import Self
 
 from graph.errors import (
     INVALID_TOOL_ARGUMENTS,
@@ -119,9 +118,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
 
     # ------------------------------------------------------------------ sync
 
-    def invoke(
-        self, input: dict, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Any:
+    def invoke(self, input: dict, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Start or continue a run and return actions (tool calls) or the finish (answer)."""
         config = ensure_config(config)
         callback_manager = CallbackManager.configure(
@@ -221,7 +218,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             time.sleep(wait_ms / 1000)
 
     def retrieve_run(self, thread_id: str, run_id: str) -> Any:
-        """The run as the endpoint sees it now."""
+        """Return the run as the endpoint sees it now."""
         return self.client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
 
     def wait_for_response(self, run: Any) -> Any:
@@ -436,7 +433,7 @@ def _next_poll(headers: Any, delay_ms: float, ceiling_ms: float) -> tuple[float,
 
 
 def _finish(run: Any, messages: list[Any]) -> OpenAIAssistantFinish:
-    """The answer of a completed run from that run's assistant messages."""
+    """Build the answer of a completed run from that run's assistant messages."""
     texts: list[str] = []
     attachments: list[Any] = []
     message_ids: list[str] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, cast
 
 from langchain_core.messages import AnyMessage, convert_to_messages
 from langgraph.graph import add_messages
@@ -29,7 +29,7 @@ def add_valid_messages(left: Messages, right: Messages) -> Messages:
         new = convert_to_messages(right if isinstance(right, list) else [right])
     except (ValueError, TypeError, NotImplementedError) as exc:
         raise InvalidInputError(INVALID_MESSAGE.format(detail=str(exc).splitlines()[0])) from exc
-    return add_messages(left, new)
+    return add_messages(left, cast(Messages, new))
 
 
 @dataclass

@@ -17,7 +17,9 @@ from langgraph.prebuilt.tool_node import ToolInvocationError
 
 logger = logging.getLogger(__name__)
 
-TOOL_ERROR_MESSAGE = "Error: {error}\nFix the arguments and call the tool again, or answer without it."
+TOOL_ERROR_MESSAGE = (
+    "Error: {error}\nFix the arguments and call the tool again, or answer without it."
+)
 TOOL_CRASH_MESSAGE = (
     "Error: the tool failed unexpectedly ({kind}: {error}). Try different arguments or answer "
     "without this tool."
@@ -37,5 +39,5 @@ def tool_error_message(error: Exception) -> str:
 
 
 def build_tool_node(tools: Sequence[BaseTool]) -> ToolNode:
-    """A ``ToolNode`` over ``tools`` that returns every tool failure as tool output."""
+    """Build a ``ToolNode`` over ``tools`` that returns every tool failure as tool output."""
     return ToolNode(list(tools), name="tools", handle_tool_errors=tool_error_message)

@@ -108,8 +108,12 @@ def test_chat_answers_and_exits_on_end_of_input(cli_env):
 def test_chat_ctrl_c_exits_130_without_traceback(cli_env):
     """Ctrl-C at the prompt exits with 130 and a short note, no traceback."""
     process = subprocess.Popen(
-        _command() + ["chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=cli_env,
+        [*_command(), "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env,
     )
     try:
         assert process.stdout is not None

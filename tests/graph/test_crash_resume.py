@@ -30,8 +30,13 @@ RULES = [
 
 def _run_worker(tmp_path: Path, mode: str, point: str, env: dict) -> subprocess.CompletedProcess:
     args = [
-        sys.executable, str(WORKER), str(tmp_path / "conversations.sqlite3"), "crash-thread",
-        mode, point, str(tmp_path / "requests.log"),
+        sys.executable,
+        str(WORKER),
+        str(tmp_path / "conversations.sqlite3"),
+        "crash-thread",
+        mode,
+        point,
+        str(tmp_path / "requests.log"),
     ]
     return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
 
@@ -59,7 +64,12 @@ def test_resume_after_sigkill_finishes_with_exactly_one_submit(
     resumed = _run_worker(tmp_path, "resume", "none", env)
     assert resumed.returncode == 0, resumed.stderr
     conversation = json.loads(resumed.stdout.strip().splitlines()[-1])
-    assert [kind for kind, _ in conversation] == ["HumanMessage", "AIMessage", "ToolMessage", "AIMessage"]
+    assert [kind for kind, _ in conversation] == [
+        "HumanMessage",
+        "AIMessage",
+        "ToolMessage",
+        "AIMessage",
+    ]
     assert conversation[2][1] == "42"
     assert conversation[3][1] == "the answer is 42"
 
@@ -67,7 +77,9 @@ def test_resume_after_sigkill_finishes_with_exactly_one_submit(
     assert sum(r.endswith("/submit_tool_outputs") for r in requests) == 1, requests
 
     with SqliteSaver.from_conn_string(str(tmp_path / "conversations.sqlite3")) as saver:
-        state = build_graph(checkpointer=saver).get_state({"configurable": {"thread_id": "crash-thread"}})
+        state = build_graph(checkpointer=saver).get_state(
+            {"configurable": {"thread_id": "crash-thread"}}
+        )
     assert state.next == ()
     assert [m.content for m in state.values["messages"]][-1] == "the answer is 42"
     assert len(state.values["messages"]) == 4
@@ -81,7 +93,12 @@ def test_resume_after_sigkill_finishes_with_exactly_one_submit(
         messages = client.beta.threads.messages.list(thread_id, order="asc").data
         assert [m.role for m in messages] == ["user", "assistant"]
         steps = client.beta.threads.runs.steps.list(runs[0].id, thread_id=thread_id).data
-        outputs = [c.function.output for s in steps if s.type == "tool_calls" for c in s.step_details.tool_calls]
+        outputs = [
+            c.function.output
+            for s in steps
+            if s.type == "tool_calls"
+            for c in s.step_details.tool_calls
+        ]
         assert outputs == ["42"]
     finally:
         client.close()

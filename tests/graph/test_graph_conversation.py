@@ -65,7 +65,9 @@ def test_async_path_never_touches_the_sync_client(server, request_log):
     first, second = asyncio.run(conversation())
     assert "-32.224" in first["messages"][-1].content
     assert "-14.983" in second["messages"][-1].content
-    assert request_log.matching("POST", "/submit_tool_outputs"), "requests went through the async client"
+    assert request_log.matching("POST", "/submit_tool_outputs"), (
+        "requests went through the async client"
+    )
 
 
 def test_async_default_clients_reach_the_configured_endpoint(server):

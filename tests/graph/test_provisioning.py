@@ -27,8 +27,11 @@ def _assistants_named(server, name: str) -> list:
 
 
 def _ask(graph, context, thread: str) -> None:
-    graph.invoke({"messages": [HumanMessage("What's 1 + 1?")]},
-                 {"configurable": {"thread_id": thread}}, context=context)
+    graph.invoke(
+        {"messages": [HumanMessage("What's 1 + 1?")]},
+        {"configurable": {"thread_id": thread}},
+        context=context,
+    )
 
 
 def test_two_builds_and_restarts_create_one_assistant(scripted_server):

@@ -44,10 +44,13 @@ def test_expired_run_is_replaced_by_a_new_run_carrying_the_tool_results(scripted
     starts a new run on the same thread whose user message states the tool results."""
     server = scripted_server(
         [
-            {"match": "compute slowly", "turns": [
-                {"tool_calls": [{"name": "calculator", "arguments": {"expression": "6*7"}}]},
-                {"text": "the original run should not answer"},
-            ]},
+            {
+                "match": "compute slowly",
+                "turns": [
+                    {"tool_calls": [{"name": "calculator", "arguments": {"expression": "6*7"}}]},
+                    {"text": "the original run should not answer"},
+                ],
+            },
             {"match": "expired before", "turns": [{"text": "answer from the carried results"}]},
         ],
         run_expiry_seconds=0.3,
