@@ -106,6 +106,11 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
     as_agent: bool = True
 
     @model_validator(mode="after")
+    def _validate_async_client(self) -> Self:
+        """Replace the base class's validator, which builds a bare ``AsyncOpenAI(api_key)``."""
+        return self.validate_async_client()
+
+    @model_validator(mode="after")
     def validate_async_client(self) -> Self:
         """Build a missing async client aimed at the sync client's endpoint and headers."""
         if self.async_client is None:

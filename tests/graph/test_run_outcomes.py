@@ -163,3 +163,36 @@ def test_tool_outputs_for_a_run_that_is_gone(server):
     )
     with pytest.raises(RunGoneError, match="run_vanished"):
         graph.invoke(None, _config(), context=context)
+
+
+def test_new_message_cancels_a_run_left_waiting_for_tool_outputs(scripted_server):
+    """A user message arriving while the previous run awaits tool outputs (graph paused before
+    the tools) cancels that run, so the thread is not blocked and the new turn is answered."""
+    server = scripted_server(
+        [
+            {
+                "match": "first",
+                "turns": [
+                    {"tool_calls": [{"name": "calculator", "arguments": {"expression": "1+1"}}]},
+                ],
+            },
+            {"match": "second", "turns": [{"text": "second answered"}]},
+        ]
+    )
+    graph = build_graph(checkpointer=InMemorySaver(), interrupt_before=["tools"])
+    context = Context(base_url=server.base_url)
+    graph.invoke({"messages": [HumanMessage("first question")]}, _config(), context=context)
+    paused = graph.get_state(_config()).values
+    abandoned = paused["pending_run_id"]
+    assert abandoned
+
+    result = graph.invoke(
+        {"messages": [HumanMessage("second question")]}, _config(), context=context
+    )
+    assert result["messages"][-1].content == "second answered"
+    client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key)
+    try:
+        run = client.beta.threads.runs.retrieve(abandoned, thread_id=paused["assistant_thread_id"])
+        assert run.status == "cancelled"
+    finally:
+        client.close()

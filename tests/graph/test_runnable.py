@@ -1,0 +1,100 @@
+"""The runnable subclass fixes upstream's endpoint, listing and run-ending behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+
+import openai
+import pytest
+from langchain_classic.agents.openai_assistant.base import (
+    OpenAIAssistantAction,
+    OpenAIAssistantFinish,
+)
+
+from graph.errors import RunEndedError
+from graph.runnable import AssistantRunnable
+
+
+@pytest.fixture
+def sdk(scripted_server):
+    server = scripted_server(
+        [
+            {
+                "match": "add",
+                "turns": [
+                    {"tool_calls": [{"name": "calculator", "arguments": {"expression": "1+1"}}]},
+                    {"text": "two"},
+                ],
+            },
+            {
+                "match": "fail",
+                "turns": [{"error": {"message": "model down", "code": "server_error"}}],
+            },
+        ]
+    )
+    client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key)
+    assistant = client.beta.assistants.create(model="m", name="runnable-test")
+    yield client, assistant.id
+    client.close()
+
+
+def test_missing_async_client_keeps_the_endpoint(sdk):
+    """Upstream builds ``AsyncOpenAI(api_key=...)`` (public host); ours keeps base_url."""
+    client, assistant_id = sdk
+    runnable = AssistantRunnable(client=client, assistant_id=assistant_id)
+    assert runnable.async_client.base_url == client.base_url
+    assert runnable.as_agent is True
+
+
+def test_sync_round_trip_returns_actions_then_finish(sdk):
+    """A new message gives OpenAIAssistantAction(s); submitting their outputs gives the finish."""
+    client, assistant_id = sdk
+    runnable = AssistantRunnable(client=client, assistant_id=assistant_id)
+    actions = runnable.invoke({"content": "add please"})
+    assert [type(a) for a in actions] == [OpenAIAssistantAction]
+    assert actions[0].tool_input == {"expression": "1+1"}
+    deltas: list[str] = []
+    finish = runnable.invoke(
+        {
+            "thread_id": actions[0].thread_id,
+            "run_id": actions[0].run_id,
+            "tool_outputs": [{"tool_call_id": actions[0].tool_call_id, "output": "2"}],
+        },
+        on_text_delta=deltas.append,
+    )
+    assert isinstance(finish, OpenAIAssistantFinish)
+    assert finish.return_values["output"] == "two"
+    assert "".join(deltas) == "two"
+
+
+def test_async_round_trip(sdk):
+    """The async path gives the same results (with its own async client)."""
+    client, assistant_id = sdk
+
+    async def go():
+        async_client = openai.AsyncOpenAI(base_url=client.base_url, api_key=client.api_key)
+        async with async_client:
+            runnable = AssistantRunnable(
+                client=client, async_client=async_client, assistant_id=assistant_id
+            )
+            actions = await runnable.ainvoke({"content": "add please"})
+            return await runnable.ainvoke(
+                {
+                    "thread_id": actions[0].thread_id,
+                    "run_id": actions[0].run_id,
+                    "tool_outputs": [{"tool_call_id": actions[0].tool_call_id, "output": "2"}],
+                }
+            )
+
+    assert asyncio.run(go()).return_values["output"] == "two"
+
+
+def test_failed_run_raises_a_readable_error(sdk):
+    """A failed run raises RunEndedError with status and last_error, not a dump of the run."""
+    client, assistant_id = sdk
+    runnable = AssistantRunnable(client=client, assistant_id=assistant_id)
+    with pytest.raises(RunEndedError) as info:
+        runnable.invoke({"content": "fail now"})
+    assert info.value.status == "failed"
+    assert "model down" in str(info.value)
+    assert "Full run info" not in str(info.value)
