@@ -1,14 +1,15 @@
 """The FastAPI application: routes under ``/v1``, middleware, worker lifecycle.
 
-``create_app(settings, backend=None)`` builds one server instance. Its store (SQLAlchemy
-engine) is created here; the run worker starts with the application (lifespan) and first
-recovers runs a stopped server left behind.
+``create_app(settings, backend=None)`` builds one server instance. Its store opens (creates
+the SQLAlchemy engine and tables, on the store's database thread) when the application starts
+(lifespan); then the run worker starts and first recovers runs a stopped server left behind.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -17,7 +18,6 @@ from fastapi.responses import JSONResponse
 from assistants_server.auth import AuthMiddleware
 from assistants_server.backends.base import ModelBackend
 from assistants_server.context import ServerContext
-from assistants_server.db import create_engine_for_url
 from assistants_server.errors import install_error_handlers
 from assistants_server.events import RunEventBus
 from assistants_server.idempotency import IdempotencyMiddleware
@@ -42,17 +42,19 @@ def create_app(
     backend: ModelBackend | None = None,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     lease_seconds: float = LEASE_SECONDS,
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """Build the Assistants v2 server application.
 
     ``backend`` defaults to ``assistants_server.backends.create_backend(settings)``; pass one
     to inject a scripted model (tests). ``heartbeat_seconds``/``lease_seconds`` tune how fast
-    runs of dead processes are reclaimed.
+    runs of dead processes are reclaimed. ``clock`` (Unix seconds) decides when idempotency
+    keys expire (inject one to test retention).
     """
     settings = settings or ServerSettings.from_env()
     owns_backend = backend is None
     backend = backend if backend is not None else _default_backend(settings)
-    store = Store(create_engine_for_url(settings.resolved_database_url()))
+    store = Store(settings.resolved_database_url())
     bus = RunEventBus()
     worker = RunWorker(
         store,
@@ -66,14 +68,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await worker.start()
+        await store.open()
         try:
-            yield
+            await worker.start()
+            try:
+                yield
+            finally:
+                await worker.stop()
+                if context.owns_backend:
+                    await backend.aclose()
         finally:
-            await worker.stop()
-            if context.owns_backend:
-                await backend.aclose()
-            store.engine.dispose()
+            await store.close()
 
     app = FastAPI(
         title="assistant-graph Assistants v2 server",
@@ -95,7 +100,7 @@ def create_app(
         return JSONResponse({"status": "ok", "backend": backend.name})
 
     # Outermost first at request time: auth → body limit → idempotency → routes.
-    app.add_middleware(IdempotencyMiddleware, context=lambda: context)
+    app.add_middleware(IdempotencyMiddleware, context=lambda: context, clock=clock)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(AuthMiddleware, api_keys=settings.api_keys)
     return app

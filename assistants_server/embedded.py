@@ -12,7 +12,7 @@ import atexit
 import threading
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistants_server.settings import ServerSettings
 
@@ -31,10 +31,16 @@ class EmbeddedServer:
     """A server in a background thread. Use as a context manager or call start()/stop()."""
 
     def __init__(
-        self, settings: ServerSettings | None = None, *, backend: ModelBackend | None = None
+        self,
+        settings: ServerSettings | None = None,
+        *,
+        backend: ModelBackend | None = None,
+        **app_options: Any,
     ) -> None:
+        """``app_options`` go to :func:`assistants_server.app.create_app` (e.g. ``clock``)."""
         self.settings = settings or ServerSettings.from_env(port=0, host="127.0.0.1")
         self._backend = backend
+        self._app_options = app_options
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -72,7 +78,7 @@ class EmbeddedServer:
         with self._lock:
             if self._thread is not None:
                 return self
-            app = create_app(self.settings, backend=self._backend)
+            app = create_app(self.settings, backend=self._backend, **self._app_options)
             config = uvicorn.Config(
                 app,
                 host=self.settings.host,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +87,7 @@ async def stream_run(
     run_id: str,
     queue: asyncio.Queue[StreamEvent],
     prelude: list[StreamEvent],
-    current_run: Callable[[], dict[str, Any]],
+    current_run: Callable[[], Awaitable[dict[str, Any]]],
 ) -> AsyncIterator[bytes]:
     """Frames for one streaming request: ``prelude``, then live events until the run stops.
 
@@ -104,7 +104,7 @@ async def stream_run(
             try:
                 event = await asyncio.wait_for(queue.get(), timeout=STATE_CHECK_SECONDS)
             except TimeoutError:
-                run = current_run()
+                run = await current_run()
                 name = STATUS_EVENTS[run["status"]]
                 if name in RUN_STREAM_END_EVENTS:
                     yield StreamEvent(name, run).frame()

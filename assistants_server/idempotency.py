@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,6 +44,36 @@ KEY_IN_USE_MESSAGE = (
 MAX_KEY_LENGTH = 255
 PENDING_TAKEOVER_SECONDS = 120
 """A key left pending this long (its process died mid-request) may be executed again."""
+RETENTION_SECONDS = 24 * 60 * 60
+"""How long a key is remembered; afterwards the same key executes as a new request."""
+PURGE_INTERVAL_SECONDS = 60 * 60
+"""How often (at most) a request with a key also deletes the expired keys."""
+
+
+def _select_key(conn: Connection, api_scope: str, key: str) -> Any:
+    table = db.idempotency_keys
+    return conn.execute(
+        select(table).where(table.c.scope == api_scope, table.c.key == key)
+    ).first()
+
+
+def _update_key(conn: Connection, api_scope: str, key: str, values: dict[str, Any]) -> None:
+    table = db.idempotency_keys
+    conn.execute(
+        update(table).where(table.c.scope == api_scope, table.c.key == key).values(**values)
+    )
+
+
+def _delete_key(conn: Connection, api_scope: str, key: str) -> None:
+    table = db.idempotency_keys
+    conn.execute(delete(table).where(table.c.scope == api_scope, table.c.key == key))
+
+
+def purge_expired_keys(conn: Connection, now_s: float) -> int:
+    """Delete keys older than :data:`RETENTION_SECONDS`; returns how many were deleted."""
+    table = db.idempotency_keys
+    result = conn.execute(delete(table).where(table.c.created_at < now_s - RETENTION_SECONDS))
+    return int(result.rowcount or 0)
 
 
 def _request_hash(scope: Scope, body: bytes) -> str:
@@ -57,9 +87,17 @@ def _request_hash(scope: Scope, body: bytes) -> str:
 class IdempotencyMiddleware:
     """Replay the first response of a POST for a repeated ``Idempotency-Key``."""
 
-    def __init__(self, app: ASGIApp, context: Callable[[], ServerContext]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        context: Callable[[], ServerContext],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.app = app
         self.context = context
+        self.clock = clock
+        """Unix time in seconds (injectable for tests of retention)."""
+        self._next_purge: float | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -81,62 +119,68 @@ class IdempotencyMiddleware:
         ctx = self.context()
         api_scope = hashlib.sha256(scope.get(SCOPE_KEY, "").encode()).hexdigest()[:32]
         request_hash = _request_hash(scope, scope.get(SCOPE_BODY, b""))
-        row = self._begin(ctx, api_scope, key, request_hash)
+        row = await self._begin(ctx, api_scope, key, request_hash)
         if row is not None:
             await self._repeat(ctx, row, key, request_hash, scope, receive, send)
             return
         await self._execute(ctx, api_scope, key, scope, receive, send)
 
     @staticmethod
-    def _begin(ctx: ServerContext, api_scope: str, key: str, request_hash: str) -> Any:
-        """Reserve the key (returns None) or return the existing record."""
+    def _reserve(
+        conn: Connection, api_scope: str, key: str, request_hash: str, now_s: float
+    ) -> Any:
+        """Reserve the key (returns None) or return the existing record (database thread)."""
         table = db.idempotency_keys
-        try:
-            with ctx.store.write() as conn:
-                row = conn.execute(
-                    select(table).where(table.c.scope == api_scope, table.c.key == key)
-                ).first()
-                if row is not None:
-                    abandoned = (
-                        row.state == "pending"
-                        and row.request_hash == request_hash
-                        and row.created_at < time.time() - PENDING_TAKEOVER_SECONDS
-                    )
-                    if not abandoned:
-                        return row
-                    conn.execute(
-                        delete(table).where(table.c.scope == api_scope, table.c.key == key)
-                    )
-                conn.execute(
-                    insert(table).values(
-                        scope=api_scope,
-                        key=key,
-                        request_hash=request_hash,
-                        state="pending",
-                        created_at=int(time.time()),
-                    )
-                )
-        except IntegrityError:
-            # Another process reserved it between our read and insert.
-            with ctx.store.read() as conn:
-                return conn.execute(
-                    select(table).where(table.c.scope == api_scope, table.c.key == key)
-                ).first()
+        row = conn.execute(
+            select(table).where(table.c.scope == api_scope, table.c.key == key)
+        ).first()
+        if row is not None:
+            abandoned = (
+                row.state == "pending"
+                and row.request_hash == request_hash
+                and row.created_at < now_s - PENDING_TAKEOVER_SECONDS
+            )
+            expired = row.created_at < now_s - RETENTION_SECONDS
+            if not (abandoned or expired):
+                return row
+            conn.execute(delete(table).where(table.c.scope == api_scope, table.c.key == key))
+        conn.execute(
+            insert(table).values(
+                scope=api_scope,
+                key=key,
+                request_hash=request_hash,
+                state="pending",
+                created_at=int(now_s),
+            )
+        )
         return None
 
-    @staticmethod
-    def _save(ctx: ServerContext, api_scope: str, key: str, **values: Any) -> None:
-        table = db.idempotency_keys
-        with ctx.store.write() as conn:
-            conn.execute(
-                update(table).where(table.c.scope == api_scope, table.c.key == key).values(**values)
-            )
+    async def _begin(
+        self, ctx: ServerContext, api_scope: str, key: str, request_hash: str
+    ) -> Any:
+        """Reserve the key (returns None) or return the existing record."""
+        now_s = self.clock()
+        await self._purge_if_due(ctx, now_s)
+        try:
+            return await ctx.store.transact(self._reserve, api_scope, key, request_hash, now_s)
+        except IntegrityError:
+            # Another process reserved it between our read and insert.
+            return await ctx.store.transact(_select_key, api_scope, key)
+
+    async def _purge_if_due(self, ctx: ServerContext, now_s: float) -> None:
+        """Delete expired keys at most once per :data:`PURGE_INTERVAL_SECONDS`."""
+        if self._next_purge is not None and now_s < self._next_purge:
+            return
+        self._next_purge = now_s + PURGE_INTERVAL_SECONDS
+        await ctx.store.transact(purge_expired_keys, now_s)
 
     @staticmethod
-    def _forget(ctx: ServerContext, api_scope: str, key: str) -> None:
-        table = db.idempotency_keys
-        with ctx.store.write() as conn:
-            conn.execute(delete(table).where(table.c.scope == api_scope, table.c.key == key))
+    async def _save(ctx: ServerContext, api_scope: str, key: str, **values: Any) -> None:
+        await ctx.store.transact(_update_key, api_scope, key, values)
+
+    @staticmethod
+    async def _forget(ctx: ServerContext, api_scope: str, key: str) -> None:
+        await ctx.store.transact(_delete_key, api_scope, key)
 
     async def _repeat(
         self,
@@ -168,7 +212,7 @@ class IdempotencyMiddleware:
             await send({"type": "http.response.body", "body": (row.body or "").encode()})
             return
         if row.state == "stream" and row.run_id:
-            run = ctx.worker.refresh(ctx.store.get("runs", row.run_id))
+            run = await ctx.worker.refresh(await ctx.store.get("runs", row.run_id))
             queue = ctx.bus.subscribe(row.run_id)
             prelude = [StreamEvent(STATUS_EVENTS[run["status"]], run)]
             response = sse_response(ctx, row.run_id, queue, prelude)
@@ -213,7 +257,7 @@ class IdempotencyMiddleware:
                         pending += body
                         run = _first_run(pending)
                         if run is not None:
-                            self._save(
+                            await self._save(
                                 ctx,
                                 api_scope,
                                 key,
@@ -231,16 +275,16 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capture)
         except BaseException:
-            self._forget(ctx, api_scope, key)
+            await self._forget(ctx, api_scope, key)
             raise
         if streaming:
             if not stream_saved:
-                self._forget(ctx, api_scope, key)
+                await self._forget(ctx, api_scope, key)
             return
         if status >= 500:
-            self._forget(ctx, api_scope, key)
+            await self._forget(ctx, api_scope, key)
             return
-        self._save(
+        await self._save(
             ctx,
             api_scope,
             key,

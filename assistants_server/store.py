@@ -1,23 +1,30 @@
 """The data layer: every read and write of assistants, threads, messages, runs and steps.
 
-All methods are synchronous, small, indexed queries (sub-millisecond on SQLite), called from
-the server's event loop. Each write runs in one transaction, so bad input or a crash never
-leaves half-written state. Objects come back as the API's JSON dicts.
+Public methods are coroutines: each runs its small, indexed queries in one transaction on the
+store's own database thread, so the server's event loop never blocks on the database (and
+``langgraph dev``'s blocking-call detector stays quiet). One thread serialises every database
+call in submission order: writers of one process never contend for SQLite's lock, and a run's
+changes land in the order its task made them. Each write runs in one transaction, so bad input
+or a crash never leaves half-written state. Objects come back as the API's JSON dicts.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select, true, update
 
 from assistants_server import db
+from assistants_server.database_thread import DatabaseThread
 from assistants_server.errors import (
     ACTIVE_RUN_MESSAGE,
     ACTIVE_RUN_NEW_RUN_MESSAGE,
+    NO_TOOL_OUTPUTS_MESSAGE,
     APIError,
     bad_request,
     not_found,
@@ -116,6 +123,24 @@ _SERIALIZERS = {
 }
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+STORE_NOT_OPEN_MESSAGE = "The store is not open; await Store.open() first (the app's lifespan does)."
+
+
+def _offloaded(
+    method: Callable[Concatenate[Store, _P], _T],
+) -> Callable[Concatenate[Store, _P], Coroutine[Any, Any, _T]]:
+    """Make a synchronous store method a coroutine that runs it on the database thread."""
+
+    @wraps(method)
+    async def offloaded(self: Store, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        return await self.call(method, self, *args, **kwargs)
+
+    return offloaded
+
+
 def _owner_values(owner: tuple[str, int, str, float] | None) -> dict[str, Any]:
     if owner is None:
         return {}
@@ -131,26 +156,96 @@ def _owner_values(owner: tuple[str, int, str, float] | None) -> dict[str, Any]:
 
 
 class Store:
-    """Transactions over one engine."""
+    """The server's data: transactions over one engine, run on the store's database thread.
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    ``Store(url)`` does no I/O; :meth:`open` creates the engine (and missing tables) and
+    :meth:`close` disposes of it, both on the database thread.
+    """
 
-    # -- transactions ---------------------------------------------------------------------
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._thread = DatabaseThread()
+        self._conn: Connection | None = None
+        """The transaction in progress on the database thread (nested calls join it)."""
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (after :meth:`open`)."""
+        if self._engine is None:
+            raise RuntimeError(STORE_NOT_OPEN_MESSAGE)
+        return self._engine
+
+    async def call(self, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Run ``function(*args, **kwargs)`` on the database thread and return its result."""
+        return await self._thread.call(function, *args, **kwargs)
+
+    async def transact(
+        self, function: Callable[Concatenate[Connection, _P], _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """Run ``function(conn, ...)`` in one write transaction on the database thread."""
+
+        def run() -> _T:
+            with self.write() as conn:
+                return function(conn, *args, **kwargs)
+
+        return await self.call(run)
+
+    async def open(self) -> None:
+        """Create the engine and any missing tables (idempotent)."""
+
+        def create() -> None:
+            if self._engine is None:
+                self._engine = db.create_engine_for_url(self.url)
+
+        await self.call(create)
+
+    async def close(self) -> None:
+        """Dispose of the engine's connections and stop the database thread."""
+
+        def dispose() -> None:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+
+        if self._engine is None:
+            return
+        await self.call(dispose)
+        self._thread.close()
+        self._thread = DatabaseThread()  # a later open() starts afresh
+
+    # -- transactions (database thread only) ------------------------------------------------
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (SQLite: BEGIN IMMEDIATE), committed on success."""
+        """A write transaction (SQLite: BEGIN IMMEDIATE), committed on success.
+
+        Inside another transaction of this store, the outer transaction is reused.
+        """
+        if self._conn is not None:
+            yield self._conn
+            return
         with self.engine.connect().execution_options(**{db.WRITE_OPTION: True}) as conn:
             with conn.begin():
-                yield conn
+                self._conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._conn = None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read transaction."""
+        """A read transaction (or the transaction already in progress)."""
+        if self._conn is not None:
+            yield self._conn
+            return
         with self.engine.connect() as conn:
             with conn.begin():
-                yield conn
+                self._conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._conn = None
 
     # -- generic helpers ------------------------------------------------------------------
 
@@ -165,14 +260,16 @@ class Store:
             raise not_found(kind, object_id, param)
         return row
 
-    def get(self, table_name: str, object_id: str, **filters: str) -> dict[str, Any]:
+    def _get(self, table_name: str, object_id: str, **filters: str) -> dict[str, Any]:
         """One object by id (optionally also matching ``thread_id``/``run_id``), else 404."""
         table = db.metadata.tables[table_name]
         with self.read() as conn:
             row = self._get_row(conn, table, object_id, **filters)
         return _SERIALIZERS[table_name](row)
 
-    def exists(self, table_name: str, object_id: str) -> bool:
+    get = _offloaded(_get)
+
+    def _exists(self, table_name: str, object_id: str) -> bool:
         """Whether an object with this id exists."""
         table = db.metadata.tables[table_name]
         with self.read() as conn:
@@ -180,7 +277,9 @@ class Store:
                 conn.execute(select(table.c.seq).where(table.c.id == object_id)).first() is not None
             )
 
-    def list(
+    exists = _offloaded(_exists)
+
+    def _list_objects(
         self,
         table_name: str,
         *,
@@ -225,9 +324,11 @@ class Store:
                 rows = rows[:limit]
         return Page([_SERIALIZERS[table_name](r) for r in rows], has_more)
 
+    list_objects = _offloaded(_list_objects)
+
     # -- assistants -----------------------------------------------------------------------
 
-    def create_assistant(self, data: dict[str, Any]) -> dict[str, Any]:
+    def _create_assistant(self, data: dict[str, Any]) -> dict[str, Any]:
         """Insert an assistant."""
         assistant_id = new_id("asst")
         with self.write() as conn:
@@ -235,7 +336,9 @@ class Store:
             row = self._get_row(conn, db.assistants, assistant_id)
         return _assistant(row)
 
-    def update_data(
+    create_assistant = _offloaded(_create_assistant)
+
+    def _update_data(
         self, table_name: str, object_id: str, changes: dict[str, Any], **filters: str
     ) -> dict[str, Any]:
         """Merge ``changes`` into an object's JSON body."""
@@ -247,11 +350,15 @@ class Store:
             row = self._get_row(conn, table, object_id)
         return _SERIALIZERS[table_name](row)
 
-    def delete_assistant(self, assistant_id: str) -> None:
+    update_data = _offloaded(_update_data)
+
+    def _delete_assistant(self, assistant_id: str) -> None:
         """Delete an assistant (its past runs stay readable)."""
         with self.write() as conn:
             self._get_row(conn, db.assistants, assistant_id)
             conn.execute(delete(db.assistants).where(db.assistants.c.id == assistant_id))
+
+    delete_assistant = _offloaded(_delete_assistant)
 
     # -- threads and messages ---------------------------------------------------------------
 
@@ -296,14 +403,16 @@ class Store:
         )
         return message_id
 
-    def create_thread(self, data: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    def _create_thread(self, data: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
         """Insert a thread and its initial messages in one transaction."""
         with self.write() as conn:
             thread_id = self._insert_thread(conn, data, messages)
             row = self._get_row(conn, db.threads, thread_id)
         return _thread(row)
 
-    def delete_thread(self, thread_id: str) -> None:
+    create_thread = _offloaded(_create_thread)
+
+    def _delete_thread(self, thread_id: str) -> None:
         """Delete a thread with its messages, runs and steps."""
         with self.write() as conn:
             self._get_row(conn, db.threads, thread_id)
@@ -311,6 +420,8 @@ class Store:
             conn.execute(delete(db.runs).where(db.runs.c.thread_id == thread_id))
             conn.execute(delete(db.messages).where(db.messages.c.thread_id == thread_id))
             conn.execute(delete(db.threads).where(db.threads.c.id == thread_id))
+
+    delete_thread = _offloaded(_delete_thread)
 
     @staticmethod
     def _active_run_id(conn: Connection, thread_id: str) -> str | None:
@@ -330,7 +441,7 @@ class Store:
             return str(row.id)
         return None
 
-    def add_message(self, thread_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    def _add_message(self, thread_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """Add a user/assistant message, refusing while a run is active on the thread."""
         with self.write() as conn:
             self._get_row(conn, db.threads, thread_id)
@@ -341,14 +452,18 @@ class Store:
             row = self._get_row(conn, db.messages, message_id)
         return _message(row)
 
-    def insert_message(self, thread_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    add_message = _offloaded(_add_message)
+
+    def _insert_run_message(self, thread_id: str, message: dict[str, Any]) -> dict[str, Any]:
         """Add a message written by a run (no active-run check)."""
         with self.write() as conn:
             message_id = self._insert_message(conn, thread_id, message)
             row = self._get_row(conn, db.messages, message_id)
         return _message(row)
 
-    def update_message(
+    insert_message = _offloaded(_insert_run_message)
+
+    def _update_message(
         self, message_id: str, *, status: str | None = None, **changes: Any
     ) -> dict[str, Any]:
         """Change a message's status and/or body fields."""
@@ -362,7 +477,9 @@ class Store:
             row = self._get_row(conn, db.messages, message_id)
         return _message(row)
 
-    def thread_history(
+    update_message = _offloaded(_update_message)
+
+    def _thread_history(
         self, thread_id: str, last_messages: int | None = None
     ) -> tuple[list[Any], list[Any]]:
         """Messages (oldest first) and tool-call steps of a thread, for building a model request."""
@@ -391,9 +508,11 @@ class Store:
             )
         return rows, steps
 
+    thread_history = _offloaded(_thread_history)
+
     # -- runs -----------------------------------------------------------------------------
 
-    def create_run(
+    def _create_run(
         self,
         thread_id: str,
         assistant_id: str,
@@ -434,17 +553,33 @@ class Store:
             row = self._get_row(conn, db.runs, run_id)
         return _run(row), thread
 
-    def requeue_with_outputs(
+    create_run = _offloaded(_create_run)
+
+    def _requeue_with_outputs(
         self,
         run_id: str,
-        step_outputs: dict[str, dict[str, str]],
+        outputs: dict[str, str],
         owner: tuple[str, int, str, float],
-    ) -> dict[str, Any]:
-        """Record tool outputs on their steps and re-queue the run, in one transaction."""
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Record tool outputs (by call id) on the run's waiting ``tool_calls`` steps, complete
+        those steps and re-queue the run, in one transaction. Returns the run and the steps.
+        """
         stamp = now()
+        completed: list[dict[str, Any]] = []
         with self.write() as conn:
-            for step_id, outputs in step_outputs.items():
-                step = self._get_row(conn, db.run_steps, step_id)
+            current = self._get_row(conn, db.runs, run_id)
+            if current.status != "requires_action":  # expired or cancelled meanwhile
+                raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=current.status))
+            steps = conn.execute(
+                select(db.run_steps)
+                .where(
+                    db.run_steps.c.run_id == run_id,
+                    db.run_steps.c.status == "in_progress",
+                    db.run_steps.c.type == "tool_calls",
+                )
+                .order_by(db.run_steps.c.seq.asc())
+            ).all()
+            for step in steps:
                 data = copy.deepcopy(step.data)
                 for call in data["step_details"]["tool_calls"]:
                     if call["id"] in outputs:
@@ -452,9 +587,10 @@ class Store:
                 data["completed_at"] = stamp
                 conn.execute(
                     update(db.run_steps)
-                    .where(db.run_steps.c.id == step_id)
+                    .where(db.run_steps.c.id == step.id)
                     .values(status="completed", data=data)
                 )
+                completed.append(_step(self._get_row(conn, db.run_steps, step.id)))
             row = self._get_row(conn, db.runs, run_id)
             data = {**copy.deepcopy(row.data), "required_action": None}
             conn.execute(
@@ -463,14 +599,18 @@ class Store:
                 .values(status="queued", expires_at=None, data=data, **_owner_values(owner))
             )
             row = self._get_row(conn, db.runs, run_id)
-        return _run(row)
+        return _run(row), completed
 
-    def run_row(self, run_id: str) -> Any:
+    requeue_with_outputs = _offloaded(_requeue_with_outputs)
+
+    def _run_row(self, run_id: str) -> Any:
         """The raw run row (with owner and lease columns)."""
         with self.read() as conn:
             return self._get_row(conn, db.runs, run_id)
 
-    def update_run(
+    run_row = _offloaded(_run_row)
+
+    def _update_run(
         self,
         run_id: str,
         *,
@@ -505,7 +645,9 @@ class Store:
             row = self._get_row(conn, db.runs, run_id)
         return _run(row)
 
-    def claim_run(
+    update_run = _offloaded(_update_run)
+
+    def _claim_run(
         self,
         run_id: str,
         owner: str,
@@ -547,7 +689,9 @@ class Store:
             )
         return True
 
-    def renew_leases(self, owner: str, lease_seconds: float) -> list[tuple[str, str]]:
+    claim_run = _offloaded(_claim_run)
+
+    def _renew_leases(self, owner: str, lease_seconds: float) -> list[tuple[str, str]]:
         """Extend this instance's leases; return (run id, status) of the runs it owns."""
         import time
 
@@ -562,7 +706,9 @@ class Store:
             ).all()
         return [(r.id, r.status) for r in rows]
 
-    def orphan_candidates(self) -> list[Any]:
+    renew_leases = _offloaded(_renew_leases)
+
+    def _orphan_candidates(self) -> list[Any]:
         """Executable runs with their owner columns, for the reclaim check."""
         with self.read() as conn:
             return list(
@@ -578,21 +724,23 @@ class Store:
                 )
             )
 
-    def overdue_runs(self, now_s: int) -> list[str]:
-        """Ids of runs waiting for tool outputs past their expiry time."""
+    orphan_candidates = _offloaded(_orphan_candidates)
+
+    def _overdue_runs(self, now_s: int, thread_id: str | None = None) -> list[str]:
+        """Ids of runs waiting for tool outputs past their expiry time (of one thread)."""
+        query = select(db.runs.c.id).where(
+            db.runs.c.status == "requires_action", db.runs.c.expires_at <= now_s
+        )
+        if thread_id is not None:
+            query = query.where(db.runs.c.thread_id == thread_id)
         with self.read() as conn:
-            return [
-                r.id
-                for r in conn.execute(
-                    select(db.runs.c.id).where(
-                        db.runs.c.status == "requires_action", db.runs.c.expires_at <= now_s
-                    )
-                )
-            ]
+            return [r.id for r in conn.execute(query)]
+
+    overdue_runs = _offloaded(_overdue_runs)
 
     # -- steps ----------------------------------------------------------------------------
 
-    def create_step(
+    def _create_step(
         self, run: dict[str, Any], step_type: str, details: dict[str, Any], **extra: Any
     ) -> dict[str, Any]:
         """Insert an in-progress run step, placed after the thread's latest message."""
@@ -633,7 +781,9 @@ class Store:
             row = self._get_row(conn, db.run_steps, step_id)
         return _step(row)
 
-    def update_step(
+    create_step = _offloaded(_create_step)
+
+    def _update_step(
         self, step_id: str, *, status: str | None = None, **changes: Any
     ) -> dict[str, Any]:
         """Change a step's status and/or body fields."""
@@ -646,7 +796,9 @@ class Store:
             row = self._get_row(conn, db.run_steps, step_id)
         return _step(row)
 
-    def run_steps(self, run_id: str, status: str | None = None) -> list[dict[str, Any]]:
+    update_step = _offloaded(_update_step)
+
+    def _run_steps(self, run_id: str, status: str | None = None) -> list[dict[str, Any]]:
         """All steps of a run, oldest first."""
         with self.read() as conn:
             query = select(db.run_steps).where(db.run_steps.c.run_id == run_id)
@@ -654,7 +806,9 @@ class Store:
                 query = query.where(db.run_steps.c.status == status)
             return [_step(r) for r in conn.execute(query.order_by(db.run_steps.c.seq.asc()))]
 
-    def run_messages(self, run_id: str, status: str | None = None) -> list[dict[str, Any]]:
+    run_steps = _offloaded(_run_steps)
+
+    def _run_messages(self, run_id: str, status: str | None = None) -> list[dict[str, Any]]:
         """Messages a run wrote, oldest first."""
         with self.read() as conn:
             query = select(db.messages).where(db.messages.c.run_id == run_id)
@@ -662,7 +816,9 @@ class Store:
                 query = query.where(db.messages.c.status == status)
             return [_message(r) for r in conn.execute(query.order_by(db.messages.c.seq.asc()))]
 
-    def discard_partial_output(self, run_id: str) -> None:
+    run_messages = _offloaded(_run_messages)
+
+    def _discard_partial_output(self, run_id: str) -> None:
         """Remove an interrupted attempt's unfinished message steps and messages (on resume)."""
         with self.write() as conn:
             steps = conn.execute(
@@ -682,7 +838,176 @@ class Store:
                 )
             )
 
-    def delete_message(self, message_id: str) -> None:
+    discard_partial_output = _offloaded(_discard_partial_output)
+
+    def _delete_message(self, message_id: str) -> None:
         """Delete one message."""
         with self.write() as conn:
             conn.execute(delete(db.messages).where(db.messages.c.id == message_id))
+
+    delete_message = _offloaded(_delete_message)
+
+    # -- a run's attempt, in as few transactions as possible ---------------------------------
+
+    def _begin_attempt(
+        self, run_id: str, owner: str, pid: int, host: str, lease_seconds: float
+    ) -> Attempt | None:
+        """Claim a run, clear an interrupted attempt's output, mark it ``in_progress`` and read
+        what the model request needs, in one transaction. None when the run is not ours to run.
+        """
+        with self.write() as conn:
+            if not self._claim_run(run_id, owner, pid, host, lease_seconds):
+                return None
+            row = self._get_row(conn, db.runs, run_id)
+            if row.status == "cancelling":
+                return Attempt(_run(row), False, None, [], [])
+            self._discard_partial_output(run_id)
+            moved = row.status == "queued"
+            if moved:
+                updated = self._update_run(
+                    run_id, status="in_progress", started_at=row.data.get("started_at") or now()
+                )
+                assert updated is not None
+                run = updated
+            else:
+                run = _run(row)
+            truncation = run.get("truncation_strategy") or {}
+            last_messages = (
+                truncation.get("last_messages")
+                if truncation.get("type") == "last_messages"
+                else None
+            )
+            message_rows, tool_steps = self._thread_history(run["thread_id"], last_messages)
+            return Attempt(
+                run,
+                moved,
+                row.data.get("_additional_instructions"),
+                message_rows,
+                tool_steps,
+            )
+
+    begin_attempt = _offloaded(_begin_attempt)
+
+    def _start_assistant_message(
+        self, run: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The run's in-progress assistant message and its ``message_creation`` step."""
+        with self.write():
+            message = self._insert_run_message(
+                run["thread_id"],
+                {
+                    "role": "assistant",
+                    "status": "in_progress",
+                    "run_id": run["id"],
+                    "assistant_id": run["assistant_id"],
+                    "content": [],
+                },
+            )
+            step = self._create_step(
+                run,
+                "message_creation",
+                {"type": "message_creation", "message_creation": {"message_id": message["id"]}},
+            )
+        return message, step
+
+    start_assistant_message = _offloaded(_start_assistant_message)
+
+    def _finish_assistant_message(
+        self,
+        message_id: str,
+        step_id: str,
+        message_status: str,
+        message_changes: dict[str, Any],
+        step_changes: dict[str, Any],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Complete (or mark incomplete) the run's message and complete its step."""
+        with self.write():
+            message = self._update_message(message_id, status=message_status, **message_changes)
+            step = self._update_step(step_id, status="completed", **step_changes)
+        return message, step
+
+    finish_assistant_message = _offloaded(_finish_assistant_message)
+
+    def _record_tool_calls(
+        self,
+        run: dict[str, Any],
+        calls: list[dict[str, Any]],
+        usage: dict[str, int],
+        run_changes: dict[str, Any],
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        """A ``tool_calls`` step (as created, and with its calls) and the run ``requires_action``.
+
+        The run changes only if it is still ``in_progress`` (else the third item is None).
+        """
+        with self.write():
+            created = self._create_step(
+                run, "tool_calls", {"type": "tool_calls", "tool_calls": []}, usage=usage
+            )
+            step = self._update_step(
+                created["id"], step_details={"type": "tool_calls", "tool_calls": calls}
+            )
+            updated = self._update_run(
+                run["id"],
+                status="requires_action",
+                only_if_status=("in_progress",),
+                **run_changes,
+            )
+        return created, step, updated
+
+    record_tool_calls = _offloaded(_record_tool_calls)
+
+    def _end_run(
+        self,
+        run_id: str,
+        status: str,
+        from_statuses: tuple[str, ...],
+        run_changes: dict[str, Any],
+        step_status: str,
+        step_changes: dict[str, Any],
+        message_changes: dict[str, Any],
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]], list[dict[str, Any]]]:
+        """End a run with its unfinished steps and messages (marked ``incomplete``).
+
+        Returns the run (None when it was not in ``from_statuses``: nothing changes), the
+        steps and the messages it changed.
+        """
+        with self.write():
+            run = self._update_run(
+                run_id, status=status, only_if_status=from_statuses, **run_changes
+            )
+            if run is None:
+                return None, [], []
+            steps = [
+                self._update_step(step["id"], status=step_status, **step_changes)
+                for step in self._run_steps(run_id, status="in_progress")
+            ]
+            messages = [
+                self._update_message(message["id"], status="incomplete", **message_changes)
+                for message in self._run_messages(run_id, status="in_progress")
+            ]
+        return run, steps, messages
+
+    end_run = _offloaded(_end_run)
+
+    def _release_run(self, run_id: str, owner: str) -> None:
+        """Give up this owner's claim on a run without changing its status."""
+        with self.write() as conn:
+            conn.execute(
+                update(db.runs)
+                .where(db.runs.c.id == run_id, db.runs.c.owner == owner)
+                .values(owner=None, owner_pid=None, owner_host=None, lease_expires_at=None)
+            )
+
+    release_run = _offloaded(_release_run)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the worker needs to execute one model step of a run."""
+
+    run: dict[str, Any]
+    moved_to_in_progress: bool
+    """Whether this attempt moved the run from ``queued`` (publish ``thread.run.in_progress``)."""
+    additional_instructions: str | None
+    message_rows: list[Any]
+    tool_steps: list[Any]

@@ -22,11 +22,14 @@ import math
 import os
 import socket
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from assistants_server.backends.base import ModelBackend, ModelError, ModelRequest, ModelTurn
+from assistants_server.errors import APIError
 from assistants_server.events import STATUS_EVENTS, RunEventBus
 from assistants_server.ids import new_id, now
+from assistants_server.prompt_budget import fit_prompt
 from assistants_server.schemas import BUILTIN_TOOL_TYPES
 from assistants_server.settings import ServerSettings
 from assistants_server.store import Store
@@ -144,7 +147,7 @@ def build_chat_messages(
 
 
 class RunWorker:
-    """Executes runs for one server instance."""
+    """Executes runs for one server instance (on the server's event loop)."""
 
     def __init__(
         self,
@@ -168,6 +171,8 @@ class RunWorker:
         self.lease_seconds = lease_seconds
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._expiry_timers: dict[str, asyncio.TimerHandle] = {}
+        self._chores: set[asyncio.Task[Any]] = set()
+        """Short background tasks (finishing a cancel, expiring a run), kept until done."""
         self._heartbeat: asyncio.Task[None] | None = None
         self._stopping = False
 
@@ -180,8 +185,8 @@ class RunWorker:
 
     async def start(self) -> None:
         """Recover runs left by stopped servers and start the heartbeat."""
-        self.expire_overdue()
-        self.reclaim_orphans()
+        await self.expire_overdue()
+        await self.reclaim_orphans()
         self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="run-worker-heartbeat")
 
     async def stop(self) -> None:
@@ -198,18 +203,32 @@ class RunWorker:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self._chores:
+            await asyncio.gather(*self._chores, return_exceptions=True)
+
+    def _chore(self, coroutine: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run a short background coroutine; its failure is logged."""
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self._chores.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            self._chores.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                logger.error("%s failed", name, exc_info=finished.exception())
+
+        task.add_done_callback(done)
 
     async def _heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             try:
-                owned = self.store.renew_leases(self.owner, self.lease_seconds)
+                owned = await self.store.renew_leases(self.owner, self.lease_seconds)
                 for run_id, status in owned:
                     task = self._tasks.get(run_id)
                     if status == "cancelling" and task is not None:
                         task.cancel()
-                self.expire_overdue()
-                self.reclaim_orphans()
+                await self.expire_overdue()
+                await self.reclaim_orphans()
             except Exception:  # keep the heartbeat alive; the error is logged, not hidden
                 logger.exception(
                     "Run worker heartbeat failed; retrying in %ss", self.heartbeat_seconds
@@ -232,18 +251,19 @@ class RunWorker:
         if self._tasks.get(run_id) is task:
             del self._tasks[run_id]
         if task.cancelled() and not self._stopping:
-            # Cancelled before it ever ran (e.g. cancel right after create).
-            self.finish_cancel(run_id)
+            # Cancelled before it ever ran (e.g. cancel right after create), or cancelled
+            # again while finishing the cancel.
+            self._chore(self.finish_cancel(run_id), f"finish-cancel-{run_id}")
 
     def is_executing(self, run_id: str) -> bool:
         """Whether this instance has a live task for the run."""
         task = self._tasks.get(run_id)
         return task is not None and not task.done()
 
-    def reclaim_orphans(self) -> None:
+    async def reclaim_orphans(self) -> None:
         """Resume runs whose owner is gone (dead pid on this host, or lease lapsed)."""
         now_f = time.time()
-        for row in self.store.orphan_candidates():
+        for row in await self.store.orphan_candidates():
             if self.is_executing(row.id):
                 continue
             if row.owner == self.owner:
@@ -257,11 +277,11 @@ class RunWorker:
             if not dead:
                 continue
             logger.info("Reclaiming run %s (previous owner %s)", row.id, row.owner)
-            self._reclaim(row.id, row.owner)
+            await self._reclaim(row.id, row.owner)
 
-    def _reclaim(self, run_id: str, previous_owner: str | None) -> None:
+    async def _reclaim(self, run_id: str, previous_owner: str | None) -> None:
         dead = (previous_owner,) if previous_owner else ()
-        if not self.store.claim_run(
+        if not await self.store.claim_run(
             run_id, self.owner, self.pid, self.host, self.lease_seconds, dead_owners=dead
         ):
             return
@@ -280,40 +300,43 @@ class RunWorker:
 
     def _expire_timer(self, run_id: str) -> None:
         self._expiry_timers.pop(run_id, None)
+        self._chore(self._expire_quietly(run_id), f"expire-{run_id}")
+
+    async def _expire_quietly(self, run_id: str) -> None:
         try:
-            self.expire_if_due(run_id)
-        except Exception:  # a deleted thread is fine; anything else is logged
-            logger.exception("Expiring run %s failed", run_id)
+            await self.expire_if_due(run_id)
+        except APIError:  # the thread (and run) was deleted meanwhile
+            logger.debug("Run %s is gone; nothing to expire", run_id)
 
-    def expire_overdue(self) -> None:
-        """Expire every run past its ``expires_at`` (any process may do this)."""
-        for run_id in self.store.overdue_runs(now()):
-            self.expire_if_due(run_id)
+    async def expire_overdue(self, thread_id: str | None = None) -> None:
+        """Expire every run (of one thread) past its ``expires_at`` (any process may do this)."""
+        for run_id in await self.store.overdue_runs(now(), thread_id):
+            await self.expire_if_due(run_id)
 
-    def expire_if_due(self, run_id: str) -> dict[str, Any] | None:
+    async def expire_if_due(self, run_id: str) -> dict[str, Any] | None:
         """Move a ``requires_action`` run past its deadline to ``expired``."""
-        row = self.store.run_row(run_id)
+        row = await self.store.run_row(run_id)
         if (
             row.status != "requires_action"
             or row.expires_at is None
             or row.expires_at > time.time()
         ):
             return None
-        return self._finish(run_id, "expired", ("requires_action",), "expired_at", None)
+        return await self._finish(run_id, "expired", ("requires_action",), "expired_at", None)
 
-    def refresh(self, run: dict[str, Any]) -> dict[str, Any]:
+    async def refresh(self, run: dict[str, Any]) -> dict[str, Any]:
         """The run as clients should see it (expired when its deadline has passed)."""
         if (
             run["status"] == "requires_action"
             and run["expires_at"] is not None
             and run["expires_at"] <= now()
         ):
-            return self.expire_if_due(run["id"]) or self.store.get("runs", run["id"])
+            return await self.expire_if_due(run["id"]) or await self.store.get("runs", run["id"])
         return run
 
     # -- ending runs ----------------------------------------------------------------------
 
-    def _finish(
+    async def _finish(
         self,
         run_id: str,
         status: str,
@@ -334,31 +357,32 @@ class RunWorker:
             changes[time_field] = stamp
         if last_error is not None:
             changes["last_error"] = last_error
-        run = self.store.update_run(run_id, status=status, only_if_status=from_statuses, **changes)
-        if run is None:
-            return None
         step_status = {"cancelled": "cancelled", "failed": "failed", "expired": "expired"}[status]
-        for step in self.store.run_steps(run_id, status="in_progress"):
-            step_changes: dict[str, Any] = {step_time_field: stamp}
-            if status == "failed" and last_error is not None:
-                step_changes["last_error"] = {
-                    "code": last_error["code"]
-                    if last_error["code"] != "invalid_prompt"
-                    else "server_error",
-                    "message": last_error["message"],
-                }
-            step = self.store.update_step(step["id"], status=step_status, **step_changes)
-            self.bus.publish(run_id, f"thread.run.step.{step_status}", step)
+        step_changes: dict[str, Any] = {step_time_field: stamp}
+        if status == "failed" and last_error is not None:
+            step_changes["last_error"] = {
+                "code": last_error["code"]
+                if last_error["code"] != "invalid_prompt"
+                else "server_error",
+                "message": last_error["message"],
+            }
         reason = {"cancelled": "run_cancelled", "failed": "run_failed", "expired": "run_expired"}[
             status
         ]
-        for message in self.store.run_messages(run_id, status="in_progress"):
-            message = self.store.update_message(
-                message["id"],
-                status="incomplete",
-                incomplete_at=stamp,
-                incomplete_details={"reason": reason},
-            )
+        run, steps, messages = await self.store.end_run(
+            run_id,
+            status,
+            from_statuses,
+            changes,
+            step_status,
+            step_changes,
+            {"incomplete_at": stamp, "incomplete_details": {"reason": reason}},
+        )
+        if run is None:
+            return None
+        for step in steps:
+            self.bus.publish(run_id, f"thread.run.step.{step_status}", step)
+        for message in messages:
             self.bus.publish(run_id, "thread.message.incomplete", message)
         self.bus.publish(run_id, STATUS_EVENTS[status], run)
         timer = self._expiry_timers.pop(run_id, None)
@@ -366,13 +390,13 @@ class RunWorker:
             timer.cancel()
         return run
 
-    def finish_cancel(self, run_id: str) -> dict[str, Any] | None:
+    async def finish_cancel(self, run_id: str) -> dict[str, Any] | None:
         """``cancelling`` → ``cancelled``."""
-        return self._finish(run_id, "cancelled", ("cancelling",), "cancelled_at", None)
+        return await self._finish(run_id, "cancelled", ("cancelling",), "cancelled_at", None)
 
-    def fail(self, run_id: str, code: str, message: str) -> dict[str, Any] | None:
+    async def fail(self, run_id: str, code: str, message: str) -> dict[str, Any] | None:
         """End an executing run ``failed`` with ``last_error``."""
-        return self._finish(
+        return await self._finish(
             run_id,
             "failed",
             ("queued", "in_progress"),
@@ -380,15 +404,15 @@ class RunWorker:
             {"code": code, "message": message},
         )
 
-    def cancel(self, run_id: str) -> dict[str, Any] | None:
+    async def cancel(self, run_id: str) -> dict[str, Any] | None:
         """Request cancellation; returns the run in ``cancelling`` (None if not active).
 
         A run this instance executes has its task cancelled (the model call is abandoned);
         a queued or waiting run with no live executor is cancelled right away; a run another
         live process executes is cancelled by that process's heartbeat.
         """
-        before = self.store.run_row(run_id)
-        run = self.store.update_run(
+        before = await self.store.run_row(run_id)
+        run = await self.store.update_run(
             run_id, status="cancelling", only_if_status=("queued", "in_progress", "requires_action")
         )
         if run is None:
@@ -402,7 +426,7 @@ class RunWorker:
             or before.owner == self.owner
             or (before.owner_host == self.host and not _pid_alive(before.owner_pid))
         ):
-            asyncio.get_running_loop().call_soon(self.finish_cancel, run_id)
+            self._chore(self.finish_cancel(run_id), f"finish-cancel-{run_id}")
         return run
 
     # -- executing ------------------------------------------------------------------------
@@ -412,84 +436,82 @@ class RunWorker:
             await self._execute_step(run_id)
         except asyncio.CancelledError:
             if self._stopping:
-                self._release(run_id)
+                await self.store.release_run(run_id, self.owner)
                 raise
-            self.finish_cancel(run_id)
+            await self.finish_cancel(run_id)
         except ModelError as exc:
-            self.fail(run_id, exc.code, exc.message)
+            await self.fail(run_id, exc.code, exc.message)
         except Exception as exc:
             logger.exception("Run %s failed unexpectedly", run_id)
-            self.fail(
+            await self.fail(
                 run_id, "server_error", UNEXPECTED_ERROR_MESSAGE.format(error=type(exc).__name__)
             )
 
-    def _release(self, run_id: str) -> None:
-        """Give up ownership without changing status (shutdown): a restart resumes the run."""
-        from sqlalchemy import update
-
-        from assistants_server import db
-
-        with self.store.write() as conn:
-            conn.execute(
-                update(db.runs)
-                .where(db.runs.c.id == run_id, db.runs.c.owner == self.owner)
-                .values(owner=None, owner_pid=None, owner_host=None, lease_expires_at=None)
-            )
-
     async def _execute_step(self, run_id: str) -> None:
-        if not self.store.claim_run(run_id, self.owner, self.pid, self.host, self.lease_seconds):
+        attempt = await self.store.begin_attempt(
+            run_id, self.owner, self.pid, self.host, self.lease_seconds
+        )
+        if attempt is None:
             return
-        run = self.store.get("runs", run_id)
+        run = attempt.run
         if run["status"] == "cancelling":
-            self.finish_cancel(run_id)
+            await self.finish_cancel(run_id)
             return
-        self.store.discard_partial_output(run_id)
-        if run["status"] == "queued":
-            run = self.store.update_run(
-                run_id, status="in_progress", started_at=run["started_at"] or now()
-            )
-            assert run is not None
+        if attempt.moved_to_in_progress:
             self.bus.publish(run_id, "thread.run.in_progress", run)
 
         forced = run.get("tool_choice")
         if isinstance(forced, dict) and forced.get("type") in BUILTIN_TOOL_TYPES:
             if forced["type"] not in self.backend.supported_builtin_tools:
-                self.fail(
+                await self.fail(
                     run_id,
                     "invalid_prompt",
                     FORCED_BUILTIN_MESSAGE.format(tool=forced["type"], backend=self.backend.name),
                 )
                 return
 
-        truncation = run.get("truncation_strategy") or {}
-        last_messages = (
-            truncation.get("last_messages") if truncation.get("type") == "last_messages" else None
+        messages = build_chat_messages(
+            run["instructions"],
+            attempt.additional_instructions,
+            attempt.message_rows,
+            attempt.tool_steps,
         )
-        message_rows, tool_steps = self.store.thread_history(run["thread_id"], last_messages)
+        max_prompt_tokens = run.get("max_prompt_tokens")
+        if max_prompt_tokens is not None:
+            fitted = fit_prompt(messages, max_prompt_tokens)
+            if fitted is None:
+                ended = await self.store.update_run(
+                    run_id,
+                    status="incomplete",
+                    only_if_status=("in_progress",),
+                    incomplete_details={"reason": "max_prompt_tokens"},
+                )
+                if ended is not None:
+                    self.bus.publish(run_id, "thread.run.incomplete", ended)
+                return
+            messages = fitted
         request = ModelRequest(
             model=run["model"],
-            messages=build_chat_messages(
-                run["instructions"],
-                self.store.run_row(run_id).data.get("_additional_instructions"),
-                message_rows,
-                tool_steps,
-            ),
+            messages=messages,
             tools=run["tools"],
             temperature=run.get("temperature"),
             top_p=run.get("top_p"),
             parallel_tool_calls=run.get("parallel_tool_calls", True),
             max_completion_tokens=run.get("max_completion_tokens"),
             tool_choice=run.get("tool_choice"),
+            max_prompt_tokens=max_prompt_tokens,
         )
         writer = _MessageWriter(self, run)
         turn = await self.backend.complete(request, writer.on_text_delta)
-        self._record_turn(run, turn, writer)
+        await self._record_turn(run, turn, writer)
 
-    def _record_turn(self, run: dict[str, Any], turn: ModelTurn, writer: _MessageWriter) -> None:
+    async def _record_turn(
+        self, run: dict[str, Any], turn: ModelTurn, writer: _MessageWriter
+    ) -> None:
         run_id = run["id"]
         for call in turn.tool_calls:
             if call.type != "function" and call.type not in self.backend.supported_builtin_tools:
-                self.fail(
+                await self.fail(
                     run_id,
                     "invalid_prompt",
                     UNSUPPORTED_BUILTIN_MESSAGE.format(tool=call.type, backend=self.backend.name),
@@ -508,46 +530,58 @@ class RunWorker:
         run_usage = {key: previous[key] + usage[key] for key in usage}
         stamp = now()
         if turn.text and not writer.started:
-            writer.start()
+            await writer.start()
         if writer.started:
-            writer.finish(turn.text, turn.incomplete_reason, None if turn.tool_calls else usage)
+            await writer.finish(
+                turn.text, turn.incomplete_reason, None if turn.tool_calls else usage
+            )
         if turn.tool_calls:
-            calls = [
-                {
-                    "id": new_id("call"),
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments, "output": None},
-                }
-                for c in turn.tool_calls
-            ]
-            step = self.store.create_step(
-                run, "tool_calls", {"type": "tool_calls", "tool_calls": []}, usage=usage
-            )
-            self.bus.publish(run_id, "thread.run.step.created", step)
-            self.bus.publish(run_id, "thread.run.step.in_progress", step)
-            step = self.store.update_step(
-                step["id"], step_details={"type": "tool_calls", "tool_calls": calls}
-            )
-            self.bus.publish(
+            await self._request_tool_outputs(run, turn, usage, run_usage)
+            return
+        if turn.incomplete_reason:
+            ended = await self.store.update_run(
                 run_id,
-                "thread.run.step.delta",
-                {
-                    "id": step["id"],
-                    "object": "thread.run.step.delta",
-                    "delta": {
-                        "step_details": {
-                            "type": "tool_calls",
-                            "tool_calls": [{"index": i, **call} for i, call in enumerate(calls)],
-                        }
-                    },
-                },
-            )
-            expires_at = math.ceil(time.time() + self.settings.run_expiry_seconds)
-            updated = self.store.update_run(
-                run_id,
-                status="requires_action",
+                status="incomplete",
                 only_if_status=("in_progress",),
-                required_action={
+                incomplete_details={"reason": turn.incomplete_reason},
+                usage=run_usage,
+            )
+            if ended is not None:
+                self.bus.publish(run_id, "thread.run.incomplete", ended)
+            return
+        ended = await self.store.update_run(
+            run_id,
+            status="completed",
+            only_if_status=("in_progress",),
+            completed_at=stamp,
+            usage=run_usage,
+        )
+        if ended is not None:
+            self.bus.publish(run_id, "thread.run.completed", ended)
+
+    async def _request_tool_outputs(
+        self,
+        run: dict[str, Any],
+        turn: ModelTurn,
+        usage: dict[str, int],
+        run_usage: dict[str, int],
+    ) -> None:
+        run_id = run["id"]
+        calls = [
+            {
+                "id": new_id("call"),
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments, "output": None},
+            }
+            for c in turn.tool_calls
+        ]
+        expires_at = math.ceil(time.time() + self.settings.run_expiry_seconds)
+        created, step, updated = await self.store.record_tool_calls(
+            run,
+            calls,
+            usage,
+            {
+                "required_action": {
                     "type": "submit_tool_outputs",
                     "submit_tool_outputs": {
                         "tool_calls": [
@@ -563,33 +597,29 @@ class RunWorker:
                         ]
                     },
                 },
-                expires_at=expires_at,
-                usage=run_usage,
-            )
-            if updated is not None:
-                self.bus.publish(run_id, "thread.run.requires_action", updated)
-                self.schedule_expiry(run_id, expires_at)
-            return
-        if turn.incomplete_reason:
-            ended = self.store.update_run(
-                run_id,
-                status="incomplete",
-                only_if_status=("in_progress",),
-                incomplete_details={"reason": turn.incomplete_reason},
-                usage=run_usage,
-            )
-            if ended is not None:
-                self.bus.publish(run_id, "thread.run.incomplete", ended)
-            return
-        ended = self.store.update_run(
-            run_id,
-            status="completed",
-            only_if_status=("in_progress",),
-            completed_at=stamp,
-            usage=run_usage,
+                "expires_at": expires_at,
+                "usage": run_usage,
+            },
         )
-        if ended is not None:
-            self.bus.publish(run_id, "thread.run.completed", ended)
+        self.bus.publish(run_id, "thread.run.step.created", created)
+        self.bus.publish(run_id, "thread.run.step.in_progress", created)
+        self.bus.publish(
+            run_id,
+            "thread.run.step.delta",
+            {
+                "id": step["id"],
+                "object": "thread.run.step.delta",
+                "delta": {
+                    "step_details": {
+                        "type": "tool_calls",
+                        "tool_calls": [{"index": i, **call} for i, call in enumerate(calls)],
+                    }
+                },
+            },
+        )
+        if updated is not None:
+            self.bus.publish(run_id, "thread.run.requires_action", updated)
+            self.schedule_expiry(run_id, expires_at)
 
 
 class _MessageWriter:
@@ -602,23 +632,9 @@ class _MessageWriter:
         self.message: dict[str, Any] | None = None
         self.step: dict[str, Any] | None = None
 
-    def start(self) -> None:
-        store, bus, run = self.worker.store, self.worker.bus, self.run
-        message = store.insert_message(
-            run["thread_id"],
-            {
-                "role": "assistant",
-                "status": "in_progress",
-                "run_id": run["id"],
-                "assistant_id": run["assistant_id"],
-                "content": [],
-            },
-        )
-        step = store.create_step(
-            run,
-            "message_creation",
-            {"type": "message_creation", "message_creation": {"message_id": message["id"]}},
-        )
+    async def start(self) -> None:
+        bus, run = self.worker.bus, self.run
+        message, step = await self.worker.store.start_assistant_message(run)
         self.message, self.step, self.started = message, step, True
         bus.publish(run["id"], "thread.run.step.created", step)
         bus.publish(run["id"], "thread.run.step.in_progress", step)
@@ -629,7 +645,7 @@ class _MessageWriter:
         if not text:
             return
         if not self.started:
-            self.start()
+            await self.start()
         assert self.message is not None
         self.worker.bus.publish(
             self.run["id"],
@@ -645,30 +661,31 @@ class _MessageWriter:
             },
         )
 
-    def finish(
+    async def finish(
         self, text: str, incomplete_reason: str | None, usage: dict[str, int] | None
     ) -> None:
         assert self.message is not None and self.step is not None
-        store, bus, run_id = self.worker.store, self.worker.bus, self.run["id"]
+        bus, run_id = self.worker.bus, self.run["id"]
         stamp = now()
         content = [{"type": "text", "text": {"value": text, "annotations": []}}]
         if incomplete_reason:
-            message = store.update_message(
-                self.message["id"],
-                status="incomplete",
-                content=content,
-                incomplete_at=stamp,
-                incomplete_details={"reason": "max_tokens"},
-            )
-            bus.publish(run_id, "thread.message.incomplete", message)
+            status = "incomplete"
+            changes: dict[str, Any] = {
+                "content": content,
+                "incomplete_at": stamp,
+                "incomplete_details": {"reason": "max_tokens"},
+            }
         else:
-            message = store.update_message(
-                self.message["id"], status="completed", content=content, completed_at=stamp
-            )
-            bus.publish(run_id, "thread.message.completed", message)
-        step = store.update_step(
-            self.step["id"], status="completed", completed_at=stamp, usage=usage
+            status = "completed"
+            changes = {"content": content, "completed_at": stamp}
+        message, step = await self.worker.store.finish_assistant_message(
+            self.message["id"],
+            self.step["id"],
+            status,
+            changes,
+            {"completed_at": stamp, "usage": usage},
         )
+        bus.publish(run_id, f"thread.message.{status}", message)
         bus.publish(run_id, "thread.run.step.completed", step)
 
 

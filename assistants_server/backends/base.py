@@ -34,6 +34,10 @@ class ModelRequest:
     max_completion_tokens: int | None = None
     tool_choice: Any = None
     """``None``/"auto"/"none"/"required" or ``{"type": "function", "function": {"name": ...}}``."""
+    max_prompt_tokens: int | None = None
+    """The run's prompt budget. The worker already dropped the oldest turns so that
+    ``messages`` fits it by its estimate (``assistants_server.prompt_budget``); a backend may
+    use it to check with a real tokenizer."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ async def create_assistant(body: CreateAssistant, request: Request) -> JSONRespo
         "response_format": body.response_format or "auto",
         "_reasoning_effort": body.reasoning_effort,
     }
-    return json_response(context(request).store.create_assistant(data))
+    return json_response(await context(request).store.create_assistant(data))
 
 
 @router.get("/assistants")
@@ -37,13 +37,13 @@ async def list_assistants(
     request: Request, params: Annotated[ListParams, Depends()]
 ) -> JSONResponse:
     """List assistants."""
-    return json_response(context(request).store.list("assistants", **params.kwargs()).body())
+    return json_response((await context(request).store.list_objects("assistants", **params.kwargs())).body())
 
 
 @router.get("/assistants/{assistant_id}")
 async def retrieve_assistant(assistant_id: str, request: Request) -> JSONResponse:
     """Retrieve an assistant."""
-    return json_response(context(request).store.get("assistants", assistant_id))
+    return json_response(await context(request).store.get("assistants", assistant_id))
 
 
 @router.post("/assistants/{assistant_id}")
@@ -61,11 +61,11 @@ async def modify_assistant(
         changes["metadata"] = body.metadata or {}
     if "reasoning_effort" in changes:
         changes["_reasoning_effort"] = changes.pop("reasoning_effort")
-    return json_response(context(request).store.update_data("assistants", assistant_id, changes))
+    return json_response(await context(request).store.update_data("assistants", assistant_id, changes))
 
 
 @router.delete("/assistants/{assistant_id}")
 async def delete_assistant(assistant_id: str, request: Request) -> JSONResponse:
     """Delete an assistant."""
-    context(request).store.delete_assistant(assistant_id)
+    await context(request).store.delete_assistant(assistant_id)
     return json_response({"id": assistant_id, "object": "assistant.deleted", "deleted": True})

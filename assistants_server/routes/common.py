@@ -61,8 +61,8 @@ def sse_response(
     """Stream a run's events (``queue`` must be subscribed before the run was woken)."""
     bus: RunEventBus = ctx.bus
 
-    def current() -> dict[str, Any]:
-        return ctx.worker.refresh(ctx.store.get("runs", run_id))
+    async def current() -> dict[str, Any]:
+        return await ctx.worker.refresh(await ctx.store.get("runs", run_id))
 
     return StreamingResponse(
         stream_run(bus, run_id, queue, prelude, current),

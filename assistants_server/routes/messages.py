@@ -18,8 +18,8 @@ router = APIRouter()
 async def create_message(thread_id: str, body: CreateMessage, request: Request) -> JSONResponse:
     """Add a message; refused while a run is active on the thread."""
     ctx = context(request)
-    ctx.worker.expire_overdue()
-    return json_response(ctx.store.add_message(thread_id, message_fields(body)))
+    await ctx.worker.expire_overdue(thread_id)
+    return json_response(await ctx.store.add_message(thread_id, message_fields(body)))
 
 
 @router.get("/threads/{thread_id}/messages")
@@ -31,21 +31,21 @@ async def list_messages(
 ) -> JSONResponse:
     """List a thread's messages, optionally only those a run wrote (indexed either way)."""
     store = context(request).store
-    if not store.exists("threads", thread_id):
+    if not await store.exists("threads", thread_id):
         raise not_found("thread", thread_id, "thread_id")
     filters: dict[str, str] = {"thread_id": thread_id}
     if run_id is not None:
         filters["run_id"] = run_id
-    return json_response(store.list("messages", **params.kwargs(), **filters).body())
+    return json_response((await store.list_objects("messages", **params.kwargs(), **filters)).body())
 
 
 @router.get("/threads/{thread_id}/messages/{message_id}")
 async def retrieve_message(thread_id: str, message_id: str, request: Request) -> JSONResponse:
     """Retrieve a message of the thread."""
     store = context(request).store
-    if not store.exists("threads", thread_id):
+    if not await store.exists("threads", thread_id):
         raise not_found("thread", thread_id, "thread_id")
-    return json_response(store.get("messages", message_id, thread_id=thread_id))
+    return json_response(await store.get("messages", message_id, thread_id=thread_id))
 
 
 @router.post("/threads/{thread_id}/messages/{message_id}")
@@ -54,16 +54,16 @@ async def modify_message(
 ) -> JSONResponse:
     """Change a message's metadata."""
     store = context(request).store
-    if not store.exists("threads", thread_id):
+    if not await store.exists("threads", thread_id):
         raise not_found("thread", thread_id, "thread_id")
     changes = {"metadata": body.metadata or {}} if "metadata" in body.model_fields_set else {}
-    return json_response(store.update_data("messages", message_id, changes, thread_id=thread_id))
+    return json_response(await store.update_data("messages", message_id, changes, thread_id=thread_id))
 
 
 @router.delete("/threads/{thread_id}/messages/{message_id}")
 async def delete_message(thread_id: str, message_id: str, request: Request) -> JSONResponse:
     """Delete a message."""
     store = context(request).store
-    store.get("messages", message_id, thread_id=thread_id)
-    store.delete_message(message_id)
+    await store.get("messages", message_id, thread_id=thread_id)
+    await store.delete_message(message_id)
     return json_response({"id": message_id, "object": "thread.message.deleted", "deleted": True})

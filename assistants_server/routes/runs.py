@@ -89,10 +89,10 @@ def _run_data(assistant: dict[str, Any], body: CreateRun | CreateThreadAndRun) -
     }
 
 
-def _assistant_for(ctx: ServerContext, assistant_id: str) -> dict[str, Any]:
-    if not ctx.store.exists("assistants", assistant_id):
+async def _assistant_for(ctx: ServerContext, assistant_id: str) -> dict[str, Any]:
+    if not await ctx.store.exists("assistants", assistant_id):
         raise not_found("assistant", assistant_id, "assistant_id")
-    return ctx.store.get("assistants", assistant_id)
+    return await ctx.store.get("assistants", assistant_id)
 
 
 def _start(
@@ -116,7 +116,7 @@ def _start(
 async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> Response:
     """Create a thread with its messages and start a run on it, in one transaction."""
     ctx = context(request)
-    assistant = _assistant_for(ctx, body.assistant_id)
+    assistant = await _assistant_for(ctx, body.assistant_id)
     thread_body = body.thread
     thread_data = {
         "metadata": (thread_body.metadata if thread_body else None) or {},
@@ -125,7 +125,7 @@ async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> R
         or {},
     }
     messages = [message_fields(m) for m in (thread_body.messages if thread_body else None) or []]
-    run, thread = ctx.store.create_run(
+    run, thread = await ctx.store.create_run(
         "",
         assistant["id"],
         _run_data(assistant, body),
@@ -139,11 +139,11 @@ async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> R
 async def create_run(thread_id: str, body: CreateRun, request: Request) -> Response:
     """Start a run; refused while another run is active on the thread."""
     ctx = context(request)
-    if not ctx.store.exists("threads", thread_id):
+    if not await ctx.store.exists("threads", thread_id):
         raise not_found("thread", thread_id, "thread_id")
-    assistant = _assistant_for(ctx, body.assistant_id)
-    ctx.worker.expire_overdue()
-    run, _ = ctx.store.create_run(
+    assistant = await _assistant_for(ctx, body.assistant_id)
+    await ctx.worker.expire_overdue(thread_id)
+    run, _ = await ctx.store.create_run(
         thread_id,
         assistant["id"],
         _run_data(assistant, body),
@@ -159,23 +159,23 @@ async def list_runs(
 ) -> JSONResponse:
     """List a thread's runs."""
     ctx = context(request)
-    if not ctx.store.exists("threads", thread_id):
+    if not await ctx.store.exists("threads", thread_id):
         raise not_found("thread", thread_id, "thread_id")
-    page = ctx.store.list("runs", **params.kwargs(), thread_id=thread_id)
-    page.data = [ctx.worker.refresh(run) for run in page.data]
+    page = await ctx.store.list_objects("runs", **params.kwargs(), thread_id=thread_id)
+    page.data = [await ctx.worker.refresh(run) for run in page.data]
     return json_response(page.body())
 
 
-def _get_run(ctx: ServerContext, thread_id: str, run_id: str) -> dict[str, Any]:
-    if not ctx.store.exists("threads", thread_id):
+async def _get_run(ctx: ServerContext, thread_id: str, run_id: str) -> dict[str, Any]:
+    if not await ctx.store.exists("threads", thread_id):
         raise not_found("thread", thread_id, "thread_id")
-    return ctx.worker.refresh(ctx.store.get("runs", run_id, thread_id=thread_id))
+    return await ctx.worker.refresh(await ctx.store.get("runs", run_id, thread_id=thread_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
 async def retrieve_run(thread_id: str, run_id: str, request: Request) -> JSONResponse:
     """Retrieve a run (expired when its tool-output deadline passed)."""
-    return run_response(_get_run(context(request), thread_id, run_id))
+    return run_response(await _get_run(context(request), thread_id, run_id))
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}")
@@ -184,25 +184,25 @@ async def modify_run(
 ) -> JSONResponse:
     """Change a run's metadata."""
     ctx = context(request)
-    _get_run(ctx, thread_id, run_id)
+    await _get_run(ctx, thread_id, run_id)
     run = (
-        ctx.store.update_run(run_id, metadata=body.metadata or {})
+        await ctx.store.update_run(run_id, metadata=body.metadata or {})
         if "metadata" in body.model_fields_set
         else None
     )
-    return run_response(run or ctx.store.get("runs", run_id))
+    return run_response(run or await ctx.store.get("runs", run_id))
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel")
 async def cancel_run(thread_id: str, run_id: str, request: Request) -> JSONResponse:
     """Cancel a queued, in-progress or waiting run (it moves through ``cancelling``)."""
     ctx = context(request)
-    run = _get_run(ctx, thread_id, run_id)
+    run = await _get_run(ctx, thread_id, run_id)
     if run["status"] == "cancelling":
         return run_response(run)
-    cancelled = ctx.worker.cancel(run_id)
+    cancelled = await ctx.worker.cancel(run_id)
     if cancelled is None:
-        current = ctx.store.get("runs", run_id)
+        current = await ctx.store.get("runs", run_id)
         raise bad_request(CANNOT_CANCEL_MESSAGE.format(status=current["status"]))
     return run_response(cancelled)
 
@@ -213,7 +213,7 @@ async def submit_tool_outputs(
 ) -> Response:
     """Give the outputs of every pending tool call; the run continues in the background."""
     ctx = context(request)
-    run = _get_run(ctx, thread_id, run_id)
+    run = await _get_run(ctx, thread_id, run_id)
     if run["status"] != "requires_action":
         raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=run["status"]))
     pending = [c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]]
@@ -243,15 +243,9 @@ async def submit_tool_outputs(
             MISSING_OUTPUTS_MESSAGE.format(expected=pending, got=list(outputs)),
             param="tool_outputs",
         )
-    step_outputs: dict[str, dict[str, str]] = {}
-    for step in ctx.store.run_steps(run_id, status="in_progress"):
-        if step["type"] != "tool_calls":
-            continue
-        ids = {c["id"] for c in step["step_details"]["tool_calls"]}
-        step_outputs[step["id"]] = {k: v for k, v in outputs.items() if k in ids}
-    run = ctx.store.requeue_with_outputs(run_id, step_outputs, ctx.worker.owner_claim)
-    for step_id in step_outputs:
-        ctx.bus.publish(run_id, "thread.run.step.completed", ctx.store.get("run_steps", step_id))
+    run, steps = await ctx.store.requeue_with_outputs(run_id, outputs, ctx.worker.owner_claim)
+    for step in steps:
+        ctx.bus.publish(run_id, "thread.run.step.completed", step)
     if not body.stream:
         ctx.worker.submit(run_id)
         return run_response(run)
@@ -266,8 +260,8 @@ async def list_run_steps(
 ) -> JSONResponse:
     """List a run's steps."""
     ctx = context(request)
-    _get_run(ctx, thread_id, run_id)
-    return json_response(ctx.store.list("run_steps", **params.kwargs(), run_id=run_id).body())
+    await _get_run(ctx, thread_id, run_id)
+    return json_response((await ctx.store.list_objects("run_steps", **params.kwargs(), run_id=run_id)).body())
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/steps/{step_id}")
@@ -276,5 +270,5 @@ async def retrieve_run_step(
 ) -> JSONResponse:
     """Retrieve a run step."""
     ctx = context(request)
-    _get_run(ctx, thread_id, run_id)
-    return json_response(ctx.store.get("run_steps", step_id, run_id=run_id))
+    await _get_run(ctx, thread_id, run_id)
+    return json_response(await ctx.store.get("run_steps", step_id, run_id=run_id))

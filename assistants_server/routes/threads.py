@@ -17,13 +17,13 @@ async def create_thread(request: Request, body: CreateThread | None = None) -> J
     body = body or CreateThread()
     data = {"metadata": body.metadata or {}, "tool_resources": body.tool_resources or {}}
     messages = [message_fields(m) for m in body.messages or []]
-    return json_response(context(request).store.create_thread(data, messages))
+    return json_response(await context(request).store.create_thread(data, messages))
 
 
 @router.get("/threads/{thread_id}")
 async def retrieve_thread(thread_id: str, request: Request) -> JSONResponse:
     """Retrieve a thread."""
-    return json_response(context(request).store.get("threads", thread_id))
+    return json_response(await context(request).store.get("threads", thread_id))
 
 
 @router.post("/threads/{thread_id}")
@@ -34,11 +34,11 @@ async def modify_thread(thread_id: str, body: ModifyThread, request: Request) ->
         changes["metadata"] = body.metadata or {}
     if "tool_resources" in body.model_fields_set:
         changes["tool_resources"] = body.tool_resources or {}
-    return json_response(context(request).store.update_data("threads", thread_id, changes))
+    return json_response(await context(request).store.update_data("threads", thread_id, changes))
 
 
 @router.delete("/threads/{thread_id}")
 async def delete_thread(thread_id: str, request: Request) -> JSONResponse:
     """Delete a thread with its messages, runs and steps."""
-    context(request).store.delete_thread(thread_id)
+    await context(request).store.delete_thread(thread_id)
     return json_response({"id": thread_id, "object": "thread.deleted", "deleted": True})
