@@ -115,3 +115,43 @@ def test_assistant_list_pagination(client: openai.OpenAI) -> None:
     ids = [client.beta.assistants.create(model="m", name=f"a{i}").id for i in range(5)]
     assert [a.id for a in client.beta.assistants.list(limit=2, order="asc")] == ids
     assert [a.id for a in client.beta.assistants.list(limit=2)] == list(reversed(ids))
+
+
+def _stored_keys(database_url: str) -> list[str]:
+    """Idempotency keys in the server's database file (read directly, outside any event loop)."""
+    import sqlite3
+
+    path = database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        return sorted(row[0] for row in conn.execute("SELECT key FROM idempotency_keys"))
+
+
+def test_idempotency_keys_expire_after_retention(database_url: str, tmp_path: Any) -> None:
+    """Keys are remembered for RETENTION_SECONDS (injected clock), then execute anew and are purged."""
+    from assistants_server.embedded import EmbeddedServer
+    from assistants_server.idempotency import PURGE_INTERVAL_SECONDS, RETENTION_SECONDS
+    from assistants_server.settings import ServerSettings
+
+    clock = [1_900_000_000.0]
+    settings = ServerSettings(port=0, database_url=database_url, log_level="warning")
+    with EmbeddedServer(settings, backend=ScriptedBackend(), clock=lambda: clock[0]) as server:
+        client = make_client(server)
+        thread = client.beta.threads.create()
+
+        def post(key: str) -> str:
+            return client.beta.threads.messages.create(
+                thread.id, role="user", content="x", extra_headers={"Idempotency-Key": key}
+            ).id
+
+        first_a, first_b = post("a"), post("b")
+        clock[0] += RETENTION_SECONDS - 1
+        assert post("a") == first_a  # still remembered just before the deadline
+        assert _stored_keys(database_url) == ["a", "b"]
+        clock[0] += 2
+        again_b = post("b")
+        assert again_b != first_b  # expired: executed as a new request (even before the purge)
+        assert post("b") == again_b
+        clock[0] += PURGE_INTERVAL_SECONDS
+        post("c")  # a keyed request at most once per purge interval deletes expired keys
+        assert _stored_keys(database_url) == ["b", "c"]
+        assert len(client.beta.threads.messages.list(thread.id).data) == 4
