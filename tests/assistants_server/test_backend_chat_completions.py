@@ -350,3 +350,22 @@ def test_backend_identity_and_close(fake):
         return backend._client.is_closed()
 
     assert asyncio.run(scenario())
+
+
+def test_a_call_in_flight_can_be_cancelled(fake):
+    """Cancelling the task of a model call waiting on a slow endpoint ends it promptly."""
+    fake.add_text("too late", delay_seconds=60)
+
+    async def scenario() -> bool:
+        backend = ChatCompletionsBackend(fake.base_url, KEY, timeout_seconds=120)
+        try:
+            task = asyncio.create_task(backend.complete(request()))
+            while not fake.requests:
+                await asyncio.sleep(0.01)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=30)
+            return task in done and task.cancelled()
+        finally:
+            await backend.aclose()
+
+    assert asyncio.run(scenario())

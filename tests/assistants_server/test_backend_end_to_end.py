@@ -112,7 +112,7 @@ def test_model_tokens_stream_into_message_deltas(serve):
 
 
 def test_parallel_tool_calls_round_trip(serve):
-    """Parallel tool calls → requires_action → submit both outputs → the model sees them → completed."""
+    """Parallel tool calls -> requires_action -> both outputs submitted, seen by the model."""
     with FakeChatCompletions() as fake:
         fake.add_tool_calls(
             ("calculator", {"expression": "2+2"}), ("calculator", {"expression": "3*5"})

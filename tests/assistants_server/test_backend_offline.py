@@ -167,7 +167,7 @@ def run_conversation(
     ],
 )
 def test_questions_become_calculator_expressions(text, previous, expected):
-    """Words and symbols become operators; follow-ups use the previous result; chatter gives none."""
+    """Words and symbols become operators; follow-ups use the previous result; chatter: none."""
     assert extract_expressions(text, previous, allow_sqrt=False) == expected
 
 
@@ -213,7 +213,7 @@ def test_seed_questions_with_the_projects_calculator():
 
 
 def test_follow_up_uses_last_number_of_the_last_assistant_message():
-    """Without an earlier calculator output, a follow-up works on the last number the assistant said."""
+    """With no calculator output yet, a follow-up works on the last number the assistant said."""
     messages = [
         {"role": "user", "content": "How many sides has a hexagon?"},
         {"role": "assistant", "content": "A hexagon has 6 sides."},
