@@ -62,11 +62,11 @@ MISSING_OPENAI_KEY = (
     "another OpenAI-compatible endpoint (Ollama, vLLM, ...), or use --backend offline."
 )
 BAD_TIMEOUT = (
-    "ASSISTANTS_SERVER_MODEL_TIMEOUT (--model-timeout) must be a positive number of seconds, "
+    "ASSISTANTS_SERVER_MODEL_TIMEOUT must be a positive number of seconds, "
     "got {value!r}."
 )
 BAD_RETRIES = (
-    "ASSISTANTS_SERVER_MODEL_MAX_RETRIES (--model-max-retries) must be a whole number >= 0, "
+    "ASSISTANTS_SERVER_MODEL_MAX_RETRIES must be a whole number >= 0, "
     "got {value!r}."
 )
 
