@@ -247,11 +247,15 @@ def test_rejected_key_gives_a_helpful_error_without_the_key(caplog):
 
 
 def test_endpoint_messages_are_redacted(fake):
-    """An endpoint message that repeats the key is passed on with the key masked."""
-    fake.add_error(403, message=f"Key {KEY} may not use model test-model")
-    error = failure(fake.base_url, request())
-    assert KEY not in error.message
-    assert "may not use model test-model" in error.message
+    """An endpoint message repeating the configured key, or any sk- key, is passed on masked."""
+    local_key = "local-secret-token-42"
+    fake.add_error(403, message=f"Key {local_key} may not use model test-model")
+    fake.add_error(403, message="Key sk-proj-abcdef0123456789 is disabled")
+    first = failure(fake.base_url, request(), api_key=local_key)
+    second = failure(fake.base_url, request(), api_key=local_key)
+    assert local_key not in first.message
+    assert "may not use model test-model" in first.message
+    assert "sk-proj-abcdef0123456789" not in second.message and "is disabled" in second.message
 
 
 def test_timeout_gives_a_server_error_naming_the_timeout(fake):
