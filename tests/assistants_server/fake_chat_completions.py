@@ -7,7 +7,8 @@ the official response shapes (``chat.completion`` objects, or Server-Sent Events
 
 Usage::
 
-    from tests.assistants_server.fake_chat_completions import FakeChatCompletions, Reply
+    # in tests/assistants_server/ (pytest puts that directory on sys.path):
+    from fake_chat_completions import FakeChatCompletions, Reply
 
     with FakeChatCompletions() as fake:                 # uvicorn in a thread, free port
         fake.base_url                                   # "http://127.0.0.1:<port>/v1"
