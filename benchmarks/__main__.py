@@ -1,0 +1,93 @@
+"""``python -m benchmarks``: run the figures, print the table, write the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.figure import Figure
+from benchmarks.harness import Options
+from benchmarks.registry import FIGURES, measurer
+from benchmarks.table import render
+
+DEFAULT_JSON = Path(__file__).parent / "results" / "latest.json"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--only", action="append", choices=FIGURES, metavar="NAME",
+        help=f"run only this figure (repeatable): {', '.join(FIGURES)}",
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke test: few reps, small sizes")
+    parser.add_argument(
+        "--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
+        help=f"where to write the figures as JSON (default: {DEFAULT_JSON})",
+    )
+    return parser.parse_args(argv)
+
+
+def run(names: Sequence[str], options: Options) -> tuple[list[Figure], dict[str, str]]:
+    """Measure ``names`` in order; a figure that fails is reported and the others still run."""
+    figures: list[Figure] = []
+    errors: dict[str, str] = {}
+    for name in names:
+        started = time.perf_counter()
+        print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
+        try:
+            figures.append(measurer(name)(options))
+        except Exception as exc:  # noqa: BLE001 - logged with traceback, re-surfaced by exit code
+            traceback.print_exc()
+            errors[name] = f"{type(exc).__name__}: {exc}"
+        print(
+            f"[benchmarks] {name} done in {time.perf_counter() - started:.1f}s",
+            file=sys.stderr, flush=True,
+        )
+    return figures, errors
+
+
+def report(figures: list[Figure], errors: dict[str, str], options: Options) -> dict[str, Any]:
+    """The JSON document."""
+    return {
+        "quick": options.quick,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "figures": {f.name: f.to_json() for f in figures},
+        "errors": errors,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (1 when a figure failed)."""
+    args = parse_args(argv)
+    options = Options(quick=args.quick)
+    names = [n for n in FIGURES if not args.only or n in args.only]
+    logging.basicConfig(level=logging.WARNING)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    figures, errors = run(names, options)
+    print(render(figures))
+    for name, error in errors.items():
+        print(f"FAILED {name}: {error}")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report(figures, errors, options), indent=2) + "\n")
+    print(f"figures written to {args.json}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

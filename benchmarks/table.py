@@ -1,0 +1,51 @@
+"""Render figures as a plain-text table (the same numbers as the JSON output)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from benchmarks.figure import Figure
+
+HEADERS = ("figure", "value", "target", "ok", "details")
+KEY_DETAILS: dict[str, tuple[str, ...]] = {
+    "step_overhead": ("sync_wall_median_s", "async_ratio", "sqlite_sync_durability_ratio"),
+    "vs_seed": ("graph_wall_median_s", "seed_wall_median_s"),
+    "thread_length": ("short_turn_median_s", "long_turn_median_s"),
+    "concurrency": ("single_wall_median_s", "batch_wall_median_s"),
+    "throughput": (
+        "p50_run_latency_s",
+        "p95_run_latency_s",
+        "seed_runs_per_s",
+        "seed_p50_run_latency_s",
+        "seed_p95_run_latency_s",
+    ),
+    "checkpoint_cost": ("growth_factor", "length_factor"),
+    "memory": ("peak_rss_before_batch_mib", "batch_increment_mib"),
+}
+
+
+def _ok(figure: Figure) -> str:
+    if figure.holds is None:
+        return "-"
+    return "yes" if figure.holds else "NO"
+
+
+def _details(figure: Figure) -> str:
+    keys = KEY_DETAILS.get(figure.name, ())
+    return ", ".join(f"{k}={figure.details[k]}" for k in keys if k in figure.details)
+
+
+def render(figures: Sequence[Figure]) -> str:
+    """The table as text."""
+    rows = [HEADERS] + [
+        (f.title, f"{f.value:g} {f.unit}", f.target or "report", _ok(f), _details(f))
+        for f in figures
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS) - 1)]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+        lines.append(" | ".join(cells).rstrip())
+        if index == 0:
+            lines.append("-+-".join("-" * w for w in widths) + "-+-" + "-" * 7)
+    return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""Thread length: one turn after 500 prior messages ÷ one turn after 5 (L = 0).
+
+Both turns are the same three-call conversation on a thread primed through the server API
+(and in graph state); turns alternate between the two threads so drift hits both. Each turn
+adds six messages, so the lengths grow slightly over the repetitions (reported). Target <= 1.2.
+"""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.memory import InMemorySaver
+
+from benchmarks.figure import Figure, at_most
+from benchmarks.harness import (
+    Options,
+    check_graph_answer,
+    median,
+    new_thread_config,
+    question,
+    rounded,
+    scripted_server,
+    sync_client,
+    timed,
+)
+from benchmarks.priming import prime_thread
+from graph import Context, build_graph
+
+NAME = "thread_length"
+SHORT = 5
+LONG = 500
+QUICK_LONG = 100
+TARGET = 1.2
+
+
+def measure(options: Options) -> Figure:
+    """Run the figure."""
+    reps = options.reps(7, 2)
+    long = QUICK_LONG if options.quick else LONG
+    with scripted_server(0.0) as server:
+        context = Context(base_url=server.base_url)
+        graph = build_graph(checkpointer=InMemorySaver())
+        client = sync_client(server)
+        short_config, long_config = new_thread_config(), new_thread_config()
+        prime_thread(graph, client, short_config, SHORT)
+        prime_thread(graph, client, long_config, long)
+        client.close()
+
+        def turn(config: dict) -> None:
+            check_graph_answer(graph.invoke(question(), config, context=context))
+
+        turn(new_thread_config())  # warm-up
+        short_times: list[float] = []
+        long_times: list[float] = []
+        for _ in range(reps):
+            short_times.append(timed(lambda: turn(short_config))[0])
+            long_times.append(timed(lambda: turn(long_config))[0])
+        final_long = len(graph.get_state(long_config).values["messages"])
+
+    ratio = median(long_times) / median(short_times)
+    target, holds = at_most(ratio, TARGET)
+    return Figure(
+        name=NAME,
+        title=f"thread length: turn after {long} msgs / after {SHORT}, L=0",
+        value=rounded(ratio, 3),
+        unit="x",
+        target=target,
+        holds=holds,
+        details={
+            "prior_messages_short": SHORT,
+            "prior_messages_long": long,
+            "messages_long_at_end": final_long,
+            "repetitions": reps,
+            "short_turn_median_s": rounded(median(short_times)),
+            "long_turn_median_s": rounded(median(long_times)),
+        },
+    )
