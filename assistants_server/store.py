@@ -516,21 +516,27 @@ class Store:
         self,
         thread_id: str,
         assistant_id: str,
-        data: dict[str, Any],
+        build_data: Callable[[dict[str, Any]], dict[str, Any]],
         *,
         additional_messages: list[dict[str, Any]] = (),  # type: ignore[assignment]
         new_thread: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
         owner: tuple[str, int, str, float] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """Insert a queued run (and its thread or extra messages) in one transaction."""
+        """Insert a queued run (and its thread or extra messages) in one transaction.
+
+        ``build_data(assistant)`` makes the run's stored body from its assistant. A missing
+        thread (checked first), a missing assistant or an active run on the thread is refused.
+        """
         run_id = new_id("run")
         with self.write() as conn:
             thread: dict[str, Any] | None = None
+            if new_thread is None:
+                self._get_row(conn, db.threads, thread_id)
+            data = build_data(_assistant(self._get_row(conn, db.assistants, assistant_id)))
             if new_thread is not None:
                 thread_id = self._insert_thread(conn, *new_thread)
                 thread = _thread(self._get_row(conn, db.threads, thread_id))
             else:
-                self._get_row(conn, db.threads, thread_id)
                 active = self._active_run_id(conn, thread_id)
                 if active is not None:
                     raise APIError(
@@ -919,12 +925,23 @@ class Store:
         message_status: str,
         message_changes: dict[str, Any],
         step_changes: dict[str, Any],
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Complete (or mark incomplete) the run's message and complete its step."""
+        complete_run: tuple[str, dict[str, Any]] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+        """Complete (or mark incomplete) the run's message and complete its step.
+
+        With ``complete_run=(run_id, changes)`` the run also becomes ``completed`` if it is
+        still ``in_progress`` (the third item; None otherwise), in the same transaction.
+        """
         with self.write():
             message = self._update_message(message_id, status=message_status, **message_changes)
             step = self._update_step(step_id, status="completed", **step_changes)
-        return message, step
+            run = None
+            if complete_run is not None:
+                run_id, changes = complete_run
+                run = self._update_run(
+                    run_id, status="completed", only_if_status=("in_progress",), **changes
+                )
+        return message, step, run
 
     finish_assistant_message = _offloaded(_finish_assistant_message)
 

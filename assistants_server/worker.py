@@ -531,10 +531,18 @@ class RunWorker:
         stamp = now()
         if turn.text and not writer.started:
             await writer.start()
+        completes = not turn.tool_calls and not turn.incomplete_reason
         if writer.started:
-            await writer.finish(
-                turn.text, turn.incomplete_reason, None if turn.tool_calls else usage
+            ended = await writer.finish(
+                turn.text,
+                turn.incomplete_reason,
+                None if turn.tool_calls else usage,
+                complete_run={"completed_at": stamp, "usage": run_usage} if completes else None,
             )
+            if completes:
+                if ended is not None:
+                    self.bus.publish(run_id, "thread.run.completed", ended)
+                return
         if turn.tool_calls:
             await self._request_tool_outputs(run, turn, usage, run_usage)
             return
@@ -662,8 +670,17 @@ class _MessageWriter:
         )
 
     async def finish(
-        self, text: str, incomplete_reason: str | None, usage: dict[str, int] | None
-    ) -> None:
+        self,
+        text: str,
+        incomplete_reason: str | None,
+        usage: dict[str, int] | None,
+        complete_run: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Store the final text; with ``complete_run`` (run changes) also complete the run.
+
+        Returns the completed run (None without ``complete_run`` or when the run had already
+        left ``in_progress``); publishing its event is the caller's job.
+        """
         assert self.message is not None and self.step is not None
         bus, run_id = self.worker.bus, self.run["id"]
         stamp = now()
@@ -678,15 +695,17 @@ class _MessageWriter:
         else:
             status = "completed"
             changes = {"content": content, "completed_at": stamp}
-        message, step = await self.worker.store.finish_assistant_message(
+        message, step, run = await self.worker.store.finish_assistant_message(
             self.message["id"],
             self.step["id"],
             status,
             changes,
             {"completed_at": stamp, "usage": usage},
+            (run_id, complete_run) if complete_run is not None else None,
         )
         bus.publish(run_id, f"thread.message.{status}", message)
         bus.publish(run_id, "thread.run.step.completed", step)
+        return run
 
 
 def tool_outputs_text(value: Any) -> str:

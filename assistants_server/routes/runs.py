@@ -89,12 +89,6 @@ def _run_data(assistant: dict[str, Any], body: CreateRun | CreateThreadAndRun) -
     }
 
 
-async def _assistant_for(ctx: ServerContext, assistant_id: str) -> dict[str, Any]:
-    if not await ctx.store.exists("assistants", assistant_id):
-        raise not_found("assistant", assistant_id, "assistant_id")
-    return await ctx.store.get("assistants", assistant_id)
-
-
 def _start(
     ctx: ServerContext,
     run: dict[str, Any],
@@ -116,7 +110,6 @@ def _start(
 async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> Response:
     """Create a thread with its messages and start a run on it, in one transaction."""
     ctx = context(request)
-    assistant = await _assistant_for(ctx, body.assistant_id)
     thread_body = body.thread
     thread_data = {
         "metadata": (thread_body.metadata if thread_body else None) or {},
@@ -127,8 +120,8 @@ async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> R
     messages = [message_fields(m) for m in (thread_body.messages if thread_body else None) or []]
     run, thread = await ctx.store.create_run(
         "",
-        assistant["id"],
-        _run_data(assistant, body),
+        body.assistant_id,
+        lambda assistant: _run_data(assistant, body),
         new_thread=(thread_data, messages),
         owner=ctx.worker.owner_claim,
     )
@@ -139,14 +132,11 @@ async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> R
 async def create_run(thread_id: str, body: CreateRun, request: Request) -> Response:
     """Start a run; refused while another run is active on the thread."""
     ctx = context(request)
-    if not await ctx.store.exists("threads", thread_id):
-        raise not_found("thread", thread_id, "thread_id")
-    assistant = await _assistant_for(ctx, body.assistant_id)
     await ctx.worker.expire_overdue(thread_id)
     run, _ = await ctx.store.create_run(
         thread_id,
-        assistant["id"],
-        _run_data(assistant, body),
+        body.assistant_id,
+        lambda assistant: _run_data(assistant, body),
         additional_messages=[message_fields(m) for m in body.additional_messages or []],
         owner=ctx.worker.owner_claim,
     )
