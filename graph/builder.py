@@ -20,6 +20,7 @@ from langgraph.types import Checkpointer
 
 from graph.assistant_node import AssistantNode
 from graph.context import Context
+from graph.input_channel import install_input_validation
 from graph.router import route_after_assistant
 from graph.state import InputState, OutputState, State
 from graph.tool_node import build_tool_node
@@ -68,4 +69,6 @@ def build_graph(
     builder.add_edge(START, "assistant")
     builder.add_conditional_edges("assistant", route_after_assistant)
     builder.add_edge("tools", "assistant")
-    return builder.compile(checkpointer=checkpointer, name=name, **compile_kwargs)
+    compiled = builder.compile(checkpointer=checkpointer, name=name, **compile_kwargs)
+    install_input_validation(compiled)
+    return compiled

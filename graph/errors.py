@@ -1,8 +1,9 @@
 """Errors the agent graph raises, with their messages kept as module constants.
 
-Every error is a ``ValueError`` subclass that says what was wrong and what to do next. Input
-errors are raised by the assistant node *before* any request to the Assistants endpoint, so
-LangGraph does not commit a partial step and nothing is half-written to the checkpoint.
+Every error is a ``ValueError`` subclass that says what was wrong and what to do next. A bad
+graph input is rejected by the graph's input channel before LangGraph saves it (see
+``graph.input_channel``), so the thread's checkpoint is left exactly as it was; the assistant
+node re-checks the state before any request to the Assistants endpoint.
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ NO_MESSAGES = (
 INVALID_MESSAGE = (
     "A message in the graph input cannot be read: {detail}. Send messages as "
     "{{'role': 'user', 'content': '<text>'}} dicts or LangChain message objects."
+)
+INPUT_NOT_A_MAPPING = (
+    "The graph input must be a mapping like {{'messages': [{{'role': 'user', 'content': "
+    "'...'}}]}}, got {kind}. Pass the new user message under 'messages', or invoke(None, config) "
+    "to resume a saved thread."
+)
+INPUT_NOT_A_USER_MESSAGE = (
+    "The graph input must end with a user message, got a {kind} last. Send the new question as "
+    "{{'role': 'user', 'content': '<text>'}}; to answer a paused tool review use "
+    "Command(resume=...), not a new input."
 )
 MISSING_CONTENT = (
     "The last message has no content. Send a user message with non-empty text content."

@@ -21,9 +21,8 @@ from graph.errors import INVALID_MESSAGE, InvalidInputError
 def add_valid_messages(left: Messages, right: Messages) -> Messages:
     """``add_messages``, but a message that cannot be read is an :class:`InvalidInputError`.
 
-    A malformed message (no ``content``, content of the wrong type, an unknown message type)
-    is rejected with a clear error when the input is applied, before any node runs. Empty user
-    text is rejected by the assistant node, before any request is sent.
+    The graph's input is checked before it is saved (``graph.input_channel``); this reducer
+    guards the other writers (``update_state``, nodes) so no unreadable message enters state.
     """
     try:
         new = convert_to_messages(right if isinstance(right, list) else [right])

@@ -10,7 +10,6 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from graph import Context, InvalidInputError, RunGoneError, UnknownAssistantError, build_graph
-from graph.errors import EMPTY_CONTENT, NO_MESSAGES
 
 
 def _config(thread_id: str = "outcomes") -> dict:
@@ -87,41 +86,6 @@ def test_expired_run_is_replaced_by_a_new_run_carrying_the_tool_results(scripted
         assert "calculator" in user_texts[1] and "42" in user_texts[1]
     finally:
         client.close()
-
-
-@pytest.mark.parametrize(
-    ("payload", "message"),
-    [
-        ({"messages": []}, NO_MESSAGES),
-        ({"messages": [{"role": "user", "content": ""}]}, EMPTY_CONTENT),
-        ({"messages": [{"role": "user", "content": "  \n "}]}, EMPTY_CONTENT),
-    ],
-)
-def test_bad_input_is_rejected_before_any_request(server, request_log, payload, message):
-    """No messages or empty user text: a clear InvalidInputError, no request to the endpoint,
-    and no assistant step in the checkpoint."""
-    graph = build_graph(checkpointer=InMemorySaver(), client=request_log.sync_client(server))
-    with pytest.raises(InvalidInputError) as info:
-        graph.invoke(payload, _config())
-    assert str(info.value) == message
-    assert request_log.requests == []
-    values = graph.get_state(_config()).values
-    assert not any(isinstance(m, AIMessage) for m in values.get("messages", []))
-    assert values.get("assistant_thread_id", "") == ""
-
-
-@pytest.mark.parametrize(
-    "message",
-    [{"role": "user"}, {"role": "user", "content": 42}, 42],
-    ids=["missing-content", "number-content", "not-a-message"],
-)
-def test_unreadable_messages_are_invalid_input(server, request_log, message):
-    """Messages without content, with non-text content or of no known shape are an
-    InvalidInputError naming the problem, before anything is sent."""
-    graph = build_graph(checkpointer=InMemorySaver(), client=request_log.sync_client(server))
-    with pytest.raises(InvalidInputError, match="cannot be read"):
-        graph.invoke({"messages": [message]}, _config())
-    assert request_log.requests == []
 
 
 def test_a_bad_turn_does_not_spoil_the_thread(server):

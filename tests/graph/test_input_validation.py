@@ -1,0 +1,129 @@
+"""A rejected graph input leaves the thread's checkpoint exactly as it was (SQLite saver)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from graph import Context, InvalidInputError, build_graph
+from graph.errors import EMPTY_CONTENT, NO_MESSAGES
+from graph.input_channel import validate_graph_input
+
+CONFIG = {"configurable": {"thread_id": "validated"}}
+
+BAD_INPUTS = [
+    pytest.param({"messages": []}, NO_MESSAGES, id="no-messages"),
+    pytest.param({}, NO_MESSAGES, id="no-messages-key"),
+    pytest.param({"messages": [{"role": "user", "content": ""}]}, EMPTY_CONTENT, id="empty"),
+    pytest.param({"messages": [HumanMessage(" \n ")]}, EMPTY_CONTENT, id="whitespace"),
+    pytest.param({"messages": [{"role": "user"}]}, "message 1 has no 'content'", id="no-content"),
+    pytest.param(
+        {"messages": [{"role": "user", "content": 42}]}, "content of type int", id="number"
+    ),
+    pytest.param({"messages": [42]}, "cannot be read", id="not-a-message"),
+    pytest.param(
+        {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]},
+        "must be a string",
+        id="image-block",
+    ),
+    pytest.param({"messages": [AIMessage("hi")]}, "must end with a user message", id="ai-last"),
+    pytest.param(["hello"], "must be a mapping", id="not-a-mapping"),
+]
+
+
+@pytest.fixture
+def saver(tmp_path: Path) -> Iterator[SqliteSaver]:
+    """A SqliteSaver on a fresh file."""
+    connection = sqlite3.connect(tmp_path / "checkpoints.sqlite3", check_same_thread=False)
+    yield SqliteSaver(connection)
+    connection.close()
+
+
+@pytest.mark.parametrize(("payload", "message"), BAD_INPUTS)
+def test_validation_names_the_problem(payload, message):
+    """Each kind of bad input raises InvalidInputError whose message says what is wrong."""
+    with pytest.raises(InvalidInputError) as info:
+        validate_graph_input(payload)
+    assert message in str(info.value)
+
+
+def test_valid_inputs_pass():
+    """User text as a dict, a message object, a tuple, a string or text blocks is accepted."""
+    for messages in (
+        [{"role": "user", "content": "hi"}],
+        [HumanMessage("hi")],
+        [("user", "hi")],
+        "hi",
+        [{"type": "human", "content": [{"type": "text", "text": "hi"}]}],
+    ):
+        validate_graph_input({"messages": messages})
+
+
+def test_bad_inputs_leave_the_checkpoint_unchanged(server, saver, request_log):
+    """After a finished turn, every bad input is rejected with its message, sends no request,
+    adds no checkpoint and leaves ``get_state`` working and equal to before; the next valid
+    turn is then answered on the same Assistants thread."""
+    graph = build_graph(checkpointer=saver, client=request_log.sync_client(server))
+    graph.invoke({"messages": [HumanMessage("What's 1 + 2?")]}, CONFIG)
+    before = graph.get_state(CONFIG)
+    history = len(list(saver.list(CONFIG)))
+    request_log.clear()
+
+    for param in BAD_INPUTS:
+        payload, message = param.values
+        with pytest.raises(InvalidInputError) as info:
+            graph.invoke(payload, CONFIG)
+        assert message in str(info.value), param.id
+        after = graph.get_state(CONFIG)
+        assert after.values == before.values, param.id
+        assert after.config == before.config, param.id
+        assert after.next == ()
+        assert len(list(saver.list(CONFIG))) == history, param.id
+    assert request_log.requests == []
+
+    result = graph.invoke({"messages": [HumanMessage("What's 2 * 5?")]}, CONFIG)
+    assert "10" in result["messages"][-1].content
+    assert [type(m) for m in result["messages"]][-4:] == [
+        HumanMessage,
+        AIMessage,
+        ToolMessage,
+        AIMessage,
+    ]
+    state = graph.get_state(CONFIG).values
+    assert state["assistant_thread_id"] == before.values["assistant_thread_id"]
+
+
+def test_bad_first_input_creates_no_thread(server, saver):
+    """A bad input on a new thread saves nothing at all (no checkpoint for the thread)."""
+    graph = build_graph(checkpointer=saver)
+    with pytest.raises(InvalidInputError):
+        graph.invoke(
+            {"messages": [{"role": "user", "content": ""}]},
+            CONFIG,
+            context=Context(base_url=server.base_url),
+        )
+    assert saver.get_tuple(CONFIG) is None
+    assert graph.get_state(CONFIG).values == {}
+
+
+def test_bad_input_is_rejected_on_the_async_stream_path(server):
+    """``astream`` rejects the input the same way (the check is in the compiled graph)."""
+    saver = InMemorySaver()
+    graph = build_graph(checkpointer=saver)
+
+    async def go() -> None:
+        async for _ in graph.astream(
+            {"messages": []}, CONFIG, context=Context(base_url=server.base_url)
+        ):
+            pass
+
+    with pytest.raises(InvalidInputError, match="no messages"):
+        asyncio.run(go())
+    assert saver.get_tuple(CONFIG) is None
