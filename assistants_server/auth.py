@@ -25,6 +25,7 @@ class AuthMiddleware:
         self.api_keys = tuple(k.encode() for k in api_keys)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the key of an HTTP request, then pass it on."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -19,7 +19,7 @@ DESCRIPTION = "Run the self-hosted OpenAI Assistants v2 server (offline model un
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``serve`` argument parser."""
+    """Return the ``serve`` argument parser."""
     parser = argparse.ArgumentParser(prog="assistant-graph serve", description=DESCRIPTION)
     parser.add_argument(
         "--host", help="interface to bind (default 127.0.0.1; env ASSISTANTS_SERVER_HOST)"
@@ -48,7 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="api_keys",
         metavar="KEY",
-        help="a key clients must send as 'Authorization: Bearer KEY' (repeatable; env ASSISTANTS_SERVER_API_KEYS)",
+        help=(
+            "a key clients must send as 'Authorization: Bearer KEY' "
+            "(repeatable; env ASSISTANTS_SERVER_API_KEYS)"
+        ),
     )
     parser.add_argument(
         "--offline-latency-ms", type=float, help="artificial latency of each offline model call"

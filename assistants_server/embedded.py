@@ -150,7 +150,7 @@ _shared_lock = threading.Lock()
 
 
 def shared_embedded_server() -> EmbeddedServer:
-    """The process-wide embedded server, started on first use and stopped at exit."""
+    """Return the process-wide embedded server, started on first use and stopped at exit."""
     global _shared
     with _shared_lock:
         if _shared is None or not _shared.running:

@@ -61,7 +61,7 @@ class APIError(Exception):
         self.code = code
 
     def body(self) -> dict[str, Any]:
-        """The JSON body of the response."""
+        """Return the JSON body of the response."""
         return {
             "error": {
                 "message": self.message,
@@ -72,7 +72,7 @@ class APIError(Exception):
         }
 
     def response(self) -> JSONResponse:
-        """The error as a response."""
+        """Return the error as a response."""
         return JSONResponse(self.body(), status_code=self.status_code)
 
 

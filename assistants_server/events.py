@@ -51,7 +51,7 @@ class StreamEvent:
     data: dict[str, Any]
 
     def frame(self) -> bytes:
-        """The server-sent-event frame."""
+        """Return the server-sent-event frame."""
         payload = json.dumps(self.data, separators=(",", ":"), ensure_ascii=False)
         return f"event: {self.event}\ndata: {payload}\n\n".encode()
 
@@ -63,7 +63,7 @@ class RunEventBus:
         self._subscribers: dict[str, set[asyncio.Queue[StreamEvent]]] = {}
 
     def subscribe(self, run_id: str) -> asyncio.Queue[StreamEvent]:
-        """A queue receiving the run's events from now on."""
+        """Return a queue receiving the run's events from now on."""
         queue: asyncio.Queue[StreamEvent] = asyncio.Queue()
         self._subscribers.setdefault(run_id, set()).add(queue)
         return queue

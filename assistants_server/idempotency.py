@@ -52,9 +52,7 @@ PURGE_INTERVAL_SECONDS = 60 * 60
 
 def _select_key(conn: Connection, api_scope: str, key: str) -> Any:
     table = db.idempotency_keys
-    return conn.execute(
-        select(table).where(table.c.scope == api_scope, table.c.key == key)
-    ).first()
+    return conn.execute(select(table).where(table.c.scope == api_scope, table.c.key == key)).first()
 
 
 def _update_key(conn: Connection, api_scope: str, key: str, values: dict[str, Any]) -> None:
@@ -100,6 +98,7 @@ class IdempotencyMiddleware:
         self._next_purge: float | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Execute a keyed POST once; replay or refuse repeats."""
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
@@ -155,9 +154,7 @@ class IdempotencyMiddleware:
         )
         return None
 
-    async def _begin(
-        self, ctx: ServerContext, api_scope: str, key: str, request_hash: str
-    ) -> Any:
+    async def _begin(self, ctx: ServerContext, api_scope: str, key: str, request_hash: str) -> Any:
         """Reserve the key (returns None) or return the existing record."""
         now_s = self.clock()
         await self._purge_if_due(ctx, now_s)
@@ -296,7 +293,7 @@ class IdempotencyMiddleware:
 
 
 def _first_run(stream: bytes) -> dict[str, Any] | None:
-    """The run object of the first ``thread.run.created`` frame in the stream so far."""
+    """Return the run object of the first ``thread.run.created`` frame in the stream so far."""
     for frame in stream.split(b"\n\n"):
         if frame.startswith(b"event: thread.run.created\n"):
             data = frame.split(b"\ndata: ", 1)

@@ -9,10 +9,10 @@ _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 def new_id(prefix: str) -> str:
-    """A random id such as ``run_3kT9...`` (24 characters after the prefix)."""
+    """Return a random id such as ``run_3kT9...`` (24 characters after the prefix)."""
     return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
 
 
 def now() -> int:
-    """The current time in Unix seconds, as the API reports times."""
+    """Return the current time in Unix seconds, as the API reports times."""
     return int(time.time())

@@ -35,7 +35,7 @@ def _content_tokens(content: Any) -> int:
 
 
 def estimate_message_tokens(message: dict[str, Any]) -> int:
-    """The estimated prompt tokens of one chat-completions message."""
+    """Return the estimated prompt tokens of one chat-completions message."""
     tokens = TOKENS_PER_MESSAGE + _content_tokens(message.get("content"))
     for call in message.get("tool_calls") or ():
         function = call.get("function", {})
@@ -46,7 +46,7 @@ def estimate_message_tokens(message: dict[str, Any]) -> int:
 
 
 def estimate_tokens(messages: list[dict[str, Any]]) -> int:
-    """The estimated prompt tokens of a list of chat-completions messages."""
+    """Return the estimated prompt tokens of a list of chat-completions messages."""
     return sum(estimate_message_tokens(message) for message in messages)
 
 

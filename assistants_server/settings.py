@@ -84,7 +84,7 @@ class ServerSettings:
     log_level: str = "info"
 
     def resolved_database_url(self) -> str:
-        """The store URL, creating the default data directory when it is used."""
+        """Return the store URL, creating the default data directory when it is used."""
         if self.database_url:
             return self.database_url
         data_dir = default_data_dir()
@@ -92,7 +92,7 @@ class ServerSettings:
         return f"sqlite:///{data_dir / 'assistants.sqlite3'}"
 
     def resolved_backend(self) -> Literal["offline", "chat-completions"]:
-        """The backend ``auto`` stands for under this configuration."""
+        """Return the backend ``auto`` stands for under this configuration."""
         if self.backend != "auto":
             return self.backend
         return "chat-completions" if (self.model_api_key or self.model_base_url) else "offline"
@@ -111,7 +111,9 @@ class ServerSettings:
                 f"ASSISTANTS_SERVER_BACKEND must be auto, offline or chat-completions, "
                 f"got {backend!r}."
             )
-        keys = tuple(k.strip() for k in env.get("ASSISTANTS_SERVER_API_KEYS", "").split(",") if k.strip())
+        keys = tuple(
+            k.strip() for k in env.get("ASSISTANTS_SERVER_API_KEYS", "").split(",") if k.strip()
+        )
         values: dict[str, object] = {
             "host": env.get("ASSISTANTS_SERVER_HOST", DEFAULT_HOST),
             "port": _env_int(env, "ASSISTANTS_SERVER_PORT", DEFAULT_PORT),

@@ -52,7 +52,7 @@ class Page:
         self.has_more = has_more
 
     def body(self) -> dict[str, Any]:
-        """The list response body."""
+        """Return the list response body."""
         return {
             "object": "list",
             "data": self.data,
@@ -126,7 +126,9 @@ _SERIALIZERS = {
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-STORE_NOT_OPEN_MESSAGE = "The store is not open; await Store.open() first (the app's lifespan does)."
+STORE_NOT_OPEN_MESSAGE = (
+    "The store is not open; await Store.open() first (the app's lifespan does)."
+)
 
 
 def _offloaded(
@@ -181,7 +183,10 @@ class Store:
         return await self._thread.call(function, *args, **kwargs)
 
     async def transact(
-        self, function: Callable[Concatenate[Connection, _P], _T], *args: _P.args, **kwargs: _P.kwargs
+        self,
+        function: Callable[Concatenate[Connection, _P], _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
     ) -> _T:
         """Run ``function(conn, ...)`` in one write transaction on the database thread."""
 
@@ -218,7 +223,7 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (SQLite: BEGIN IMMEDIATE), committed on success.
+        """Return a write transaction (SQLite: BEGIN IMMEDIATE), committed on success.
 
         Inside another transaction of this store, the outer transaction is reused.
         """
@@ -235,7 +240,7 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read transaction (or the transaction already in progress)."""
+        """Return a read transaction (or the transaction already in progress)."""
         if self._conn is not None:
             yield self._conn
             return
@@ -289,7 +294,7 @@ class Store:
         before: str | None,
         **filters: str | None,
     ) -> Page:
-        """A page ordered by ``seq``, with cursors ``after``/``before`` (ids on this list)."""
+        """Return a page ordered by ``seq``, with cursors ``after``/``before`` (ids on the list)."""
         table = db.metadata.tables[table_name]
         conditions = [table.c[column] == value for column, value in filters.items()]
         descending = order == "desc"
@@ -403,7 +408,9 @@ class Store:
         )
         return message_id
 
-    def _create_thread(self, data: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    def _create_thread(
+        self, data: dict[str, Any], messages: list[dict[str, Any]]
+    ) -> dict[str, Any]:
         """Insert a thread and its initial messages in one transaction."""
         with self.write() as conn:
             thread_id = self._insert_thread(conn, data, messages)
@@ -567,8 +574,10 @@ class Store:
         outputs: dict[str, str],
         owner: tuple[str, int, str, float],
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Record tool outputs (by call id) on the run's waiting ``tool_calls`` steps, complete
-        those steps and re-queue the run, in one transaction. Returns the run and the steps.
+        """Record tool outputs and re-queue the run, in one transaction.
+
+        Outputs (by call id) go onto the run's waiting ``tool_calls`` steps, which complete.
+        Returns the run and the steps.
         """
         stamp = now()
         completed: list[dict[str, Any]] = []
@@ -610,7 +619,7 @@ class Store:
     requeue_with_outputs = _offloaded(_requeue_with_outputs)
 
     def _run_row(self, run_id: str) -> Any:
-        """The raw run row (with owner and lease columns)."""
+        """Return the raw run row (with owner and lease columns)."""
         with self.read() as conn:
             return self._get_row(conn, db.runs, run_id)
 
@@ -715,7 +724,7 @@ class Store:
     renew_leases = _offloaded(_renew_leases)
 
     def _orphan_candidates(self) -> list[Any]:
-        """Executable runs with their owner columns, for the reclaim check."""
+        """Return the executable runs with their owner columns, for the reclaim check."""
         with self.read() as conn:
             return list(
                 conn.execute(
@@ -858,8 +867,10 @@ class Store:
     def _begin_attempt(
         self, run_id: str, owner: str, pid: int, host: str, lease_seconds: float
     ) -> Attempt | None:
-        """Claim a run, clear an interrupted attempt's output, mark it ``in_progress`` and read
-        what the model request needs, in one transaction. None when the run is not ours to run.
+        """Start an attempt at a run's next model step, in one transaction.
+
+        Claims the run, clears an interrupted attempt's output, marks it ``in_progress`` and
+        reads what the model request needs. None when the run is not ours to run.
         """
         with self.write() as conn:
             if not self._claim_run(run_id, owner, pid, host, lease_seconds):
@@ -897,7 +908,7 @@ class Store:
     def _start_assistant_message(
         self, run: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The run's in-progress assistant message and its ``message_creation`` step."""
+        """Return the run's in-progress assistant message and its ``message_creation`` step."""
         with self.write():
             message = self._insert_run_message(
                 run["thread_id"],
@@ -952,7 +963,9 @@ class Store:
         usage: dict[str, int],
         run_changes: dict[str, Any],
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
-        """A ``tool_calls`` step (as created, and with its calls) and the run ``requires_action``.
+        """Record a ``tool_calls`` step and move the run to ``requires_action``.
+
+        Returns the step as created, the step with its calls, and the run.
 
         The run changes only if it is still ``in_progress`` (else the third item is None).
         """

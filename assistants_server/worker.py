@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -92,7 +93,9 @@ def build_chat_messages(
     message_rows: list[Any],
     tool_steps: list[Any],
 ) -> list[dict[str, Any]]:
-    """The model's view of a thread: system prompt, then messages and tool round trips in order.
+    """Return the model's view of a thread.
+
+    The system prompt comes first, then messages and tool round trips in order.
 
     Tool-call steps sit after the message that was latest when they were recorded; only steps
     whose outputs were all submitted are included (a call without a result is not valid chat).
@@ -245,7 +248,7 @@ class RunWorker:
             return
         task = asyncio.get_running_loop().create_task(self._execute(run_id), name=f"run-{run_id}")
         self._tasks[run_id] = task
-        task.add_done_callback(lambda t, rid=run_id: self._task_done(rid, t))
+        task.add_done_callback(functools.partial(self._task_done, run_id))
 
     def _task_done(self, run_id: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(run_id) is task:
@@ -325,7 +328,7 @@ class RunWorker:
         return await self._finish(run_id, "expired", ("requires_action",), "expired_at", None)
 
     async def refresh(self, run: dict[str, Any]) -> dict[str, Any]:
-        """The run as clients should see it (expired when its deadline has passed)."""
+        """Return the run as clients should see it (expired when its deadline has passed)."""
         if (
             run["status"] == "requires_action"
             and run["expires_at"] is not None
@@ -391,7 +394,7 @@ class RunWorker:
         return run
 
     async def finish_cancel(self, run_id: str) -> dict[str, Any] | None:
-        """``cancelling`` → ``cancelled``."""
+        """Move a ``cancelling`` run to ``cancelled``."""
         return await self._finish(run_id, "cancelled", ("cancelling",), "cancelled_at", None)
 
     async def fail(self, run_id: str, code: str, message: str) -> dict[str, Any] | None:
@@ -575,7 +578,7 @@ class RunWorker:
         run_usage: dict[str, int],
     ) -> None:
         run_id = run["id"]
-        calls = [
+        calls: list[dict[str, Any]] = [
             {
                 "id": new_id("call"),
                 "type": "function",

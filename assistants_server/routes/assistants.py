@@ -37,7 +37,9 @@ async def list_assistants(
     request: Request, params: Annotated[ListParams, Depends()]
 ) -> JSONResponse:
     """List assistants."""
-    return json_response((await context(request).store.list_objects("assistants", **params.kwargs())).body())
+    return json_response(
+        (await context(request).store.list_objects("assistants", **params.kwargs())).body()
+    )
 
 
 @router.get("/assistants/{assistant_id}")
@@ -61,7 +63,9 @@ async def modify_assistant(
         changes["metadata"] = body.metadata or {}
     if "reasoning_effort" in changes:
         changes["_reasoning_effort"] = changes.pop("reasoning_effort")
-    return json_response(await context(request).store.update_data("assistants", assistant_id, changes))
+    return json_response(
+        await context(request).store.update_data("assistants", assistant_id, changes)
+    )
 
 
 @router.delete("/assistants/{assistant_id}")

@@ -16,7 +16,7 @@ POLL_AFTER_MS = "25"
 
 
 def context(request: Request) -> ServerContext:
-    """The server instance handling this request."""
+    """Return the server instance handling this request."""
     return request.app.state.context  # type: ignore[no-any-return]
 
 
@@ -46,12 +46,12 @@ class ListParams:
 
 
 def json_response(body: dict[str, Any], status_code: int = 200) -> JSONResponse:
-    """A JSON response."""
+    """Return a JSON response."""
     return JSONResponse(body, status_code=status_code)
 
 
 def run_response(run: dict[str, Any]) -> JSONResponse:
-    """A run, with the poll hint header."""
+    """Return a run, with the poll hint header."""
     return JSONResponse(run, headers={"openai-poll-after-ms": POLL_AFTER_MS})
 
 
@@ -87,7 +87,7 @@ def message_content(message: CreateMessage) -> list[dict[str, Any]]:
 
 
 def message_fields(message: CreateMessage) -> dict[str, Any]:
-    """A create-message request as the store's message fields."""
+    """Return a create-message request as the store's message fields."""
     return {
         "role": message.role,
         "content": message_content(message),

@@ -33,10 +33,16 @@ async def list_messages(
     store = context(request).store
     if not await store.exists("threads", thread_id):
         raise not_found("thread", thread_id, "thread_id")
-    filters: dict[str, str] = {"thread_id": thread_id}
-    if run_id is not None:
-        filters["run_id"] = run_id
-    return json_response((await store.list_objects("messages", **params.kwargs(), **filters)).body())
+    page = await store.list_objects(
+        "messages",
+        limit=params.limit,
+        order=params.order,
+        after=params.after,
+        before=params.before,
+        thread_id=thread_id,
+        **({"run_id": run_id} if run_id is not None else {}),
+    )
+    return json_response(page.body())
 
 
 @router.get("/threads/{thread_id}/messages/{message_id}")
@@ -57,7 +63,9 @@ async def modify_message(
     if not await store.exists("threads", thread_id):
         raise not_found("thread", thread_id, "thread_id")
     changes = {"metadata": body.metadata or {}} if "metadata" in body.model_fields_set else {}
-    return json_response(await store.update_data("messages", message_id, changes, thread_id=thread_id))
+    return json_response(
+        await store.update_data("messages", message_id, changes, thread_id=thread_id)
+    )
 
 
 @router.delete("/threads/{thread_id}/messages/{message_id}")

@@ -1,5 +1,7 @@
-"""Runs and run steps: create (optionally streaming), retrieve, list, modify, cancel,
-submit_tool_outputs; ``POST /v1/threads/runs`` creates a thread and runs it.
+"""Runs and run steps over HTTP.
+
+Create (optionally streaming), retrieve, list, modify, cancel, submit_tool_outputs;
+``POST /v1/threads/runs`` creates a thread and runs it.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ DUPLICATE_OUTPUT_MESSAGE = "Tool call id '{call_id}' was given more than one out
 
 
 def _run_data(assistant: dict[str, Any], body: CreateRun | CreateThreadAndRun) -> dict[str, Any]:
-    """A run's stored body: run overrides, else the assistant's settings."""
+    """Return a run's stored body: run overrides, else the assistant's settings."""
     additional = getattr(body, "additional_instructions", None)
     tool_choice: Any = body.tool_choice
     if tool_choice is not None and not isinstance(tool_choice, str):
@@ -251,7 +253,9 @@ async def list_run_steps(
     """List a run's steps."""
     ctx = context(request)
     await _get_run(ctx, thread_id, run_id)
-    return json_response((await ctx.store.list_objects("run_steps", **params.kwargs(), run_id=run_id)).body())
+    return json_response(
+        (await ctx.store.list_objects("run_steps", **params.kwargs(), run_id=run_id)).body()
+    )
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/steps/{step_id}")

@@ -9,11 +9,11 @@ from typing import Any
 
 import openai
 import pytest
+from openapi_contract import Contract
+from scripted_backend import ScriptedBackend
 
 from assistants_server.embedded import EmbeddedServer
 from assistants_server.settings import ServerSettings
-from openapi_contract import Contract
-from scripted_backend import ScriptedBackend
 
 CALCULATOR_TOOL = {
     "type": "function",
@@ -98,7 +98,9 @@ def client(server: EmbeddedServer) -> Iterator[openai.OpenAI]:
 def assistant(client: openai.OpenAI) -> Any:
     """An assistant with a calculator function tool and code_interpreter."""
     return client.beta.assistants.create(
-        model="gpt-4o", name="Math tutor", instructions="You are a math tutor.",
+        model="gpt-4o",
+        name="Math tutor",
+        instructions="You are a math tutor.",
         tools=[CALCULATOR_TOOL, {"type": "code_interpreter"}],
     )
 
@@ -109,7 +111,9 @@ def contract(openapi_spec_path: Path) -> Contract:
     return Contract(openapi_spec_path)
 
 
-def wait_for_status(client: openai.OpenAI, thread_id: str, run_id: str, statuses: set[str], polls: int = 3000) -> Any:
+def wait_for_status(
+    client: openai.OpenAI, thread_id: str, run_id: str, statuses: set[str], polls: int = 3000
+) -> Any:
     """Poll a run (10 ms apart) until its status is in ``statuses``; fail if it never gets there."""
     import time
 

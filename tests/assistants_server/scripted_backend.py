@@ -38,7 +38,9 @@ class ScriptedBackend:
 
     name = "scripted"
 
-    def __init__(self, *turns: object, supported_builtin_tools: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, *turns: object, supported_builtin_tools: frozenset[str] = frozenset()
+    ) -> None:
         self.turns: deque[object] = deque(turns)
         self.supported_builtin_tools = supported_builtin_tools
         self.requests: list[ModelRequest] = []
@@ -50,7 +52,9 @@ class ScriptedBackend:
         """Queue more turns."""
         self.turns.extend(turns)
 
-    async def complete(self, request: ModelRequest, on_text_delta: TextDeltaCallback | None = None) -> ModelTurn:
+    async def complete(
+        self, request: ModelRequest, on_text_delta: TextDeltaCallback | None = None
+    ) -> ModelTurn:
         self.requests.append(request)
         turn = self.turns.popleft() if self.turns else ModelTurn(text="done")
         self.call_started.set()

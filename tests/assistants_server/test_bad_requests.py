@@ -7,36 +7,188 @@ from typing import Any
 
 import httpx
 import openai
-from conftest import sdk_client
 import pytest
+from conftest import sdk_client
 
 from assistants_server.embedded import EmbeddedServer
 
 # (description, method, path template, json body or raw bytes, status, param, message fragment)
 CASES = [
-    ("malformed JSON", "POST", "/assistants", b'{"model": "m",}', 400, None, "could not parse the JSON body"),
+    (
+        "malformed JSON",
+        "POST",
+        "/assistants",
+        b'{"model": "m",}',
+        400,
+        None,
+        "could not parse the JSON body",
+    ),
     ("body not an object", "POST", "/assistants", b'["model"]', 400, None, "valid dictionary"),
-    ("missing model", "POST", "/assistants", {"name": "x"}, 400, "model", "Missing required parameter: 'model'"),
+    (
+        "missing model",
+        "POST",
+        "/assistants",
+        {"name": "x"},
+        400,
+        "model",
+        "Missing required parameter: 'model'",
+    ),
     ("wrong type", "POST", "/assistants", {"model": 5}, 400, "model", "valid string"),
-    ("unknown tool type", "POST", "/assistants", {"model": "m", "tools": [{"type": "web_browser"}]}, 400, "tools[0]", "web_browser"),
-    ("unknown parameter", "POST", "/assistants", {"model": "m", "colour": "red"}, 400, "colour", "Unknown parameter: 'colour'"),
-    ("temperature out of range", "POST", "/assistants", {"model": "m", "temperature": 3}, 400, "temperature", "less than or equal to 2"),
-    ("17 metadata keys", "POST", "/assistants", {"model": "m", "metadata": {f"k{i}": "v" for i in range(17)}}, 400, "metadata", "at most 16"),
-    ("metadata key too long", "POST", "/threads", {"metadata": {"k" * 65: "v"}}, 400, "metadata", "at most 64"),
-    ("metadata value too long", "POST", "/threads", {"metadata": {"k": "v" * 513}}, 400, "metadata", "at most 512"),
-    ("bad message role", "POST", "/threads", {"messages": [{"role": "system", "content": "x"}]}, 400, "messages[0].role", "'user' or 'assistant'"),
-    ("limit too big", "GET", "/assistants?limit=101", None, 400, "limit", "less than or equal to 100"),
+    (
+        "unknown tool type",
+        "POST",
+        "/assistants",
+        {"model": "m", "tools": [{"type": "web_browser"}]},
+        400,
+        "tools[0]",
+        "web_browser",
+    ),
+    (
+        "unknown parameter",
+        "POST",
+        "/assistants",
+        {"model": "m", "colour": "red"},
+        400,
+        "colour",
+        "Unknown parameter: 'colour'",
+    ),
+    (
+        "temperature out of range",
+        "POST",
+        "/assistants",
+        {"model": "m", "temperature": 3},
+        400,
+        "temperature",
+        "less than or equal to 2",
+    ),
+    (
+        "17 metadata keys",
+        "POST",
+        "/assistants",
+        {"model": "m", "metadata": {f"k{i}": "v" for i in range(17)}},
+        400,
+        "metadata",
+        "at most 16",
+    ),
+    (
+        "metadata key too long",
+        "POST",
+        "/threads",
+        {"metadata": {"k" * 65: "v"}},
+        400,
+        "metadata",
+        "at most 64",
+    ),
+    (
+        "metadata value too long",
+        "POST",
+        "/threads",
+        {"metadata": {"k": "v" * 513}},
+        400,
+        "metadata",
+        "at most 512",
+    ),
+    (
+        "bad message role",
+        "POST",
+        "/threads",
+        {"messages": [{"role": "system", "content": "x"}]},
+        400,
+        "messages[0].role",
+        "'user' or 'assistant'",
+    ),
+    (
+        "limit too big",
+        "GET",
+        "/assistants?limit=101",
+        None,
+        400,
+        "limit",
+        "less than or equal to 100",
+    ),
     ("limit zero", "GET", "/assistants?limit=0", None, 400, "limit", "greater than or equal to 1"),
     ("bad order", "GET", "/assistants?order=up", None, 400, "order", "'asc' or 'desc'"),
-    ("unknown assistant", "GET", "/assistants/asst_x", None, 404, "assistant_id", "No assistant found with id 'asst_x'."),
-    ("unknown thread", "GET", "/threads/thread_x", None, 404, "thread_id", "No thread found with id 'thread_x'."),
-    ("unknown thread for message", "POST", "/threads/thread_x/messages", {"role": "user", "content": "x"}, 404, "thread_id", "No thread found with id 'thread_x'."),
-    ("unknown run", "GET", "/threads/{thread}/runs/run_x", None, 404, "run_id", "No run found with id 'run_x'."),
-    ("run with unknown assistant", "POST", "/threads/{thread}/runs", {"assistant_id": "asst_x"}, 404, "assistant_id", "No assistant found with id 'asst_x'."),
-    ("run with bad tool", "POST", "/threads/{thread}/runs", {"assistant_id": "{assistant}", "tools": [{"type": "function"}]}, 400, "tools[0].function", "Missing required parameter"),
-    ("bad cursor", "GET", "/threads/{thread}/messages?after=msg_nope", None, 400, "after", "Invalid 'after'"),
-    ("unknown route", "GET", "/nothing-here", None, 404, None, "Invalid URL (GET /v1/nothing-here)"),
-    ("oversized body", "POST", "/threads/{thread}/messages", {"role": "user", "content": "x" * 3000}, 413, None, "larger than this server's limit of 2048 bytes"),
+    (
+        "unknown assistant",
+        "GET",
+        "/assistants/asst_x",
+        None,
+        404,
+        "assistant_id",
+        "No assistant found with id 'asst_x'.",
+    ),
+    (
+        "unknown thread",
+        "GET",
+        "/threads/thread_x",
+        None,
+        404,
+        "thread_id",
+        "No thread found with id 'thread_x'.",
+    ),
+    (
+        "unknown thread for message",
+        "POST",
+        "/threads/thread_x/messages",
+        {"role": "user", "content": "x"},
+        404,
+        "thread_id",
+        "No thread found with id 'thread_x'.",
+    ),
+    (
+        "unknown run",
+        "GET",
+        "/threads/{thread}/runs/run_x",
+        None,
+        404,
+        "run_id",
+        "No run found with id 'run_x'.",
+    ),
+    (
+        "run with unknown assistant",
+        "POST",
+        "/threads/{thread}/runs",
+        {"assistant_id": "asst_x"},
+        404,
+        "assistant_id",
+        "No assistant found with id 'asst_x'.",
+    ),
+    (
+        "run with bad tool",
+        "POST",
+        "/threads/{thread}/runs",
+        {"assistant_id": "{assistant}", "tools": [{"type": "function"}]},
+        400,
+        "tools[0].function",
+        "Missing required parameter",
+    ),
+    (
+        "bad cursor",
+        "GET",
+        "/threads/{thread}/messages?after=msg_nope",
+        None,
+        400,
+        "after",
+        "Invalid 'after'",
+    ),
+    (
+        "unknown route",
+        "GET",
+        "/nothing-here",
+        None,
+        404,
+        None,
+        "Invalid URL (GET /v1/nothing-here)",
+    ),
+    (
+        "oversized body",
+        "POST",
+        "/threads/{thread}/messages",
+        {"role": "user", "content": "x" * 3000},
+        413,
+        None,
+        "larger than this server's limit of 2048 bytes",
+    ),
 ]
 
 
@@ -53,9 +205,23 @@ def _counts(client: openai.OpenAI, thread_id: str) -> tuple[int, int, int]:
     )
 
 
-@pytest.mark.parametrize(("description", "method", "path", "payload", "status", "param", "fragment"), CASES, ids=[c[0] for c in CASES])
-def test_bad_request(small_server: EmbeddedServer, description: str, method: str, path: str, payload: Any, status: int, param: str | None, fragment: str) -> None:
-    """The server answers with status, OpenAI's error shape and a message saying what is wrong; nothing is stored."""
+@pytest.mark.parametrize(
+    ("description", "method", "path", "payload", "status", "param", "fragment"),
+    CASES,
+    ids=[c[0] for c in CASES],
+)
+def test_bad_request(
+    small_server: EmbeddedServer,
+    description: str,
+    method: str,
+    path: str,
+    payload: Any,
+    status: int,
+    param: str | None,
+    fragment: str,
+) -> None:
+    """The server answers with status, OpenAI's error shape and a message saying what is wrong;
+    nothing is stored."""
     client = sdk_client(small_server.base_url, small_server.api_key)
     assistant = client.beta.assistants.create(model="m")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "x"}])
@@ -67,7 +233,10 @@ def test_bad_request(small_server: EmbeddedServer, description: str, method: str
     elif payload is not None:
         import json
 
-        kwargs = {"content": json.dumps(payload).replace("{assistant}", assistant.id), "headers": {"content-type": "application/json"}}
+        kwargs = {
+            "content": json.dumps(payload).replace("{assistant}", assistant.id),
+            "headers": {"content-type": "application/json"},
+        }
     response = httpx.request(method, url, **kwargs)
     assert response.status_code == status, response.text
     error = response.json()["error"]
@@ -85,9 +254,15 @@ def test_sdk_surfaces_not_found(client: openai.OpenAI) -> None:
     assert info.value.body["message"] == "No assistant found with id 'asst_missing'."
 
 
-def test_server_keeps_serving_after_bad_input(client: openai.OpenAI, server: EmbeddedServer) -> None:
+def test_server_keeps_serving_after_bad_input(
+    client: openai.OpenAI, server: EmbeddedServer
+) -> None:
     """A burst of garbage bodies does not break the server."""
     for garbage in (b"\xff\xfe", b"{", b"null", b"[]", b'{"model": null}'):
-        response = httpx.post(server.base_url + "/assistants", content=garbage, headers={"content-type": "application/json"})
+        response = httpx.post(
+            server.base_url + "/assistants",
+            content=garbage,
+            headers={"content-type": "application/json"},
+        )
         assert response.status_code == 400
     assert client.beta.assistants.create(model="m").model == "m"

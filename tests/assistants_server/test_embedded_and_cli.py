@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import openai
-from conftest import sdk_client
 import pytest
+from conftest import sdk_client
 
 from assistants_server.embedded import EmbeddedServer, shared_embedded_server
 from assistants_server.settings import ServerSettings
@@ -28,7 +28,8 @@ def test_embedded_server_lifecycle(database_url: str) -> None:
 
 
 def test_shared_embedded_server_is_a_singleton() -> None:
-    """shared_embedded_server() returns one running server per process (data in ASSISTANT_GRAPH_HOME)."""
+    """shared_embedded_server() returns one running server per process (data in
+    ASSISTANT_GRAPH_HOME)."""
     first = shared_embedded_server()
     assert shared_embedded_server() is first and first.running
     client = sdk_client(first.base_url, first.api_key)
@@ -41,19 +42,37 @@ def test_importing_the_package_starts_nothing() -> None:
         "import sys, assistants_server; "
         "print(sorted(m for m in ('fastapi', 'uvicorn', 'sqlalchemy') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
 @pytest.mark.slow
-def test_serve_cli_prints_url_and_backend_not_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_serve_cli_prints_url_and_backend_not_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The CLI serves on the flag's settings, prints URL and backend, never the keys."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-model-secret")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistants_server.cli", "--port", "0", "--backend", "offline",
-         "--database-url", f"sqlite:///{tmp_path / 'cli.sqlite3'}", "--api-key", "server-secret",
-         "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "assistants_server.cli",
+            "--port",
+            "0",
+            "--backend",
+            "offline",
+            "--database-url",
+            f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+            "--api-key",
+            "server-secret",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None

@@ -16,7 +16,6 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import openai
 import pytest
 from blockbuster import BlockingError, blockbuster_ctx
 from conftest import CALCULATOR_TOOL, make_client, wait_for_status

@@ -16,21 +16,31 @@ def test_same_idempotency_key_creates_one_message(client: openai.OpenAI) -> None
     """A retried POST with the same key returns the first response; one message is stored."""
     thread = client.beta.threads.create()
     headers = {"Idempotency-Key": "msg-1"}
-    first = client.beta.threads.messages.create(thread.id, role="user", content="hi", extra_headers=headers)
-    second = client.beta.threads.messages.create(thread.id, role="user", content="hi", extra_headers=headers)
+    first = client.beta.threads.messages.create(
+        thread.id, role="user", content="hi", extra_headers=headers
+    )
+    second = client.beta.threads.messages.create(
+        thread.id, role="user", content="hi", extra_headers=headers
+    )
     assert first.id == second.id
     assert [m.id for m in client.beta.threads.messages.list(thread.id)] == [first.id]
 
 
-def test_same_idempotency_key_creates_one_run(client: openai.OpenAI, backend: ScriptedBackend) -> None:
+def test_same_idempotency_key_creates_one_run(
+    client: openai.OpenAI, backend: ScriptedBackend
+) -> None:
     """A retried run creation returns the same run id; one run exists."""
     backend.add(ModelTurn(text="ok"))
     assistant = client.beta.assistants.create(model="m")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "x"}])
     headers = {"Idempotency-Key": "run-1"}
-    first = client.beta.threads.runs.create(thread.id, assistant_id=assistant.id, extra_headers=headers)
+    first = client.beta.threads.runs.create(
+        thread.id, assistant_id=assistant.id, extra_headers=headers
+    )
     wait_for_status(client, thread.id, first.id, {"completed"})
-    second = client.beta.threads.runs.create(thread.id, assistant_id=assistant.id, extra_headers=headers)
+    second = client.beta.threads.runs.create(
+        thread.id, assistant_id=assistant.id, extra_headers=headers
+    )
     assert second.id == first.id
     assert len(client.beta.threads.runs.list(thread.id).data) == 1
 
@@ -38,9 +48,13 @@ def test_same_idempotency_key_creates_one_run(client: openai.OpenAI, backend: Sc
 def test_idempotency_key_with_different_body_is_rejected(client: openai.OpenAI) -> None:
     """Reusing a key for a different request gets 400 idempotency_key_reused and stores nothing."""
     thread = client.beta.threads.create()
-    client.beta.threads.messages.create(thread.id, role="user", content="a", extra_headers={"Idempotency-Key": "k"})
+    client.beta.threads.messages.create(
+        thread.id, role="user", content="a", extra_headers={"Idempotency-Key": "k"}
+    )
     with pytest.raises(openai.BadRequestError) as info:
-        client.beta.threads.messages.create(thread.id, role="user", content="b", extra_headers={"Idempotency-Key": "k"})
+        client.beta.threads.messages.create(
+            thread.id, role="user", content="b", extra_headers={"Idempotency-Key": "k"}
+        )
     assert info.value.code == "idempotency_key_reused"
     assert len(client.beta.threads.messages.list(thread.id).data) == 1
 
@@ -50,21 +64,32 @@ def test_idempotency_keys_are_scoped_per_api_key(start_server: Any) -> None:
     server = start_server(api_keys=("key-a", "key-b"))
     a, b = make_client(server, api_key="key-a"), make_client(server, api_key="key-b")
     thread = a.beta.threads.create()
-    first = a.beta.threads.messages.create(thread.id, role="user", content="x", extra_headers={"Idempotency-Key": "same"})
-    second = b.beta.threads.messages.create(thread.id, role="user", content="x", extra_headers={"Idempotency-Key": "same"})
+    first = a.beta.threads.messages.create(
+        thread.id, role="user", content="x", extra_headers={"Idempotency-Key": "same"}
+    )
+    second = b.beta.threads.messages.create(
+        thread.id, role="user", content="x", extra_headers={"Idempotency-Key": "same"}
+    )
     assert first.id != second.id
 
 
-def test_repeated_streaming_request_streams_the_existing_run(client: openai.OpenAI, backend: ScriptedBackend) -> None:
-    """A repeated stream=true POST with the same key replays the first run's state, not a new run."""
+def test_repeated_streaming_request_streams_the_existing_run(
+    client: openai.OpenAI, backend: ScriptedBackend
+) -> None:
+    """A repeated stream=true POST with the same key replays the first run's state
+    (not a new run)."""
     backend.add(ModelTurn(text="streamed once"))
     assistant = client.beta.assistants.create(model="m")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "x"}])
     headers = {"Idempotency-Key": "stream-1"}
-    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, extra_headers=headers) as stream:
+    with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=assistant.id, extra_headers=headers
+    ) as stream:
         stream.until_done()
     first = stream.current_run
-    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, extra_headers=headers) as again:
+    with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=assistant.id, extra_headers=headers
+    ) as again:
         events = [event.event for event in again]
     assert events == ["thread.run.completed"] and again.current_run.id == first.id
     assert len(client.beta.threads.runs.list(thread.id).data) == 1
@@ -86,13 +111,20 @@ def test_api_keys_required_when_configured(start_server: Any) -> None:
 
 def test_message_pagination(client: openai.OpenAI, backend: ScriptedBackend) -> None:
     """limit/order/after/before/has_more and SDK auto-pagination over many pages; run_id filter."""
-    thread = client.beta.threads.create(messages=[{"role": "user", "content": f"m{i}"} for i in range(25)])
+    thread = client.beta.threads.create(
+        messages=[{"role": "user", "content": f"m{i}"} for i in range(25)]
+    )
     page = client.beta.threads.messages.list(thread.id, limit=10, order="asc")
     assert [m.content[0].text.value for m in page.data] == [f"m{i}" for i in range(10)]
     assert page.has_more and page.first_id == page.data[0].id and page.last_id == page.data[-1].id
-    everything = [m.content[0].text.value for m in client.beta.threads.messages.list(thread.id, limit=7, order="asc")]
+    everything = [
+        m.content[0].text.value
+        for m in client.beta.threads.messages.list(thread.id, limit=7, order="asc")
+    ]
     assert everything == [f"m{i}" for i in range(25)]
-    newest_first = [m.content[0].text.value for m in client.beta.threads.messages.list(thread.id, limit=4)]
+    newest_first = [
+        m.content[0].text.value for m in client.beta.threads.messages.list(thread.id, limit=4)
+    ]
     assert newest_first == [f"m{i}" for i in reversed(range(25))]
     all_ids = [m.id for m in client.beta.threads.messages.list(thread.id, limit=100, order="asc")]
     after = client.beta.threads.messages.list(thread.id, order="asc", after=all_ids[5], limit=3)
@@ -127,7 +159,8 @@ def _stored_keys(database_url: str) -> list[str]:
 
 
 def test_idempotency_keys_expire_after_retention(database_url: str, tmp_path: Any) -> None:
-    """Keys are remembered for RETENTION_SECONDS (injected clock), then execute anew and are purged."""
+    """Keys are remembered for RETENTION_SECONDS (injected clock), then execute anew
+    and are purged."""
     from assistants_server.embedded import EmbeddedServer
     from assistants_server.idempotency import PURGE_INTERVAL_SECONDS, RETENTION_SECONDS
     from assistants_server.settings import ServerSettings

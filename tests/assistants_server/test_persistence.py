@@ -11,39 +11,65 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
-from conftest import sdk_client, CALCULATOR_TOOL, make_client, wait_for_status
+from conftest import CALCULATOR_TOOL, make_client, sdk_client, wait_for_status
 from scripted_backend import Gate, ScriptedBackend
 
 from assistants_server.backends.base import ModelTurn
 
 
-def _start_cli_server(database_url: str, script: Path, env_home: str) -> tuple[subprocess.Popen[str], str]:
+def _start_cli_server(
+    database_url: str, script: Path, env_home: str
+) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "ASSISTANT_GRAPH_HOME": env_home}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistants_server.cli", "--port", "0", "--database-url", database_url,
-         "--backend", "offline", "--offline-script", str(script), "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "assistants_server.cli",
+            "--port",
+            "0",
+            "--database-url",
+            database_url,
+            "--backend",
+            "offline",
+            "--offline-script",
+            str(script),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if "listening on" not in line:
         proc.kill()
-        raise AssertionError(f"server did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
+        raise AssertionError(
+            f"server did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}"
+        )
     url = line.split("listening on ", 1)[1].split(" ", 1)[0]
     return proc, url
 
 
 @pytest.mark.slow
-def test_run_in_flight_survives_sigkill(tmp_path: Path, database_url: str, start_server: Any) -> None:
-    """A server process killed mid-run: the next server on the same file resumes the run to completion."""
+def test_run_in_flight_survives_sigkill(
+    tmp_path: Path, database_url: str, start_server: Any
+) -> None:
+    """A server process killed mid-run: the next server on the same file resumes the run to
+    completion."""
     script = tmp_path / "script.json"
-    script.write_text(json.dumps([{"match": "slow", "turns": [{"text": "slow answer", "latency_ms": 60000}]}]))
+    script.write_text(
+        json.dumps([{"match": "slow", "turns": [{"text": "slow answer", "latency_ms": 60000}]}])
+    )
     proc, url = _start_cli_server(database_url, script, str(tmp_path / "home"))
     try:
         client = sdk_client(url, "x")
-        assistant = client.beta.assistants.create(model="m", name="durable", tools=[CALCULATOR_TOOL])
+        assistant = client.beta.assistants.create(
+            model="m", name="durable", tools=[CALCULATOR_TOOL]
+        )
         thread = client.beta.threads.create(messages=[{"role": "user", "content": "slow please"}])
         run = client.beta.threads.runs.create(thread.id, assistant_id=assistant.id)
         wait_for_status(client, thread.id, run.id, {"in_progress"})
@@ -58,7 +84,9 @@ def test_run_in_flight_survives_sigkill(tmp_path: Path, database_url: str, start
     assert client.beta.assistants.retrieve(assistant.id).name == "durable"
     done = wait_for_status(client, thread.id, run.id, {"completed"})
     assert done.status == "completed" and len(backend.requests) == 1
-    texts = [m.content[0].text.value for m in client.beta.threads.messages.list(thread.id, run_id=run.id)]
+    texts = [
+        m.content[0].text.value for m in client.beta.threads.messages.list(thread.id, run_id=run.id)
+    ]
     assert texts == ["resumed answer"]
 
 
@@ -79,7 +107,10 @@ def test_two_live_servers_do_not_steal_runs(start_server: Any) -> None:
     done = wait_for_status(client_b, thread.id, run.id, {"completed"})
     assert done.status == "completed"
     assert backend_b.requests == [] and len(backend_a.requests) == 1
-    texts = [m.content[0].text.value for m in client_b.beta.threads.messages.list(thread.id, run_id=run.id)]
+    texts = [
+        m.content[0].text.value
+        for m in client_b.beta.threads.messages.list(thread.id, run_id=run.id)
+    ]
     assert texts == ["from A"]
 
 
@@ -93,4 +124,6 @@ def test_data_survives_graceful_restart(start_server: Any, backend: ScriptedBack
     second = start_server(backend=ScriptedBackend())
     client = make_client(second)
     assert client.beta.assistants.retrieve(assistant.id).metadata == {"k": "v"}
-    assert client.beta.threads.messages.list(thread.id).data[0].content[0].text.value == "remember me"
+    assert (
+        client.beta.threads.messages.list(thread.id).data[0].content[0].text.value == "remember me"
+    )

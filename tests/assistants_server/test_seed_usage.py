@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import openai
 from conftest import sdk_client
 from langchain_community.agents.openai_assistant import OpenAIAssistantV2Runnable
 from langchain_core.agents import AgentFinish
@@ -24,8 +23,14 @@ def calculator(expression: str) -> str:
     import ast
     import operator
 
-    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-           ast.Div: operator.truediv, ast.Pow: operator.pow, ast.USub: operator.neg}
+    ops = {
+        ast.Add: operator.add,
+        ast.Sub: operator.sub,
+        ast.Mult: operator.mul,
+        ast.Div: operator.truediv,
+        ast.Pow: operator.pow,
+        ast.USub: operator.neg,
+    }
 
     def ev(node: ast.AST) -> float:
         if isinstance(node, ast.Constant):
@@ -55,7 +60,8 @@ def execute_agent(agent: Any, tools: list[Any], input: dict[str, Any]) -> Any:
 
 
 def test_seed_execute_agent_two_turns(start_server: Any) -> None:
-    """create_assistant(..., tools=[calculator, code_interpreter], as_agent=True) and two turns of execute_agent."""
+    """create_assistant(..., tools=[calculator, code_interpreter], as_agent=True) and two turns of
+    execute_agent."""
     server: EmbeddedServer = start_server()  # default backend: the offline model
     tools = [calculator]
     agent = OpenAIAssistantV2Runnable.create_assistant(
@@ -70,7 +76,9 @@ def test_seed_execute_agent_two_turns(start_server: Any) -> None:
     response = execute_agent(agent, tools, {"content": "What's 10 - 4 raised to the 2.7"})
     first_value = calculator.invoke("10 - 4 ** 2.7")
     assert first_value in response.return_values["output"]
-    next_response = execute_agent(agent, tools, {"content": "now add 17.241", "thread_id": response.thread_id})
+    next_response = execute_agent(
+        agent, tools, {"content": "now add 17.241", "thread_id": response.thread_id}
+    )
     assert next_response.thread_id == response.thread_id
     expected = calculator.invoke(f"{first_value} + 17.241")
     assert expected in next_response.return_values["output"]

@@ -58,26 +58,43 @@ class AsyncRecorder(openai.AsyncAssistantEventHandler):
 
 
 TEXT_EVENTS = [
-    "thread.run.created", "thread.run.queued", "thread.run.in_progress",
-    "thread.run.step.created", "thread.run.step.in_progress",
-    "thread.message.created", "thread.message.in_progress",
-    "thread.message.delta", "thread.message.delta", "thread.message.delta",
-    "thread.message.completed", "thread.run.step.completed", "thread.run.completed",
+    "thread.run.created",
+    "thread.run.queued",
+    "thread.run.in_progress",
+    "thread.run.step.created",
+    "thread.run.step.in_progress",
+    "thread.message.created",
+    "thread.message.in_progress",
+    "thread.message.delta",
+    "thread.message.delta",
+    "thread.message.delta",
+    "thread.message.completed",
+    "thread.run.step.completed",
+    "thread.run.completed",
 ]
 TOOL_EVENTS = [
-    "thread.run.created", "thread.run.queued", "thread.run.in_progress",
-    "thread.run.step.created", "thread.run.step.in_progress", "thread.run.step.delta",
+    "thread.run.created",
+    "thread.run.queued",
+    "thread.run.in_progress",
+    "thread.run.step.created",
+    "thread.run.step.in_progress",
+    "thread.run.step.delta",
     "thread.run.requires_action",
 ]
 
 
-def test_runs_stream_and_submit_tool_outputs_stream(client: openai.OpenAI, backend: ScriptedBackend) -> None:
-    """runs.stream stops at requires_action with the tool call; submit_tool_outputs_stream streams the answer."""
+def test_runs_stream_and_submit_tool_outputs_stream(
+    client: openai.OpenAI, backend: ScriptedBackend
+) -> None:
+    """runs.stream stops at requires_action with the tool call; submit_tool_outputs_stream streams
+    the answer."""
     backend.add(ModelTurn(tool_calls=[CALL]), ModelTurn(text="it is 42"))
     assistant = client.beta.assistants.create(model="m", tools=[CALCULATOR_TOOL])
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "6*7?"}])
     handler = Recorder()
-    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, event_handler=handler) as stream:
+    with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=assistant.id, event_handler=handler
+    ) as stream:
         stream.until_done()
     assert handler.events == TOOL_EVENTS
     run = stream.current_run
@@ -87,7 +104,10 @@ def test_runs_stream_and_submit_tool_outputs_stream(client: openai.OpenAI, backe
     assert handler.tool_calls[0].id == call_id
     second = Recorder()
     with client.beta.threads.runs.submit_tool_outputs_stream(
-        thread_id=thread.id, run_id=run.id, tool_outputs=[{"tool_call_id": call_id, "output": "42"}], event_handler=second
+        thread_id=thread.id,
+        run_id=run.id,
+        tool_outputs=[{"tool_call_id": call_id, "output": "42"}],
+        event_handler=second,
     ) as stream:
         stream.until_done()
     assert second.events[0] == "thread.run.queued" and second.events[-1] == "thread.run.completed"
@@ -101,7 +121,9 @@ def test_create_and_run_stream(client: openai.OpenAI, backend: ScriptedBackend) 
     assistant = client.beta.assistants.create(model="m")
     handler = Recorder()
     with client.beta.threads.create_and_run_stream(
-        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "count"}]}, event_handler=handler
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "count"}]},
+        event_handler=handler,
     ) as stream:
         stream.until_done()
     assert handler.events == ["thread.created", *TEXT_EVENTS]
@@ -116,7 +138,9 @@ def test_async_stream_handler(server: Any, backend: ScriptedBackend) -> None:
     backend.add(ModelTurn(text="async works fine"))
 
     async def scenario() -> AsyncRecorder:
-        async with openai.AsyncOpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0) as aclient:
+        async with openai.AsyncOpenAI(
+            base_url=server.base_url, api_key=server.api_key, max_retries=0
+        ) as aclient:
             assistant = await aclient.beta.assistants.create(model="m")
             thread = await aclient.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
             handler = AsyncRecorder()
@@ -135,21 +159,26 @@ def _frames(lines: list[str]) -> list[tuple[str | None, str]]:
     frames, event, data = [], None, []
     for line in lines:
         if line.startswith("event: "):
-            event = line[len("event: "):]
+            event = line[len("event: ") :]
         elif line.startswith("data: "):
-            data.append(line[len("data: "):])
+            data.append(line[len("data: ") :])
         elif line == "" and (event or data):
             frames.append((event, "\n".join(data)))
             event, data = None, []
     return frames
 
 
-def test_raw_stream_frames_follow_the_spec(client: openai.OpenAI, backend: ScriptedBackend, contract: Contract) -> None:
-    """Every frame has an event: line; payloads validate against their schemas; the stream ends with done/[DONE]."""
+def test_raw_stream_frames_follow_the_spec(
+    client: openai.OpenAI, backend: ScriptedBackend, contract: Contract
+) -> None:
+    """Every frame has an event: line; payloads validate against their schemas; the stream ends with
+    done/[DONE]."""
     backend.add(ModelTurn(tool_calls=[CALL]), ModelTurn(text="the answer is 42"))
     assistant = client.beta.assistants.create(model="m", tools=[CALCULATOR_TOOL])
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "6*7?"}])
-    with client.beta.threads.runs.with_streaming_response.create(thread.id, assistant_id=assistant.id, stream=True) as response:
+    with client.beta.threads.runs.with_streaming_response.create(
+        thread.id, assistant_id=assistant.id, stream=True
+    ) as response:
         frames = _frames(list(response.iter_lines()))
     assert frames[-1] == ("done", "[DONE]")
     for event, data in frames[:-1]:
@@ -158,7 +187,10 @@ def test_raw_stream_frames_follow_the_spec(client: openai.OpenAI, backend: Scrip
     run = json.loads(frames[-2][1])
     call_id = run["required_action"]["submit_tool_outputs"]["tool_calls"][0]["id"]
     with client.beta.threads.runs.with_streaming_response.submit_tool_outputs(
-        run["id"], thread_id=thread.id, tool_outputs=[{"tool_call_id": call_id, "output": "42"}], stream=True
+        run["id"],
+        thread_id=thread.id,
+        tool_outputs=[{"tool_call_id": call_id, "output": "42"}],
+        stream=True,
     ) as response:
         frames = _frames(list(response.iter_lines()))
     assert frames[-1] == ("done", "[DONE]")
