@@ -11,22 +11,10 @@ import openai
 import pytest
 from openapi_contract import Contract
 from scripted_backend import ScriptedBackend
+from server_helpers import CALCULATOR_TOOL, close_open_clients, make_client
 
 from assistants_server.embedded import EmbeddedServer
 from assistants_server.settings import ServerSettings
-
-CALCULATOR_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "calculator",
-        "description": "Evaluate an arithmetic expression.",
-        "parameters": {
-            "type": "object",
-            "properties": {"expression": {"type": "string"}},
-            "required": ["expression"],
-        },
-    },
-}
 
 
 @pytest.fixture
@@ -65,27 +53,11 @@ def server(start_server: Callable[..., EmbeddedServer], backend: ScriptedBackend
     return start_server(backend=backend)
 
 
-_OPEN_CLIENTS: list[openai.OpenAI] = []
-
-
-def sdk_client(base_url: str, api_key: str) -> openai.OpenAI:
-    """A real SDK client (no retries, so each request is sent once), closed after the test."""
-    client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0)
-    _OPEN_CLIENTS.append(client)
-    return client
-
-
-def make_client(server: EmbeddedServer, api_key: str | None = None) -> openai.OpenAI:
-    """A real SDK client for ``server``."""
-    return sdk_client(server.base_url, api_key if api_key is not None else server.api_key)
-
-
 @pytest.fixture(autouse=True)
 def close_sdk_clients() -> Iterator[None]:
     """Close every client a test made (unclosed sockets are ResourceWarnings, i.e. errors)."""
     yield
-    while _OPEN_CLIENTS:
-        _OPEN_CLIENTS.pop().close()
+    close_open_clients()
 
 
 @pytest.fixture
@@ -109,18 +81,3 @@ def assistant(client: openai.OpenAI) -> Any:
 def contract(openapi_spec_path: Path) -> Contract:
     """The OpenAPI contract validator."""
     return Contract(openapi_spec_path)
-
-
-def wait_for_status(
-    client: openai.OpenAI, thread_id: str, run_id: str, statuses: set[str], polls: int = 3000
-) -> Any:
-    """Poll a run (10 ms apart) until its status is in ``statuses``; fail if it never gets there."""
-    import time
-
-    run = None
-    for _ in range(polls):
-        run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
-        if run.status in statuses:
-            return run
-        time.sleep(0.01)
-    raise AssertionError(f"run stayed {run.status if run else None}, expected one of {statuses}")

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import sdk_client
+from server_helpers import sdk_client
 
 from assistants_server.embedded import EmbeddedServer
 

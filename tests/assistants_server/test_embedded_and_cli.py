@@ -9,7 +9,7 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import sdk_client
+from server_helpers import sdk_client
 
 from assistants_server.embedded import EmbeddedServer, shared_embedded_server
 from assistants_server.settings import ServerSettings

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 from blockbuster import BlockingError, blockbuster_ctx
-from conftest import CALCULATOR_TOOL, make_client, wait_for_status
 from scripted_backend import HOLD, ScriptedBackend
+from server_helpers import CALCULATOR_TOOL, make_client, wait_for_status
 
 from assistants_server.backends.base import ModelTurn, ToolCallRequest
 from assistants_server.embedded import EmbeddedServer

@@ -6,8 +6,8 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import make_client, wait_for_status
 from scripted_backend import ScriptedBackend
+from server_helpers import make_client, wait_for_status
 
 from assistants_server.backends.base import ModelTurn
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CALCULATOR_TOOL, make_client, sdk_client, wait_for_status
 from scripted_backend import Gate, ScriptedBackend
+from server_helpers import CALCULATOR_TOOL, make_client, sdk_client, wait_for_status
 
 from assistants_server.backends.base import ModelTurn
 

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import openai
-from conftest import CALCULATOR_TOOL, wait_for_status
 from openapi_contract import Contract
 from scripted_backend import ScriptedBackend
+from server_helpers import CALCULATOR_TOOL, wait_for_status
 
 from assistants_server.backends.base import ModelTurn, ToolCallRequest, Usage
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import CALCULATOR_TOOL, sdk_client, wait_for_status
 from scripted_backend import HOLD, ScriptedBackend
+from server_helpers import CALCULATOR_TOOL, sdk_client, wait_for_status
 
 from assistants_server.backends.base import ModelError, ModelTurn, ToolCallRequest, Usage
 

@@ -8,9 +8,9 @@ import json
 from typing import Any
 
 import openai
-from conftest import CALCULATOR_TOOL
 from openapi_contract import Contract
 from scripted_backend import ScriptedBackend
+from server_helpers import CALCULATOR_TOOL
 from typing_extensions import override
 
 from assistants_server.backends.base import ModelTurn, ToolCallRequest

@@ -1,0 +1,59 @@
+"""Helpers for the assistants server tests: real ``openai`` clients pointed at a test server
+(closed after each test by the ``close_sdk_clients`` fixture), a calculator tool definition,
+and a run-status waiter."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import openai
+
+from assistants_server.embedded import EmbeddedServer
+
+CALCULATOR_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "calculator",
+        "description": "Evaluate an arithmetic expression.",
+        "parameters": {
+            "type": "object",
+            "properties": {"expression": {"type": "string"}},
+            "required": ["expression"],
+        },
+    },
+}
+
+OPEN_CLIENTS: list[openai.OpenAI] = []
+"""Clients made by :func:`sdk_client` during the current test."""
+
+
+def sdk_client(base_url: str, api_key: str) -> openai.OpenAI:
+    """A real SDK client (no retries, so each request is sent once), closed after the test."""
+    client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=0)
+    OPEN_CLIENTS.append(client)
+    return client
+
+
+def make_client(server: EmbeddedServer, api_key: str | None = None) -> openai.OpenAI:
+    """A real SDK client for ``server``."""
+    return sdk_client(server.base_url, api_key if api_key is not None else server.api_key)
+
+
+def close_open_clients() -> None:
+    """Close every client made since the last call."""
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
+
+
+def wait_for_status(
+    client: openai.OpenAI, thread_id: str, run_id: str, statuses: set[str], polls: int = 3000
+) -> Any:
+    """Poll a run (10 ms apart) until its status is in ``statuses``; fail if it never gets there."""
+    run = None
+    for _ in range(polls):
+        run = client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+        if run.status in statuses:
+            return run
+        time.sleep(0.01)
+    raise AssertionError(f"run stayed {run.status if run else None}, expected one of {statuses}")
