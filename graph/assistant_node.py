@@ -7,8 +7,11 @@ tool calls or answer as an ``AIMessage`` plus the plain string ids kept in state
 Crash safety (with a checkpointer and ``durability="sync"``): a step re-run after a crash
 checks the pending run before submitting, so tool outputs reach a run exactly once — if the
 run already moved on, its result is taken; if it expired, a new run on the same thread gets a
-user message carrying the tool results. Every POST carries an ``Idempotency-Key`` derived from
-the LangGraph thread, checkpoint task and call role, so a replayed POST is not executed twice.
+user message carrying the tool results. The step is reported to LangChain callbacks as a
+chat-model run (``graph.model_callbacks``), so ``stream_mode="messages"`` and
+``astream_events`` receive the answer token by token. Every POST carries an
+``Idempotency-Key`` derived from the LangGraph thread, checkpoint task and call role, so a
+replayed POST is not executed twice.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from graph.errors import (
     RunEndedError,
     RunGoneError,
 )
+from graph.model_callbacks import AsyncModelRun, ModelRun
 from graph.planning import NewTurn, Step, SubmitToolOutputs, plan_step
 from graph.provisioning import AssistantSpec, ToolSpec, aensure_assistant, ensure_assistant
 from graph.runnable import WAITING_STATUSES, AssistantRunnable
@@ -47,8 +51,8 @@ logger = logging.getLogger(__name__)
 
 TASK_ID_KEY = "__pregel_task_id"
 """Where LangGraph puts the id of the running task (deterministic for a checkpoint + node)."""
-TEXT_DELTA_KEY = "assistant_text_delta"
-"""Key of the ``stream_mode="custom"`` chunks carrying the answer's text as it streams."""
+DeltaHandler = Callable[[str, str], Any]
+"""Receives (Assistants message id, text) for each streamed text delta."""
 
 
 def idempotency_base(config: RunnableConfig) -> str:
@@ -147,19 +151,25 @@ class AssistantNode:
         step = plan_step(state.messages, state.pending_run_id)
         context = context_of(runtime)
         key = idempotency_base(config)
-        on_delta = _delta_writer(runtime)
         sync, async_ = self._sync_clients(context)
+        model_run = ModelRun(config, state.messages, context.model)
         try:
-            assistant_id = ensure_assistant(sync, self._spec(context), context.assistant_id)
-            runnable = AssistantRunnable(
-                client=sync,
-                async_client=async_,
-                assistant_id=assistant_id,
-                check_every_ms=context.check_every_ms,
-            )
-            return self._step(runnable, state, step, key, config, on_delta)
-        except openai.APIConnectionError as exc:
-            raise unreachable(exc, str(sync.base_url)) from exc
+            try:
+                assistant_id = ensure_assistant(sync, self._spec(context), context.assistant_id)
+                runnable = AssistantRunnable(
+                    client=sync,
+                    async_client=async_,
+                    assistant_id=assistant_id,
+                    check_every_ms=context.check_every_ms,
+                )
+                update = self._step(runnable, state, step, key, config, model_run.token)
+            except openai.APIConnectionError as exc:
+                raise unreachable(exc, str(sync.base_url)) from exc
+        except BaseException as exc:
+            model_run.error(exc)
+            raise
+        model_run.end(update)
+        return update
 
     def _step(
         self,
@@ -168,7 +178,7 @@ class AssistantNode:
         step: Step,
         key: str,
         config: RunnableConfig,
-        on_delta: Callable[[str], None],
+        on_delta: DeltaHandler,
     ) -> dict:
         thread_id = state.assistant_thread_id
         if isinstance(step, NewTurn):
@@ -201,10 +211,10 @@ class AssistantNode:
         runnable: AssistantRunnable,
         payload: dict,
         config: RunnableConfig,
-        on_delta: Callable[[str], None],
+        on_delta: DeltaHandler,
     ) -> dict:
         try:
-            response = runnable.invoke(payload, config, on_text_delta=on_delta)
+            response = runnable.invoke(payload, config, on_message_delta=on_delta)
         except RunEndedError as exc:
             logger.warning("%s", exc)
             return run_ended_to_update(exc)
@@ -230,21 +240,27 @@ class AssistantNode:
         step = plan_step(state.messages, state.pending_run_id)
         context = context_of(runtime)
         key = idempotency_base(config)
-        on_delta = _delta_writer(runtime)
         sync, async_ = await self._async_clients(context)
+        model_run = await AsyncModelRun.start(config, state.messages, context.model)
         try:
-            assistant_id = await aensure_assistant(
-                async_, self._spec(context), context.assistant_id
-            )
-            runnable = AssistantRunnable(
-                client=sync,
-                async_client=async_,
-                assistant_id=assistant_id,
-                check_every_ms=context.check_every_ms,
-            )
-            return await self._astep(runnable, state, step, key, config, on_delta)
-        except openai.APIConnectionError as exc:
-            raise unreachable(exc, str(async_.base_url)) from exc
+            try:
+                assistant_id = await aensure_assistant(
+                    async_, self._spec(context), context.assistant_id
+                )
+                runnable = AssistantRunnable(
+                    client=sync,
+                    async_client=async_,
+                    assistant_id=assistant_id,
+                    check_every_ms=context.check_every_ms,
+                )
+                update = await self._astep(runnable, state, step, key, config, model_run.token)
+            except openai.APIConnectionError as exc:
+                raise unreachable(exc, str(async_.base_url)) from exc
+        except BaseException as exc:
+            await model_run.error(exc)
+            raise
+        await model_run.end(update)
+        return update
 
     async def _astep(
         self,
@@ -253,7 +269,7 @@ class AssistantNode:
         step: Step,
         key: str,
         config: RunnableConfig,
-        on_delta: Callable[[str], None],
+        on_delta: DeltaHandler,
     ) -> dict:
         thread_id = state.assistant_thread_id
         if isinstance(step, NewTurn):
@@ -284,10 +300,10 @@ class AssistantNode:
         runnable: AssistantRunnable,
         payload: dict,
         config: RunnableConfig,
-        on_delta: Callable[[str], None],
+        on_delta: DeltaHandler,
     ) -> dict:
         try:
-            response = await runnable.ainvoke(payload, config, on_text_delta=on_delta)
+            response = await runnable.ainvoke(payload, config, on_message_delta=on_delta)
         except RunEndedError as exc:
             logger.warning("%s", exc)
             return run_ended_to_update(exc)
@@ -328,16 +344,6 @@ def _expired_payload(thread_id: str, step: SubmitToolOutputs, key: str) -> dict[
         "content": expired_results_text(step.results),
         "idempotency_key": f"{key}:expired",
     }
-
-
-def _delta_writer(runtime: Runtime[Context] | None) -> Callable[[str], None]:
-    writer = runtime.stream_writer if runtime is not None else None
-
-    def write(text: str) -> None:
-        if writer is not None:
-            writer({TEXT_DELTA_KEY: text})
-
-    return write
 
 
 def _async_twin(client: openai.OpenAI) -> openai.AsyncOpenAI:

@@ -15,12 +15,11 @@ import openai
 from langchain_core.tools import BaseTool
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import START, StateGraph
-from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 
 from graph.assistant_node import AssistantNode
 from graph.context import Context
-from graph.input_channel import install_input_validation
+from graph.input_channel import AssistantGraph, with_input_validation
 from graph.router import route_after_assistant
 from graph.state import InputState, OutputState, State
 from graph.tool_node import build_tool_node
@@ -37,7 +36,7 @@ def build_graph(
     async_client: openai.AsyncOpenAI | None = None,
     name: str = GRAPH_NAME,
     **compile_kwargs: Any,
-) -> CompiledStateGraph[State, Context, InputState, OutputState]:
+) -> AssistantGraph:
     """Build and compile the agent graph.
 
     Args:
@@ -70,5 +69,4 @@ def build_graph(
     builder.add_conditional_edges("assistant", route_after_assistant)
     builder.add_edge("tools", "assistant")
     compiled = builder.compile(checkpointer=checkpointer, name=name, **compile_kwargs)
-    install_input_validation(compiled)
-    return compiled
+    return with_input_validation(compiled)

@@ -8,19 +8,26 @@ the ``__start__`` channel's ``update``: :class:`ValidatedInputChannel` checks th
 and raises :class:`~graph.errors.InvalidInputError`, so a rejected input leaves the thread's
 checkpoint exactly as it was. Because the check lives in the compiled graph itself, it
 applies to every caller: ``invoke``/``stream``/``astream_events``, and ``langgraph dev``.
+
+Drawing the graph (``get_graph``) feeds an empty input ``{}`` through the same channel;
+:class:`AssistantGraph` marks that call so the channel lets that one input through.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import is_dataclass
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.graph import Graph
 from langgraph.channels.ephemeral_value import EphemeralValue
 from langgraph.constants import START
-from langgraph.pregel import Pregel
+from langgraph.graph.state import CompiledStateGraph
 
+from graph.context import Context
 from graph.errors import (
     INPUT_NOT_A_MAPPING,
     INPUT_NOT_A_USER_MESSAGE,
@@ -29,6 +36,10 @@ from graph.errors import (
     InvalidInputError,
 )
 from graph.planning import user_text
+from graph.state import InputState, OutputState, State
+
+_drawing: ContextVar[bool] = ContextVar("assistant_graph_drawing", default=False)
+"""True while :class:`AssistantGraph` draws itself (its empty drawing input is not a turn)."""
 
 
 def validate_graph_input(value: Any) -> None:
@@ -65,18 +76,52 @@ class ValidatedInputChannel(EphemeralValue[Any]):
     def update(self, values: Sequence[Any]) -> bool:
         """Validate, then store like ``EphemeralValue`` (an empty update clears the value)."""
         for value in values:
+            if value == {} and _drawing.get():
+                continue
             validate_graph_input(value)
         return super().update(values)
 
 
-def install_input_validation(graph: Pregel) -> None:
-    """Replace the compiled graph's ``__start__`` channel with :class:`ValidatedInputChannel`."""
+class AssistantGraph(CompiledStateGraph[State, Context, InputState, OutputState]):
+    """The compiled agent graph; its input channel validates each input (see module doc).
+
+    ``copy()`` (used by ``with_config`` and by ``langgraph dev``) keeps this class and the
+    validating channel.
+    """
+
+    def get_graph(self, config: RunnableConfig | None = None, *, xray: int | bool = False) -> Graph:
+        """Draw the graph (its empty drawing input passes the input check)."""
+        token = _drawing.set(True)
+        try:
+            return super().get_graph(config, xray=xray)
+        finally:
+            _drawing.reset(token)
+
+    async def aget_graph(
+        self, config: RunnableConfig | None = None, *, xray: int | bool = False
+    ) -> Graph:
+        """Async :meth:`get_graph`."""
+        token = _drawing.set(True)
+        try:
+            return await super().aget_graph(config, xray=xray)
+        finally:
+            _drawing.reset(token)
+
+
+def with_input_validation(
+    compiled: CompiledStateGraph[State, Context, InputState, OutputState],
+) -> AssistantGraph:
+    """Return ``compiled`` as an :class:`AssistantGraph` with a validating ``__start__``."""
+    attrs = {k: v for k, v in compiled.__dict__.items() if k != "__orig_class__"}
+    graph = AssistantGraph(**attrs)
+    graph.channels = dict(graph.channels)
     current = graph.channels[START]
     if not isinstance(current, EphemeralValue):
         raise TypeError(f"Unexpected {START} channel {type(current).__name__}")
     channel = ValidatedInputChannel(current.typ, current.guard)
     channel.key = START
     graph.channels[START] = channel
+    return graph
 
 
 def _check_message_dict(index: int, item: Any) -> None:

@@ -19,14 +19,17 @@ subclass changes what it gets wrong for a graph that runs many turns on one thre
 * a run this runnable started is cancelled if waiting for it fails, so the thread is never left
   blocked by an active run.
 
-Text deltas of a streamed run are passed to ``on_text_delta`` (keyword argument of ``invoke``)
-and to the callback run manager's ``on_text``.
+Text deltas of a streamed run are passed, as they arrive, to ``on_text_delta(text)`` and
+``on_message_delta(message_id, text)`` (keyword arguments of ``invoke``/``ainvoke``; on the
+async path ``on_message_delta`` may be a coroutine function, awaited before the next event), and
+to the callback run manager's ``on_text``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import json
 import logging
 import time
@@ -56,6 +59,8 @@ from graph.errors import (
 logger = logging.getLogger(__name__)
 
 TextDeltaHandler = Callable[[str], None]
+MessageDeltaHandler = Callable[[str, str], Any]
+"""Called with (Assistants message id, text) per delta; may return an awaitable (async path)."""
 
 WAITING_STATUSES = frozenset({"queued", "in_progress", "cancelling"})
 """Statuses of a run that will change without the client doing anything."""
@@ -108,18 +113,22 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
     @model_validator(mode="after")
     def _validate_async_client(self) -> Self:
         """Replace the base class's validator, which builds a bare ``AsyncOpenAI(api_key)``."""
-        return self.validate_async_client()
+        self._ensure_async_client()
+        return self
 
     @model_validator(mode="after")
     def validate_async_client(self) -> Self:
         """Build a missing async client aimed at the sync client's endpoint and headers."""
+        self._ensure_async_client()
+        return self
+
+    def _ensure_async_client(self) -> None:
         if self.async_client is None:
             self.async_client = openai.AsyncOpenAI(
                 api_key=self.client.api_key,
                 base_url=self.client.base_url,
                 default_headers=dict(self.client._custom_headers),
             )
-        return self
 
     # ------------------------------------------------------------------ sync
 
@@ -142,7 +151,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 user_handler(text)
 
         try:
-            run = self._start_run(input, on_delta)
+            run = self._start_run(input, on_delta, kwargs.get("on_message_delta"))
             response = self._get_response(run)
         except BaseException as e:
             run_manager.on_chain_error(e)
@@ -150,7 +159,12 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         run_manager.on_chain_end(response)
         return response
 
-    def _start_run(self, input: dict, on_delta: TextDeltaHandler) -> Any:
+    def _start_run(
+        self,
+        input: dict,
+        on_delta: TextDeltaHandler,
+        on_message_delta: MessageDeltaHandler | None = None,
+    ) -> Any:
         key = input.get("idempotency_key")
         runs = self.client.beta.threads.runs
         if "tool_outputs" in input:
@@ -178,19 +192,14 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             )
             started = True
         else:
-            thread = self.client.beta.threads.create(
-                messages=[_user_message(input)],
-                metadata=input.get("thread_metadata") or openai.omit,
-                extra_headers=idempotency_headers(key, "thread"),
-            )
-            stream = runs.create(
-                thread.id,
+            stream = self.client.beta.threads.create_and_run(
                 assistant_id=self.assistant_id,
+                thread=_new_thread(input),
                 stream=True,
-                extra_headers=idempotency_headers(key, "run"),
+                extra_headers=idempotency_headers(key, "thread_run"),
             )
             started = True
-        tracker = _StreamTracker(on_delta)
+        tracker = _StreamTracker(on_delta, on_message_delta)
         try:
             if _is_json_response(stream):
                 stream.response.read()
@@ -273,7 +282,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 user_handler(text)
 
         try:
-            run = await self._astart_run(input, on_delta)
+            run = await self._astart_run(input, on_delta, kwargs.get("on_message_delta"))
             response = await self._aget_response(run)
         except BaseException as e:
             await run_manager.on_chain_error(e)
@@ -283,7 +292,12 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         await run_manager.on_chain_end(response)
         return response
 
-    async def _astart_run(self, input: dict, on_delta: TextDeltaHandler) -> Any:
+    async def _astart_run(
+        self,
+        input: dict,
+        on_delta: TextDeltaHandler,
+        on_message_delta: MessageDeltaHandler | None = None,
+    ) -> Any:
         key = input.get("idempotency_key")
         runs = self.async_client.beta.threads.runs
         if "tool_outputs" in input:
@@ -311,19 +325,14 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             )
             started = True
         else:
-            thread = await self.async_client.beta.threads.create(
-                messages=[_user_message(input)],
-                metadata=input.get("thread_metadata") or openai.omit,
-                extra_headers=idempotency_headers(key, "thread"),
-            )
-            stream = await runs.create(
-                thread.id,
+            stream = await self.async_client.beta.threads.create_and_run(
                 assistant_id=self.assistant_id,
+                thread=_new_thread(input),
                 stream=True,
-                extra_headers=idempotency_headers(key, "run"),
+                extra_headers=idempotency_headers(key, "thread_run"),
             )
             started = True
-        tracker = _StreamTracker(on_delta)
+        tracker = _StreamTracker(on_delta, on_message_delta)
         try:
             if _is_json_response(stream):
                 await stream.response.aread()
@@ -332,7 +341,9 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             else:
                 async with stream:
                     async for event in stream:
-                        tracker.observe(event)
+                        pending = tracker.observe(event)
+                        if pending is not None and inspect.isawaitable(pending):
+                            await pending
             run = tracker.require_run()
             if run.status in WAITING_STATUSES:
                 run = await self._await_for_run(run.id, run.thread_id)
@@ -392,24 +403,40 @@ def _user_message(input: dict) -> dict[str, Any]:
     return message
 
 
+def _new_thread(input: dict) -> dict[str, Any]:
+    """Build the ``thread`` body of ``threads.create_and_run`` for a new conversation."""
+    thread: dict[str, Any] = {"messages": [_user_message(input)]}
+    if input.get("thread_metadata"):
+        thread["metadata"] = input["thread_metadata"]
+    return thread
+
+
 class _StreamTracker:
     """Follows a run's event stream: the latest run object, text deltas, error events."""
 
-    def __init__(self, on_delta: TextDeltaHandler) -> None:
+    def __init__(
+        self, on_delta: TextDeltaHandler, on_message_delta: MessageDeltaHandler | None = None
+    ) -> None:
         self.on_delta = on_delta
+        self.on_message_delta = on_message_delta
         self.run: Any = None
         self.error: str = ""
 
-    def observe(self, event: Any) -> None:
+    def observe(self, event: Any) -> Any:
+        """Take in one event; returns what ``on_message_delta`` returned (an awaitable?)."""
         name = getattr(event, "event", "")
         if name.startswith("thread.run.") and not name.startswith("thread.run.step."):
             self.run = event.data
         elif name == "thread.message.delta":
+            values = []
             for part in event.data.delta.content or []:
                 text = getattr(part, "text", None)
                 value = getattr(text, "value", None) if text is not None else None
                 if value:
                     self.on_delta(value)
+                    values.append(value)
+            if values and self.on_message_delta is not None:
+                return self.on_message_delta(event.data.id, "".join(values))
         elif name == "error":
             self.error = getattr(event.data, "message", "") or str(event.data)
             logger.warning("Error event in a run stream: %s", self.error)

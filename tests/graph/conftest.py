@@ -69,10 +69,13 @@ class RequestLog:
     """Every HTTP request the clients made: (method, path, query)."""
 
     requests: list[tuple[str, str, str]] = field(default_factory=list)
+    headers: list[httpx.Headers] = field(default_factory=list)
+    """Headers of each request, index-aligned with ``requests``."""
     sync_clients: list[openai.OpenAI] = field(default_factory=list)
 
     def record(self, request: httpx.Request) -> None:
         self.requests.append((request.method, request.url.path, request.url.query.decode()))
+        self.headers.append(request.headers)
 
     async def arecord(self, request: httpx.Request) -> None:
         self.record(request)
@@ -82,6 +85,7 @@ class RequestLog:
 
     def clear(self) -> None:
         self.requests.clear()
+        self.headers.clear()
 
     def sync_client(self, server: EmbeddedServer) -> openai.OpenAI:
         """A sync SDK client that logs its requests (closed with the fixture)."""

@@ -9,7 +9,6 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 
 from graph import Context, build_graph
-from graph.assistant_node import TEXT_DELTA_KEY
 
 SEED_QUESTION = "What's 10 - 4 raised to the 2.7?"
 SEED_FOLLOW_UP = "now add 17.241"
@@ -113,25 +112,6 @@ def test_parallel_tool_calls_are_submitted_together(server, request_log):
     assert sorted(m.content for m in tool_messages) == ["20", "5"]
     assert len(request_log.matching("POST", "/submit_tool_outputs")) == 1
     assert "5" in messages[-1].content and "20" in messages[-1].content
-
-
-def test_text_deltas_are_streamed_as_custom_chunks(server):
-    """The answer's text arrives in pieces on ``stream_mode="custom"`` while the run streams."""
-    graph = build_graph(checkpointer=InMemorySaver())
-    deltas: list[str] = []
-    final = None
-    for mode, chunk in graph.stream(
-        {"messages": [HumanMessage(SEED_QUESTION)]},
-        _config(),
-        context=Context(base_url=server.base_url),
-        stream_mode=["custom", "values"],
-    ):
-        if mode == "custom":
-            deltas.append(chunk[TEXT_DELTA_KEY])
-        else:
-            final = chunk
-    assert len(deltas) > 1
-    assert "".join(deltas) == final["messages"][-1].content
 
 
 def test_graph_without_checkpointer_answers_one_shot(server):

@@ -127,3 +127,13 @@ def test_bad_input_is_rejected_on_the_async_stream_path(server):
     with pytest.raises(InvalidInputError, match="no messages"):
         asyncio.run(go())
     assert saver.get_tuple(CONFIG) is None
+
+
+def test_copies_of_the_graph_keep_the_check_and_the_graph_still_draws():
+    """``with_config``/``copy`` (what ``langgraph dev`` does) keep the validating input channel,
+    and drawing the graph (which feeds an empty input) is not rejected."""
+    graph = build_graph(checkpointer=InMemorySaver()).with_config(tags=["copied"])
+    with pytest.raises(InvalidInputError, match="no messages"):
+        graph.invoke({"messages": []}, CONFIG)
+    assert "assistant" in graph.get_graph().nodes
+    assert "assistant" in asyncio.run(graph.aget_graph()).nodes
