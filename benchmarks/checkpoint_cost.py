@@ -1,6 +1,6 @@
 """Checkpoint cost: bytes written to a SQLite checkpointer per graph step at thread length 5 and 500.
 
-One turn (three assistant steps, two tool steps) on a primed thread with ``SqliteSaver`` on a
+One turn (three assistant steps, two tool steps) on a thread primed with prior turns with ``SqliteSaver`` on a
 temporary file and ``durability="sync"``. Bytes are the blob sizes the turn added (checkpoint +
 metadata + pending writes) divided by the checkpoints it added; the file growth (main file +
 WAL, checkpointed with TRUNCATE) is reported beside it. Target: growth linear or better, i.e.
@@ -23,7 +23,6 @@ from benchmarks.harness import (
     question,
     rounded,
     scripted_server,
-    sync_client,
 )
 from benchmarks.priming import prime_thread
 from graph import Context, build_graph
@@ -62,13 +61,12 @@ def measure(options: Options) -> Figure:
     with scripted_server(0.0) as server, tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "checkpoints.sqlite"
         context = Context(base_url=server.base_url)
-        client = sync_client(server)
         with SqliteSaver.from_conn_string(str(path)) as saver:
             graph = build_graph(checkpointer=saver)
             for length in (SHORT, long):
                 config = new_thread_config()
                 thread_id = config["configurable"]["thread_id"]
-                prime_thread(graph, client, config, length)
+                actual = prime_thread(graph, config, length, context=context)
                 steps_before, blobs_before = _blob_state(saver.conn, thread_id)
                 file_before = _file_bytes(saver.conn, path)
                 result = graph.invoke(question(), config, context=context, durability="sync")
@@ -77,14 +75,14 @@ def measure(options: Options) -> Figure:
                 file_after = _file_bytes(saver.conn, path)
                 steps = steps_after - steps_before
                 per_length[length] = {
+                    "messages": actual,
                     "steps": steps,
                     "blob_bytes_per_step": rounded((blobs_after - blobs_before) / steps, 1),
                     "file_bytes_per_step": rounded((file_after - file_before) / steps, 1),
                     "blob_bytes_per_step_per_message": rounded(
-                        (blobs_after - blobs_before) / steps / length, 2
+                        (blobs_after - blobs_before) / steps / actual, 2
                     ),
                 }
-        client.close()
 
     short, longer = per_length[SHORT], per_length[long]
     holds = (
@@ -103,6 +101,6 @@ def measure(options: Options) -> Figure:
             "growth_factor": rounded(
                 longer["blob_bytes_per_step"] / short["blob_bytes_per_step"], 2
             ),
-            "length_factor": rounded(long / SHORT, 2),
+            "length_factor": rounded(longer["messages"] / short["messages"], 2),
         },
     )

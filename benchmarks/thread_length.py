@@ -1,8 +1,9 @@
 """Thread length: one turn after 500 prior messages ÷ one turn after 5 (L = 0).
 
-Both turns are the same three-call conversation on a thread primed through the server API
-(and in graph state); turns alternate between the two threads so drift hits both. Each turn
-adds six messages, so the lengths grow slightly over the repetitions (reported). Target <= 1.2.
+Both turns are the same three-call conversation on a thread primed with prior turns of it (six
+messages each, so the lengths are 6 and 504); turns alternate between the two threads so drift
+hits both. Each turn adds six messages, so the lengths grow slightly over the repetitions
+(reported). Target <= 1.2.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from benchmarks.harness import (
     question,
     rounded,
     scripted_server,
-    sync_client,
     timed,
 )
 from benchmarks.priming import prime_thread
@@ -38,11 +38,9 @@ def measure(options: Options) -> Figure:
     with scripted_server(0.0) as server:
         context = Context(base_url=server.base_url)
         graph = build_graph(checkpointer=InMemorySaver())
-        client = sync_client(server)
         short_config, long_config = new_thread_config(), new_thread_config()
-        prime_thread(graph, client, short_config, SHORT)
-        prime_thread(graph, client, long_config, long)
-        client.close()
+        short_length = prime_thread(graph, short_config, SHORT, context=context)
+        long_length = prime_thread(graph, long_config, long, context=context)
 
         def turn(config: dict) -> None:
             check_graph_answer(graph.invoke(question(), config, context=context))
@@ -65,8 +63,8 @@ def measure(options: Options) -> Figure:
         target=target,
         holds=holds,
         details={
-            "prior_messages_short": SHORT,
-            "prior_messages_long": long,
+            "prior_messages_short": short_length,
+            "prior_messages_long": long_length,
             "messages_long_at_end": final_long,
             "repetitions": reps,
             "short_turn_median_s": rounded(median(short_times)),

@@ -1,6 +1,6 @@
 """The HTTP requests of one turn do not depend on how long the conversation already is.
 
-A two-tool-round turn is run on a thread with 5 prior messages and on one with 200; the
+A two-tool-round turn is run on a thread with 6 prior messages and on one with 204; the
 requests the graph sends (method and path, ids normalised) must be the same list, with exactly
 one run-scoped message listing. The seed's stock runnable is measured the same way to show
 what the count guards against: it lists the whole thread, page after page.
@@ -63,7 +63,7 @@ def recording_client(server: EmbeddedServer, recorder: Recorder) -> openai.OpenA
 
 
 def test_requests_per_turn_do_not_grow_with_thread_length(server: EmbeddedServer) -> None:
-    """Same request list for a turn after 5 and after 200 prior messages; one message listing,
+    """Same request list for a turn after 6 and after 204 prior messages; one message listing,
     scoped to the run."""
     recorder = Recorder()
     client = recording_client(server, recorder)
@@ -73,7 +73,7 @@ def test_requests_per_turn_do_not_grow_with_thread_length(server: EmbeddedServer
         check_graph_answer(graph.invoke(question(), new_thread_config()))  # provisions
         for length in (SHORT, LONG):
             config = new_thread_config()
-            prime_thread(graph, client, config, length)
+            prime_thread(graph, config, length)
             recorder.requests.clear()
             check_graph_answer(graph.invoke(question(), config))
             per_length[length] = list(recorder.requests)
