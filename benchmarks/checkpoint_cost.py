@@ -2,7 +2,8 @@
 
 One turn (three assistant steps, two tool steps) on a thread primed with prior turns with ``SqliteSaver`` on a
 temporary file and ``durability="sync"``. Bytes are the blob sizes the turn added (checkpoint +
-metadata + pending writes) divided by the checkpoints it added; the file growth (main file +
+metadata + pending writes) divided by the checkpoints it added (one per LangGraph step,
+the input step included); the file growth (main file +
 WAL, checkpointed with TRUNCATE) is reported beside it. Target: growth linear or better, i.e.
 the bytes per step per message at 500 do not exceed those at 5.
 """
