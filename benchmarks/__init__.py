@@ -12,7 +12,7 @@ server (temporary SQLite file, offline model scripted to two tool rounds + an an
 artificial latency L per model call), so the noise of a shared machine cancels out; times
 are medians of several repetitions. One module per figure:
 
-* :mod:`benchmarks.step_overhead` — graph wall ÷ (3 × L), L = 100 ms;
+* :mod:`benchmarks.step_overhead` — graph wall ÷ (3 x L), L = 100 ms;
 * :mod:`benchmarks.vs_seed` — graph wall ÷ the seed's ``execute_agent`` loop (upstream defaults);
 * :mod:`benchmarks.thread_length` — one turn after 500 prior messages ÷ after 5, L = 0;
 * :mod:`benchmarks.concurrency` — 32 conversations at once ÷ one, L = 100 ms;

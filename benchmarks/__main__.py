@@ -27,12 +27,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "--only", action="append", choices=FIGURES, metavar="NAME",
+        "--only",
+        action="append",
+        choices=FIGURES,
+        metavar="NAME",
         help=f"run only this figure (repeatable): {', '.join(FIGURES)}",
     )
     parser.add_argument("--quick", action="store_true", help="smoke test: few reps, small sizes")
     parser.add_argument(
-        "--json", type=Path, default=DEFAULT_JSON, metavar="PATH",
+        "--json",
+        type=Path,
+        default=DEFAULT_JSON,
+        metavar="PATH",
         help=f"where to write the figures as JSON (default: {DEFAULT_JSON})",
     )
     return parser.parse_args(argv)
@@ -47,12 +53,13 @@ def run(names: Sequence[str], options: Options) -> tuple[list[Figure], dict[str,
         print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
         try:
             figures.append(measurer(name)(options))
-        except Exception as exc:  # noqa: BLE001 - logged with traceback, re-surfaced by exit code
+        except Exception as exc:
             traceback.print_exc()
             errors[name] = f"{type(exc).__name__}: {exc}"
         print(
             f"[benchmarks] {name} done in {time.perf_counter() - started:.1f}s",
-            file=sys.stderr, flush=True,
+            file=sys.stderr,
+            flush=True,
         )
     return figures, errors
 

@@ -1,10 +1,10 @@
-"""Checkpoint cost: bytes written to a SQLite checkpointer per graph step at thread length 5 and 500.
+"""Checkpoint cost: bytes a SQLite checkpointer writes per graph step, at thread length 5 and 500.
 
-One turn (three assistant steps, two tool steps) on a thread primed with prior turns with ``SqliteSaver`` on a
-temporary file and ``durability="sync"``. Bytes are the blob sizes the turn added (checkpoint +
-metadata + pending writes) divided by the checkpoints it added (one per LangGraph step,
-the input step included); the file growth (main file +
-WAL, checkpointed with TRUNCATE) is reported beside it. Target: growth linear or better, i.e.
+One turn (three assistant steps, two tool steps) on a thread primed with prior turns, with
+``SqliteSaver`` on a temporary file and ``durability="sync"``. Bytes are the blob sizes the turn
+added (checkpoint + metadata + pending writes) divided by the checkpoints it added (one per
+LangGraph step, the input step included); the file growth (main file + WAL, checkpointed with
+TRUNCATE) is reported beside it. Target: growth linear or better, i.e.
 the bytes per step per message at 500 do not exceed those at 5.
 """
 
@@ -86,9 +86,7 @@ def measure(options: Options) -> Figure:
                 }
 
     short, longer = per_length[SHORT], per_length[long]
-    holds = (
-        longer["blob_bytes_per_step_per_message"] <= short["blob_bytes_per_step_per_message"]
-    )
+    holds = longer["blob_bytes_per_step_per_message"] <= short["blob_bytes_per_step_per_message"]
     return Figure(
         name=NAME,
         title=f"checkpoint cost: SQLite bytes/step at {long} msgs (vs {SHORT})",

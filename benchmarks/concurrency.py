@@ -29,7 +29,7 @@ QUICK_CONVERSATIONS = 8
 TARGET = 3.0
 
 
-async def conversations_at_once(graph, context: Context, count: int) -> float:  # noqa: ANN001
+async def conversations_at_once(graph, context: Context, count: int) -> float:
     """Wall seconds of ``count`` conversations started together (each checked)."""
     loop = asyncio.get_running_loop()
     start = loop.time()

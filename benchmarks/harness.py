@@ -78,8 +78,9 @@ def scripted_server(latency_ms: float, workdir: Path | None = None) -> Iterator[
         yield server
 
 
-def sync_client(server: EmbeddedServer, on_request: Callable[[httpx.Request], None] | None = None
-                ) -> openai.OpenAI:
+def sync_client(
+    server: EmbeddedServer, on_request: Callable[[httpx.Request], None] | None = None
+) -> openai.OpenAI:
     """A plain SDK client for ``server`` (optionally recording each request)."""
     http_client = None
     if on_request is not None:

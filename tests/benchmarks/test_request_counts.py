@@ -104,7 +104,8 @@ def test_seed_loop_reads_the_whole_thread_after_each_run(server: EmbeddedServer)
                 thread = agent.client.beta.threads.create()
                 for index in range(length):
                     agent.client.beta.threads.messages.create(
-                        thread.id, role="user" if index % 2 == 0 else "assistant",
+                        thread.id,
+                        role="user" if index % 2 == 0 else "assistant",
                         content=f"prior {index}",
                     )
                 recorder.requests.clear()
