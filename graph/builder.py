@@ -1,8 +1,12 @@
 """Assemble the agent graph: assistant node ⇄ tools node, with optional checkpointer.
 
 ```
-START → assistant ─(tool calls?)─ yes → tools → assistant …
+START → assistant ─(tool calls?)─ yes → [human_review →] tools → assistant …
                     └─ no → END
+
+``human_review`` (only with ``Context.interrupt_before_tools``) pauses for a person, who
+approves, edits or rejects the calls; if every call is rejected it goes straight back to the
+assistant with the rejections as tool output.
 ```
 """
 
@@ -19,6 +23,7 @@ from langgraph.types import Checkpointer
 
 from graph.assistant_node import AssistantNode
 from graph.context import Context
+from graph.human_review import human_review
 from graph.input_channel import AssistantGraph, with_input_validation
 from graph.router import route_after_assistant
 from graph.state import InputState, OutputState, State
@@ -64,6 +69,7 @@ def build_graph(
         State, input_schema=InputState, output_schema=OutputState, context_schema=Context
     )
     builder.add_node("assistant", RunnableCallable(node.invoke, node.ainvoke, name="assistant"))
+    builder.add_node("human_review", human_review, destinations=("tools", "assistant"))
     builder.add_node("tools", build_tool_node(local_tools))
     builder.add_edge(START, "assistant")
     builder.add_conditional_edges("assistant", route_after_assistant)

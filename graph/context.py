@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
-from graph.errors import INVALID_CHECK_EVERY_MS, ConfigurationError
+from graph.errors import INVALID_BOOLEAN, INVALID_CHECK_EVERY_MS, ConfigurationError
 
 DEFAULT_ASSISTANT_NAME = "assistant-graph"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -19,6 +19,8 @@ DEFAULT_INSTRUCTIONS = (
     "date and time, then answer briefly."
 )
 DEFAULT_CHECK_EVERY_MS = 1000.0
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
 ENV_VARIABLES = {
     "assistant_id": "ASSISTANT_ID",
@@ -28,6 +30,7 @@ ENV_VARIABLES = {
     "base_url": "ASSISTANTS_BASE_URL",
     "api_key": "ASSISTANTS_API_KEY",
     "check_every_ms": "ASSISTANT_CHECK_EVERY_MS",
+    "interrupt_before_tools": "ASSISTANT_INTERRUPT_BEFORE_TOOLS",
 }
 """Context field → environment variable used when the field is left at its default."""
 
@@ -92,6 +95,16 @@ class Context:
         },
     )
 
+    interrupt_before_tools: bool = field(
+        default=False,
+        metadata={
+            "description": "Pause before running tools so a person can approve, edit or reject "
+            "the assistant's tool calls (env ASSISTANT_INTERRUPT_BEFORE_TOOLS; needs a "
+            "checkpointer). Resume with Command(resume={'action': 'approve'}), "
+            "{'action': 'reject', 'reason': '...'} or {'action': 'edit', 'args': {call_id: {...}}}."
+        },
+    )
+
     def __post_init__(self) -> None:
         """Fill fields left at their defaults from the environment and validate them."""
         for name, variable in ENV_VARIABLES.items():
@@ -102,11 +115,22 @@ class Context:
                 continue
             if name == "check_every_ms":
                 setattr(self, name, _parse_check_every_ms(raw))
+            elif name == "interrupt_before_tools":
+                setattr(self, name, _parse_boolean(variable, raw))
             else:
                 setattr(self, name, raw)
         if not isinstance(self.check_every_ms, int | float) or self.check_every_ms <= 0:
             raise ConfigurationError(INVALID_CHECK_EVERY_MS.format(raw=self.check_every_ms))
         self.base_url = self.base_url.rstrip("/")
+
+
+def _parse_boolean(variable: str, raw: str) -> bool:
+    word = raw.lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigurationError(INVALID_BOOLEAN.format(variable=variable, raw=raw))
 
 
 def _parse_check_every_ms(raw: str) -> float:

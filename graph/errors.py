@@ -64,6 +64,12 @@ UNREACHABLE_ENDPOINT = (
 INVALID_CHECK_EVERY_MS = (
     "ASSISTANT_CHECK_EVERY_MS must be a positive number of milliseconds, got {raw!r}."
 )
+INVALID_BOOLEAN = "{variable} must be one of 1/true/yes/on or 0/false/no/off, got {raw!r}."
+INVALID_REVIEW = (
+    "Invalid review answer {value!r}: {problem}. Resume with {{'action': 'approve'}}, "
+    "{{'action': 'reject', 'reason': '<why>'}} (optionally 'call_ids': [<ids>] to reject only "
+    "those calls) or {{'action': 'edit', 'args': {{<call_id>: {{<argument>: <value>}}}}}}."
+)
 RUN_STREAM_EMPTY = (
     "The Assistants endpoint closed the run's event stream without sending the run ({detail}). "
     "Retry the turn; if it persists, check the endpoint's logs."

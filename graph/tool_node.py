@@ -4,6 +4,9 @@ Every failure — an unknown tool, invalid arguments, a tool raising ``ToolExcep
 other exception — comes back to the assistant as a ``ToolMessage(status="error")`` with a
 message the model can act on; the graph never crashes on a tool. Interrupts and other
 ``GraphBubbleUp`` signals are never swallowed (``ToolNode`` re-raises them before any handler).
+
+Only the calls of the last AI message that have no ToolMessage yet are run: after a person's
+review (``graph.human_review``) the rejected calls already have their answer.
 """
 
 from __future__ import annotations
@@ -11,9 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from langchain_core.messages import AIMessage, AnyMessage, ToolCall, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, ToolException
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolInvocationError
+
+from graph.state import State
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +46,36 @@ def tool_error_message(error: Exception) -> str:
     return TOOL_CRASH_MESSAGE.format(kind=type(error).__name__, error=error)
 
 
-def build_tool_node(tools: Sequence[BaseTool]) -> ToolNode:
-    """Build a ``ToolNode`` over ``tools`` that returns every tool failure as tool output."""
-    return ToolNode(list(tools), name="tools", handle_tool_errors=tool_error_message)
+def unanswered_tool_calls(messages: Sequence[AnyMessage]) -> list[ToolCall]:
+    """Tool calls of the last AI message that no later ToolMessage answers."""
+    answered: set[str] = set()
+    for message in reversed(messages):
+        if isinstance(message, ToolMessage):
+            answered.add(message.tool_call_id)
+        elif isinstance(message, AIMessage):
+            return [call for call in message.tool_calls if call["id"] not in answered]
+        else:
+            return []
+    return []
+
+
+def build_tool_node(tools: Sequence[BaseTool]) -> RunnableCallable:
+    """Build the tools node: a ``ToolNode`` over ``tools``, run on the unanswered calls.
+
+    Every tool failure comes back as tool output (see the module doc).
+    """
+    tool_node = ToolNode(list(tools), name="run_tool_calls", handle_tool_errors=tool_error_message)
+
+    def run_tools(state: State, config: RunnableConfig) -> dict:
+        calls = unanswered_tool_calls(state.messages)
+        if not calls:
+            return {"messages": []}
+        return tool_node.invoke(calls, config)
+
+    async def arun_tools(state: State, config: RunnableConfig) -> dict:
+        calls = unanswered_tool_calls(state.messages)
+        if not calls:
+            return {"messages": []}
+        return await tool_node.ainvoke(calls, config)
+
+    return RunnableCallable(run_tools, arun_tools, name="tools")

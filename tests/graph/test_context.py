@@ -54,3 +54,18 @@ def test_assistants_base_url_from_the_environment_is_used(server, monkeypatch):
     import assistants_server.embedded as embedded
 
     assert embedded._shared is None or embedded._shared.base_url != server.base_url
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("Yes", True), ("off", False)])
+def test_interrupt_before_tools_from_the_environment(monkeypatch, raw, expected):
+    """ASSISTANT_INTERRUPT_BEFORE_TOOLS switches the human review on (default off)."""
+    assert Context().interrupt_before_tools is False
+    monkeypatch.setenv("ASSISTANT_INTERRUPT_BEFORE_TOOLS", raw)
+    assert Context().interrupt_before_tools is expected
+
+
+def test_invalid_interrupt_flag_is_a_configuration_error(monkeypatch):
+    """A value that is not a yes/no word names the variable."""
+    monkeypatch.setenv("ASSISTANT_INTERRUPT_BEFORE_TOOLS", "maybe")
+    with pytest.raises(ConfigurationError, match="ASSISTANT_INTERRUPT_BEFORE_TOOLS"):
+        Context()

@@ -10,8 +10,9 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "graph.mmd"
 
 
 def test_mermaid_diagram_matches_the_snapshot():
-    """assistant ⇄ tools loop from START, conditional edge to END (update the snapshot file
-    deliberately when the shape changes)."""
+    """assistant ⇄ tools loop from START, optional human_review before the tools (which goes
+    on to the tools or, all calls rejected, back to the assistant), conditional edge to END
+    (update the snapshot file deliberately when the shape changes)."""
     from graph import graph
 
     assert graph.get_graph().draw_mermaid(with_styles=False) == SNAPSHOT.read_text()
@@ -50,7 +51,9 @@ def test_context_schema_fields_are_described():
         "base_url",
         "api_key",
         "check_every_ms",
+        "interrupt_before_tools",
     }
+    assert all(p.get("description") for p in properties.values())
 
 
 def test_importing_the_graph_starts_no_server_and_opens_no_socket():

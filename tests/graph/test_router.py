@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.runtime import Runtime
 
+from graph import Context
 from graph.router import route_after_assistant
 from graph.state import State
 
@@ -23,3 +25,18 @@ def test_anything_else_ends_the_turn():
     """Non-AI last messages (and no messages) end the turn instead of looping."""
     assert route_after_assistant(State(messages=[ToolMessage("1", tool_call_id="c")])) == "__end__"
     assert route_after_assistant(State(messages=[])) == "__end__"
+
+
+def test_tool_calls_go_to_human_review_when_the_option_is_on():
+    """With ``interrupt_before_tools`` the tool calls are routed to ``human_review`` (also when
+    the context arrives as a dict, as from Studio); answers still end the turn."""
+    ai = AIMessage(content="", tool_calls=[{"id": "c1", "name": "calculator", "args": {}}])
+    state = State(messages=[HumanMessage("q"), ai])
+    on = Runtime(context=Context(interrupt_before_tools=True))
+    assert route_after_assistant(state, on) == "human_review"
+    assert route_after_assistant(state, Runtime(context={"interrupt_before_tools": True})) == (
+        "human_review"
+    )
+    assert route_after_assistant(state, Runtime(context=Context())) == "tools"
+    answer = State(messages=[HumanMessage("q"), AIMessage("42")])
+    assert route_after_assistant(answer, on) == "__end__"
