@@ -197,8 +197,16 @@ def test_stream_shows_tool_call_and_tool_result_as_separate_steps(dev_server: La
     assert FIRST_ANSWER in tool_message["content"]
     assert FIRST_ANSWER in updates[2]["assistant"]["messages"][-1]["content"]
 
+    # Studio's chat view: the tool call and its result as whole messages, then the answer
+    # token by token — at least two chunks, all with the final message's id, adding up to it.
     streamed_messages = [part.data[0] for part in parts if part.event == "messages"]
-    assert [m["type"] for m in streamed_messages] == ["ai", "tool", "ai"]
+    assert [m["type"] for m in streamed_messages[:2]] == ["ai", "tool"]
+    answer_chunks = streamed_messages[2:]
+    assert len(answer_chunks) >= 2, answer_chunks
+    assert {m["type"] for m in answer_chunks} == {"AIMessageChunk"}
+    final_answer = updates[2]["assistant"]["messages"][-1]
+    assert {m["id"] for m in answer_chunks} == {final_answer["id"]}
+    assert "".join(m["content"] for m in answer_chunks) == final_answer["content"]
     final_values = [part.data for part in parts if part.event == "values"][-1]
     assert [m["type"] for m in final_values["messages"]] == ["human", "ai", "tool", "ai"]
 
