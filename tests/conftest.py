@@ -32,7 +32,9 @@ WORKSPACE_SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "open
 
 
 @pytest.fixture(autouse=True)
-def isolated_configuration(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory):
+def isolated_configuration(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+):
     """Remove model/endpoint settings from the environment and use a temporary data dir."""
     for name in CONFIG_VARIABLES:
         monkeypatch.delenv(name, raising=False)

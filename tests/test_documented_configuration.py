@@ -17,7 +17,9 @@ from graph.context import ENV_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_SOURCE = (ROOT / "assistants_server" / "settings.py").read_text()
-SERVER_VARIABLES = sorted(set(re.findall(r'"((?:ASSISTANTS_SERVER|OPENAI)_[A-Z_]+)"', SERVER_SOURCE)))
+SERVER_VARIABLES = sorted(
+    set(re.findall(r'"((?:ASSISTANTS_SERVER|OPENAI)_[A-Z_]+)"', SERVER_SOURCE))
+)
 ALL_VARIABLES = sorted({*ENV_VARIABLES.values(), *SERVER_VARIABLES, "ASSISTANT_GRAPH_HOME"})
 
 
