@@ -28,7 +28,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from graph import clients
-from graph.context import Context
+from graph.context import Context, context_of
 from graph.convert import (
     expired_results_text,
     response_to_update,
@@ -71,16 +71,6 @@ def idempotency_base(config: RunnableConfig) -> str:
         )
     )
     return "ag-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def context_of(runtime: Runtime[Context] | None) -> Context:
-    """Return the invocation's context (a dict is converted; none → env/defaults)."""
-    context = runtime.context if runtime is not None else None
-    if context is None:
-        return Context()
-    if isinstance(context, dict):
-        return Context(**context)
-    return context
 
 
 def unreachable(exc: openai.APIConnectionError, base_url: str) -> EndpointUnreachableError:
@@ -168,6 +158,7 @@ class AssistantNode:
         except BaseException as exc:
             model_run.error(exc)
             raise
+        update["review_tool_calls"] = context.interrupt_before_tools
         model_run.end(update)
         return update
 
@@ -259,6 +250,7 @@ class AssistantNode:
         except BaseException as exc:
             await model_run.error(exc)
             raise
+        update["review_tool_calls"] = context.interrupt_before_tools
         await model_run.end(update)
         return update
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from graph.errors import INVALID_BOOLEAN, INVALID_CHECK_EVERY_MS, ConfigurationError
 
@@ -122,6 +123,16 @@ class Context:
         if not isinstance(self.check_every_ms, int | float) or self.check_every_ms <= 0:
             raise ConfigurationError(INVALID_CHECK_EVERY_MS.format(raw=self.check_every_ms))
         self.base_url = self.base_url.rstrip("/")
+
+
+def context_of(runtime: Any) -> Context:
+    """Return the context of a graph runtime (a dict is converted; none → env/defaults)."""
+    context = getattr(runtime, "context", None)
+    if context is None:
+        return Context()
+    if isinstance(context, dict):
+        return Context(**context)
+    return context
 
 
 def _parse_boolean(variable: str, raw: str) -> bool:

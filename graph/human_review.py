@@ -1,6 +1,8 @@
 """The human review node: pause before tools run so a person can approve, edit or reject them.
 
-Routed to only when ``Context.interrupt_before_tools`` is on. It calls
+Routed to only when ``Context.interrupt_before_tools`` is on (after a state edit: when it was
+on for the last assistant step, see ``graph.router``; if the invocation that then runs this
+node has it off, the node passes straight to ``tools``). It calls
 ``langgraph.types.interrupt`` with the pending tool calls; the graph stops (the checkpoint keeps
 everything) until it is resumed with ``Command(resume=<answer>)`` — from code, or from
 LangGraph Studio's interrupt panel. Accepted answers:
@@ -23,8 +25,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolCall, ToolMessage
+from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
+from graph.context import Context, context_of
 from graph.errors import INVALID_REVIEW, InvalidInputError
 from graph.state import State
 from graph.tool_node import unanswered_tool_calls
@@ -96,11 +100,17 @@ def parse_review(value: Any, calls: Sequence[ToolCall]) -> Review:
     raise _invalid(value, f"unknown action {action!r}; use approve, reject or edit")
 
 
-def human_review(state: State) -> Command[Literal["tools", "assistant"]]:
-    """Pause for a person's review of the last AI message's tool calls, then apply it."""
+def human_review(state: State, runtime: Runtime[Context]) -> Command[Literal["tools", "assistant"]]:
+    """Pause for a person's review of the last AI message's tool calls, then apply it.
+
+    Without ``interrupt_before_tools`` in this invocation's context it passes straight to
+    ``tools`` (possible only after a state edit, see ``graph.router``).
+    """
     ai = state.messages[-1]
     calls = unanswered_tool_calls(state.messages)
     if not isinstance(ai, AIMessage) or not calls:
+        return Command(goto="tools")
+    if not context_of(runtime).interrupt_before_tools:
         return Command(goto="tools")
     error = ""
     while True:  # every invalid answer is kept by LangGraph and replayed on resume

@@ -1,30 +1,46 @@
-"""Where to go after the assistant node: a person's review, the tools, or the end of the turn."""
+"""Where to go after the assistant node: a person's review, the tools, or the end of the turn.
+
+The router reads the invocation's context from the graph runtime in its ``config``. Code that
+writes state without running the graph — ``graph.update_state(config, values,
+as_node="assistant")``, forks, LangGraph Studio's state editing — routes with no runtime. Then
+tool calls are routed as the last assistant step's were (``State.review_tool_calls``, kept from
+that step's context) or by ``ASSISTANT_INTERRUPT_BEFORE_TOOLS``: an edit neither skips a review
+the conversation asked for nor adds one it did not (a second pause would also stack on a static
+``interrupt_before=["tools"]``).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.messages import AIMessage
-from langgraph.runtime import Runtime
+from langchain_core.runnables import RunnableConfig
+from langgraph._internal._constants import CONFIG_KEY_RUNTIME
 
-from graph.context import Context
+from graph.context import Context, context_of
 from graph.state import State
 
+Route = Literal["human_review", "tools", "__end__"]
 
-def route_after_assistant(
-    state: State, runtime: Runtime[Context] | None = None
-) -> Literal["human_review", "tools", "__end__"]:
+
+def runtime_of(config: RunnableConfig | None) -> Any:
+    """Return the graph runtime LangGraph put in ``config``, or None (e.g. in ``update_state``)."""
+    return ((config or {}).get("configurable") or {}).get(CONFIG_KEY_RUNTIME)
+
+
+def route_after_assistant(state: State, config: RunnableConfig) -> Route:
     """Route the assistant's last message.
 
-    ``human_review`` for tool calls when ``interrupt_before_tools`` is on, ``tools`` for tool
-    calls otherwise, ``__end__`` for an answer.
+    ``__end__`` for an answer; for tool calls ``human_review`` when ``interrupt_before_tools``
+    is on, ``tools`` otherwise. Without a runtime (a state edit, see the module doc) the last
+    assistant step's setting or the environment decides.
     """
     last = state.messages[-1] if state.messages else None
     if not (isinstance(last, AIMessage) and last.tool_calls):
         return "__end__"
-    context = runtime.context if runtime is not None else None
-    if isinstance(context, dict):
-        context = Context(**context)
-    if context is None:
-        context = Context()
-    return "human_review" if context.interrupt_before_tools else "tools"
+    runtime = runtime_of(config)
+    if runtime is None:
+        review = state.review_tool_calls or Context().interrupt_before_tools
+    else:
+        review = context_of(runtime).interrupt_before_tools
+    return "human_review" if review else "tools"

@@ -67,3 +67,10 @@ class State(InputState):
 
     Empty when no run awaits tool outputs (between turns, or after the run finished).
     """
+
+    review_tool_calls: bool = False
+    """Whether the last assistant step ran with ``interrupt_before_tools`` on.
+
+    Routes its tool calls when state is written without running the graph (``update_state``,
+    forks, Studio's state editing), where the invocation's context is not available.
+    """
