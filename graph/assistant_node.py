@@ -5,7 +5,9 @@ the tools node it hands the ToolMessages to the run awaiting them. It returns th
 tool calls or answer as an ``AIMessage`` plus the plain string ids kept in state.
 
 Crash safety (with a checkpointer and ``durability="sync"``): a step re-run after a crash
-checks the pending run before submitting, so tool outputs reach a run exactly once — if the
+checks the pending run before submitting (only a run this process streamed to
+``requires_action`` moments ago is submitted to without that check, see
+``graph.recent_runs``), so tool outputs reach a run exactly once — if the
 run already moved on, its result is taken; if it expired, a new run on the same thread gets a
 user message carrying the tool results. The step is reported to LangChain callbacks as a
 chat-model run (``graph.model_callbacks``), so ``stream_mode="messages"`` and
@@ -51,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 TASK_ID_KEY = "__pregel_task_id"
 """Where LangGraph puts the id of the running task (deterministic for a checkpoint + node)."""
+RECENT_RUN_REFUSED = "Submit to run %s refused (%s); reading the run and continuing from it."
+"""Logged when a run seen moments ago in requires_action no longer takes the tool outputs."""
 DeltaHandler = Callable[[str, str], Any]
 """Receives (Assistants message id, text) for each streamed text delta."""
 
@@ -179,6 +183,12 @@ class AssistantNode:
             if thread_id:
                 payload["thread_id"] = thread_id
             return self._call(runnable, payload, config, on_delta)
+        recent = runnable.take_recent_run(step.run_id)
+        if recent is not None:
+            try:
+                return self._call(runnable, _submit_payload(recent, step, key), config, on_delta)
+            except (openai.BadRequestError, openai.ConflictError) as exc:
+                logger.info(RECENT_RUN_REFUSED, step.run_id, exc)
         try:
             run = runnable.retrieve_run(thread_id, step.run_id)
         except openai.NotFoundError as exc:
@@ -271,6 +281,13 @@ class AssistantNode:
             if thread_id:
                 payload["thread_id"] = thread_id
             return await self._acall(runnable, payload, config, on_delta)
+        recent = runnable.atake_recent_run(step.run_id)
+        if recent is not None:
+            payload = _submit_payload(recent, step, key)
+            try:
+                return await self._acall(runnable, payload, config, on_delta)
+            except (openai.BadRequestError, openai.ConflictError) as exc:
+                logger.info(RECENT_RUN_REFUSED, step.run_id, exc)
         try:
             run = await runnable.aretrieve_run(thread_id, step.run_id)
         except openai.NotFoundError as exc:

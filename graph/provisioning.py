@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import openai
@@ -52,9 +53,9 @@ class AssistantSpec:
         """Build the spec; BaseTools become function definitions, built-in dicts pass through."""
         return cls(name, model, instructions, tuple(_get_assistants_tool(t) for t in tools))
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """Short hash of the tools, instructions and model."""
+        """Short hash of the tools, instructions and model (computed once per spec)."""
         payload = json.dumps(
             {"model": self.model, "instructions": self.instructions, "tools": self.tools},
             sort_keys=True,

@@ -17,7 +17,9 @@ subclass changes what it gets wrong for a graph that runs many turns on one thre
 * every POST can carry an ``Idempotency-Key`` (``input["idempotency_key"]`` + the call's role),
   so a retried or resumed request is not executed twice;
 * a run this runnable started is cancelled if waiting for it fails, so the thread is never left
-  blocked by an active run.
+  blocked by an active run;
+* a run that reaches ``requires_action`` is remembered for a moment (``graph.recent_runs``),
+  so the step that submits its tool outputs need not read it again.
 
 Text deltas of a streamed run are passed, as they arrive, to ``on_text_delta(text)`` and
 ``on_message_delta(message_id, text)`` (keyword arguments of ``invoke``/``ainvoke``; on the
@@ -55,6 +57,7 @@ from graph.errors import (
     RunEndedError,
     RunStreamError,
 )
+from graph.recent_runs import recent_runs
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +219,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             if started and tracker.run is not None and tracker.run.status in WAITING_STATUSES:
                 self.cancel_run(tracker.run.thread_id, tracker.run.id, key)
             raise
+        recent_runs.remember(str(self.client.base_url), run)
         return run
 
     def _wait_for_run(self, run_id: str, thread_id: str) -> Any:
@@ -230,6 +234,13 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 return run
             wait_ms, delay_ms = _next_poll(raw.headers, delay_ms, self.check_every_ms)
             time.sleep(wait_ms / 1000)
+
+    def take_recent_run(self, run_id: str) -> Any:
+        """Return the run as this process saw it reach ``requires_action`` moments ago, or None.
+
+        Use-once and only while fresh (see ``graph.recent_runs``).
+        """
+        return recent_runs.take(str(self.client.base_url), run_id)
 
     def retrieve_run(self, thread_id: str, run_id: str) -> Any:
         """Return the run as the endpoint sees it now."""
@@ -351,6 +362,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             if started and tracker.run is not None and tracker.run.status in WAITING_STATUSES:
                 await self.acancel_run(tracker.run.thread_id, tracker.run.id, key)
             raise
+        recent_runs.remember(str(self.async_client.base_url), run)
         return run
 
     async def _await_for_run(self, run_id: str, thread_id: str) -> Any:
@@ -364,6 +376,10 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 return run
             wait_ms, delay_ms = _next_poll(raw.headers, delay_ms, self.check_every_ms)
             await asyncio.sleep(wait_ms / 1000)
+
+    def atake_recent_run(self, run_id: str) -> Any:
+        """:meth:`take_recent_run` for the async client's endpoint."""
+        return recent_runs.take(str(self.async_client.base_url), run_id)
 
     async def aretrieve_run(self, thread_id: str, run_id: str) -> Any:
         """Async :meth:`retrieve_run`."""

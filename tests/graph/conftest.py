@@ -20,6 +20,7 @@ import pytest
 from assistants_server.embedded import EmbeddedServer
 from assistants_server.settings import ServerSettings
 from graph import provisioning
+from graph.recent_runs import recent_runs
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +29,14 @@ def fresh_provisioning_cache() -> Iterator[None]:
     provisioning.clear_cache()
     yield
     provisioning.clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def fresh_recent_runs() -> Iterator[None]:
+    """Each test starts with no remembered ``requires_action`` runs, as a new process would."""
+    recent_runs.clear()
+    yield
+    recent_runs.clear()
 
 
 @pytest.fixture(scope="session")

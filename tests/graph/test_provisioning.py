@@ -79,3 +79,22 @@ def test_configured_assistant_id_is_used_as_is(scripted_server):
     assert result["messages"][-1].content == "hi from the chosen one"
     assert [a.name for a in _assistants_named(server, "hand-made")] == ["hand-made"]
     assert _assistants_named(server, "assistant-graph") == []
+
+
+def test_fingerprint_is_computed_once_per_spec(server, monkeypatch):
+    """Steps reuse the spec's fingerprint: over a three-step turn and a second turn the
+    assistant's definition is hashed once (the per-process cache key needs no re-hashing)."""
+    hashed: list[bytes] = []
+    real_sha256 = provisioning.hashlib.sha256
+
+    def counting_sha256(data: bytes = b""):
+        if b'"instructions"' in data:  # the assistant's definition, not other ids
+            hashed.append(data)
+        return real_sha256(data)
+
+    monkeypatch.setattr(provisioning.hashlib, "sha256", counting_sha256)
+    graph = build_graph(checkpointer=InMemorySaver())
+    context = Context(base_url=server.base_url, assistant_name="fingerprint-once")
+    _ask(graph, context, "fp-1")
+    _ask(graph, context, "fp-1")
+    assert len(hashed) == 1
