@@ -11,13 +11,27 @@ or a crash never leaves half-written state. Objects come back as the API's JSON 
 from __future__ import annotations
 
 import copy
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select, true, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 
 from assistants_server import db
 from assistants_server.database_thread import DatabaseThread
@@ -123,6 +137,84 @@ _SERIALIZERS = {
 }
 
 
+def _run_changed(row: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Return the run of ``row`` as it is after an UPDATE of ``values`` (no re-read needed)."""
+    return {
+        "id": row.id,
+        "object": "thread.run",
+        "created_at": row.created_at,
+        "thread_id": row.thread_id,
+        "assistant_id": row.assistant_id,
+        "status": values.get("status", row.status),
+        "expires_at": values.get("expires_at", row.expires_at),
+        **_public(values.get("data", row.data)),
+    }
+
+
+def _step_body(
+    step_id: str,
+    created_at: int,
+    run_id: str,
+    thread_id: str,
+    step_type: str,
+    status: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """Return a run step's API body from its columns."""
+    return {
+        "id": step_id,
+        "object": "thread.run.step",
+        "created_at": created_at,
+        "run_id": run_id,
+        "thread_id": thread_id,
+        "type": step_type,
+        "status": status,
+        **data,
+    }
+
+
+_BY_ID = {
+    name: select(table).where(table.c.id == bindparam("object_id"))
+    for name, table in db.metadata.tables.items()
+    if "id" in table.c
+}
+"""One prepared ``SELECT * ... WHERE id = :object_id`` per table (compiled once, cached)."""
+
+_LAST_MESSAGE_SEQ = select(func.max(db.messages.c.seq)).where(
+    db.messages.c.thread_id == bindparam("thread_id")
+)
+_RUN_MESSAGES = (
+    select(db.messages)
+    .where(db.messages.c.run_id == bindparam("run_id"))
+    .order_by(db.messages.c.seq.asc())
+)
+_RUN_TOOL_STEPS = (
+    select(db.run_steps)
+    .where(db.run_steps.c.run_id == bindparam("run_id"), db.run_steps.c.type == "tool_calls")
+    .order_by(db.run_steps.c.seq.asc())
+)
+_PARTIAL_MESSAGE_STEPS = select(db.run_steps).where(
+    db.run_steps.c.run_id == bindparam("run_id"),
+    db.run_steps.c.status == "in_progress",
+    db.run_steps.c.type == "message_creation",
+)
+_DELETE_PARTIAL_MESSAGES = delete(db.messages).where(
+    db.messages.c.run_id == bindparam("run_id"), db.messages.c.status == "in_progress"
+)
+
+HISTORY_CACHE_RUNS = 512
+"""How many active runs keep their thread's pre-run history in memory (oldest dropped)."""
+
+
+@dataclass(frozen=True)
+class _PreRunHistory:
+    """A thread's messages and tool-call steps from before a run (fixed while it is active)."""
+
+    thread_id: str
+    message_rows: list[Any]
+    tool_steps: list[Any]
+
+
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -170,6 +262,8 @@ class Store:
         self._thread = DatabaseThread()
         self._conn: Connection | None = None
         """The transaction in progress on the database thread (nested calls join it)."""
+        self._histories: OrderedDict[str, _PreRunHistory] = OrderedDict()
+        """Pre-run history per active run (database thread only); see :meth:`_attempt_history`."""
 
     @property
     def engine(self) -> Engine:
@@ -256,10 +350,13 @@ class Store:
 
     @staticmethod
     def _get_row(conn: Connection, table: Table, object_id: str, **filters: str) -> Any:
-        query = select(table).where(table.c.id == object_id)
-        for column, value in filters.items():
-            query = query.where(table.c[column] == value)
-        row = conn.execute(query).first()
+        if filters:
+            query = select(table).where(table.c.id == object_id)
+            for column, value in filters.items():
+                query = query.where(table.c[column] == value)
+            row = conn.execute(query).first()
+        else:
+            row = conn.execute(_BY_ID[table.name], {"object_id": object_id}).first()
         if row is None:
             kind, param = _KINDS[table.name]
             raise not_found(kind, object_id, param)
@@ -273,6 +370,21 @@ class Store:
         return _SERIALIZERS[table_name](row)
 
     get = _offloaded(_get)
+
+    def _get_in_thread(self, table_name: str, object_id: str, thread_id: str) -> dict[str, Any]:
+        """One object of a thread, in one call: 404 for the thread first, then the object."""
+        table = db.metadata.tables[table_name]
+        with self.read() as conn:
+            row = conn.execute(
+                select(table).where(table.c.id == object_id, table.c.thread_id == thread_id)
+            ).first()
+            if row is None:
+                self._get_row(conn, db.threads, thread_id)
+                kind, param = _KINDS[table_name]
+                raise not_found(kind, object_id, param)
+        return _SERIALIZERS[table_name](row)
+
+    get_in_thread = _offloaded(_get_in_thread)
 
     def _exists(self, table_name: str, object_id: str) -> bool:
         """Whether an object with this id exists."""
@@ -292,13 +404,19 @@ class Store:
         order: str,
         after: str | None,
         before: str | None,
+        in_thread: str | None = None,
         **filters: str | None,
     ) -> Page:
-        """Return a page ordered by ``seq``, with cursors ``after``/``before`` (ids on the list)."""
+        """Return a page ordered by ``seq``, with cursors ``after``/``before`` (ids on the list).
+
+        With ``in_thread``, a missing thread of that id is a 404 (checked in the same call).
+        """
         table = db.metadata.tables[table_name]
         conditions = [table.c[column] == value for column, value in filters.items()]
         descending = order == "desc"
         with self.read() as conn:
+            if in_thread is not None:
+                self._get_row(conn, db.threads, in_thread)
             for cursor_name, cursor_id in (("after", after), ("before", before)):
                 if cursor_id is None:
                     continue
@@ -380,6 +498,13 @@ class Store:
 
     @staticmethod
     def _insert_message(conn: Connection, thread_id: str, message: dict[str, Any]) -> str:
+        return str(Store._insert_message_row(conn, thread_id, message)[0]["id"])
+
+    @staticmethod
+    def _insert_message_row(
+        conn: Connection, thread_id: str, message: dict[str, Any]
+    ) -> tuple[dict[str, Any], int]:
+        """Insert a message; return its API body and its ``seq``."""
         message_id = new_id("msg")
         fields = dict(message)
         role = fields.pop("role")
@@ -395,7 +520,7 @@ class Store:
             "incomplete_at": None,
             **fields,
         }
-        conn.execute(
+        result = conn.execute(
             insert(db.messages).values(
                 id=message_id,
                 thread_id=thread_id,
@@ -406,7 +531,19 @@ class Store:
                 data=data,
             )
         )
-        return message_id
+        body = {
+            "id": message_id,
+            "object": "thread.message",
+            "created_at": created,
+            "thread_id": thread_id,
+            "run_id": run_id,
+            "role": role,
+            "status": status,
+            **data,
+        }
+        primary_key = result.inserted_primary_key
+        assert primary_key is not None
+        return body, int(primary_key[0])
 
     def _create_thread(
         self, data: dict[str, Any], messages: list[dict[str, Any]]
@@ -427,6 +564,7 @@ class Store:
             conn.execute(delete(db.runs).where(db.runs.c.thread_id == thread_id))
             conn.execute(delete(db.messages).where(db.messages.c.thread_id == thread_id))
             conn.execute(delete(db.threads).where(db.threads.c.id == thread_id))
+        self._histories.clear()
 
     delete_thread = _offloaded(_delete_thread)
 
@@ -476,13 +614,12 @@ class Store:
         """Change a message's status and/or body fields."""
         with self.write() as conn:
             row = self._get_row(conn, db.messages, message_id)
-            data = {**copy.deepcopy(row.data), **changes}
+            data = {**row.data, **changes}  # row.data is freshly decoded: not shared
             values: dict[str, Any] = {"data": data}
             if status is not None:
                 values["status"] = status
             conn.execute(update(db.messages).where(db.messages.c.id == message_id).values(**values))
-            row = self._get_row(conn, db.messages, message_id)
-        return _message(row)
+        return {**_message(row), "status": values.get("status", row.status), **data}
 
     update_message = _offloaded(_update_message)
 
@@ -595,7 +732,7 @@ class Store:
                 .order_by(db.run_steps.c.seq.asc())
             ).all()
             for step in steps:
-                data = copy.deepcopy(step.data)
+                data = copy.deepcopy(step.data)  # _step(step) below keeps the original
                 for call in data["step_details"]["tool_calls"]:
                     if call["id"] in outputs:
                         call["function"]["output"] = outputs[call["id"]]
@@ -605,16 +742,15 @@ class Store:
                     .where(db.run_steps.c.id == step.id)
                     .values(status="completed", data=data)
                 )
-                completed.append(_step(self._get_row(conn, db.run_steps, step.id)))
-            row = self._get_row(conn, db.runs, run_id)
-            data = {**copy.deepcopy(row.data), "required_action": None}
-            conn.execute(
-                update(db.runs)
-                .where(db.runs.c.id == run_id)
-                .values(status="queued", expires_at=None, data=data, **_owner_values(owner))
-            )
-            row = self._get_row(conn, db.runs, run_id)
-        return _run(row), completed
+                completed.append({**_step(step), "status": "completed", **data})
+            values = {
+                "status": "queued",
+                "expires_at": None,
+                "data": {**current.data, "required_action": None},
+                **_owner_values(owner),
+            }
+            conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
+        return _run_changed(current, values), completed
 
     requeue_with_outputs = _offloaded(_requeue_with_outputs)
 
@@ -648,17 +784,18 @@ class Store:
             if "expires_at" in changes:
                 values["expires_at"] = changes.pop("expires_at")
             if changes:
-                values["data"] = {**copy.deepcopy(row.data), **changes}
+                values["data"] = {**row.data, **changes}  # row.data is freshly decoded
             if status is not None:
                 values["status"] = status
                 if status not in EXECUTABLE_RUN_STATUSES:
                     values.update(
                         owner=None, owner_pid=None, owner_host=None, lease_expires_at=None
                     )
+                if status in TERMINAL_RUN_STATUSES:
+                    self._histories.pop(run_id, None)
             if values:
                 conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
-            row = self._get_row(conn, db.runs, run_id)
-        return _run(row)
+        return _run_changed(row, values)
 
     update_run = _offloaded(_update_run)
 
@@ -755,46 +892,57 @@ class Store:
 
     # -- steps ----------------------------------------------------------------------------
 
+    def _insert_step(
+        self,
+        conn: Connection,
+        run: dict[str, Any],
+        step_type: str,
+        details: dict[str, Any],
+        *,
+        after_message_seq: int | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Insert an in-progress run step placed after the thread's latest message; return it."""
+        step_id = new_id("step")
+        if after_message_seq is None:
+            after_message_seq = (
+                conn.execute(_LAST_MESSAGE_SEQ, {"thread_id": run["thread_id"]}).scalar() or 0
+            )
+        data = {
+            "assistant_id": run["assistant_id"],
+            "step_details": details,
+            "last_error": None,
+            "expired_at": None,
+            "cancelled_at": None,
+            "failed_at": None,
+            "completed_at": None,
+            "metadata": {},
+            "usage": None,
+            **extra,
+        }
+        created_at = now()
+        conn.execute(
+            insert(db.run_steps).values(
+                id=step_id,
+                run_id=run["id"],
+                thread_id=run["thread_id"],
+                type=step_type,
+                status="in_progress",
+                after_message_seq=after_message_seq,
+                created_at=created_at,
+                data=data,
+            )
+        )
+        return _step_body(
+            step_id, created_at, run["id"], run["thread_id"], step_type, "in_progress", data
+        )
+
     def _create_step(
         self, run: dict[str, Any], step_type: str, details: dict[str, Any], **extra: Any
     ) -> dict[str, Any]:
         """Insert an in-progress run step, placed after the thread's latest message."""
-        step_id = new_id("step")
         with self.write() as conn:
-            last_seq = (
-                conn.execute(
-                    select(func.max(db.messages.c.seq)).where(
-                        db.messages.c.thread_id == run["thread_id"]
-                    )
-                ).scalar()
-                or 0
-            )
-            data = {
-                "assistant_id": run["assistant_id"],
-                "step_details": details,
-                "last_error": None,
-                "expired_at": None,
-                "cancelled_at": None,
-                "failed_at": None,
-                "completed_at": None,
-                "metadata": {},
-                "usage": None,
-                **extra,
-            }
-            conn.execute(
-                insert(db.run_steps).values(
-                    id=step_id,
-                    run_id=run["id"],
-                    thread_id=run["thread_id"],
-                    type=step_type,
-                    status="in_progress",
-                    after_message_seq=last_seq,
-                    created_at=now(),
-                    data=data,
-                )
-            )
-            row = self._get_row(conn, db.run_steps, step_id)
-        return _step(row)
+            return self._insert_step(conn, run, step_type, details, **extra)
 
     create_step = _offloaded(_create_step)
 
@@ -804,12 +952,12 @@ class Store:
         """Change a step's status and/or body fields."""
         with self.write() as conn:
             row = self._get_row(conn, db.run_steps, step_id)
-            values: dict[str, Any] = {"data": {**copy.deepcopy(row.data), **changes}}
+            data = {**row.data, **changes}  # row.data is freshly decoded: not shared
+            values: dict[str, Any] = {"data": data}
             if status is not None:
                 values["status"] = status
             conn.execute(update(db.run_steps).where(db.run_steps.c.id == step_id).values(**values))
-            row = self._get_row(conn, db.run_steps, step_id)
-        return _step(row)
+        return {**_step(row), "status": values.get("status", row.status), **data}
 
     update_step = _offloaded(_update_step)
 
@@ -836,22 +984,12 @@ class Store:
     def _discard_partial_output(self, run_id: str) -> None:
         """Remove an interrupted attempt's unfinished message steps and messages (on resume)."""
         with self.write() as conn:
-            steps = conn.execute(
-                select(db.run_steps).where(
-                    db.run_steps.c.run_id == run_id,
-                    db.run_steps.c.status == "in_progress",
-                    db.run_steps.c.type == "message_creation",
-                )
-            ).all()
+            steps = conn.execute(_PARTIAL_MESSAGE_STEPS, {"run_id": run_id}).all()
             for step in steps:
                 message_id = step.data["step_details"]["message_creation"]["message_id"]
                 conn.execute(delete(db.messages).where(db.messages.c.id == message_id))
                 conn.execute(delete(db.run_steps).where(db.run_steps.c.id == step.id))
-            conn.execute(
-                delete(db.messages).where(
-                    db.messages.c.run_id == run_id, db.messages.c.status == "in_progress"
-                )
-            )
+            conn.execute(_DELETE_PARTIAL_MESSAGES, {"run_id": run_id})
 
     discard_partial_output = _offloaded(_discard_partial_output)
 
@@ -859,6 +997,7 @@ class Store:
         """Delete one message."""
         with self.write() as conn:
             conn.execute(delete(db.messages).where(db.messages.c.id == message_id))
+        self._histories.clear()  # a cached pre-run history may have held the message
 
     delete_message = _offloaded(_delete_message)
 
@@ -872,36 +1011,76 @@ class Store:
         Claims the run, clears an interrupted attempt's output, marks it ``in_progress`` and
         reads what the model request needs. None when the run is not ours to run.
         """
+        now_f = time.time()
         with self.write() as conn:
-            if not self._claim_run(run_id, owner, pid, host, lease_seconds):
+            row = conn.execute(_BY_ID["runs"], {"object_id": run_id}).first()
+            if row is None or row.status not in EXECUTABLE_RUN_STATUSES:
                 return None
-            row = self._get_row(conn, db.runs, run_id)
+            if not (
+                row.owner is None
+                or row.owner == owner
+                or (row.lease_expires_at is not None and row.lease_expires_at < now_f)
+            ):
+                return None
+            values: dict[str, Any] = {
+                "owner": owner,
+                "owner_pid": pid,
+                "owner_host": host,
+                "lease_expires_at": now_f + lease_seconds,
+            }
             if row.status == "cancelling":
+                conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
                 return Attempt(_run(row), False, None, [], [])
             self._discard_partial_output(run_id)
             moved = row.status == "queued"
             if moved:
-                updated = self._update_run(
-                    run_id, status="in_progress", started_at=row.data.get("started_at") or now()
-                )
-                assert updated is not None
-                run = updated
-            else:
-                run = _run(row)
+                values["status"] = "in_progress"
+                values["data"] = {**row.data, "started_at": row.data.get("started_at") or now()}
+            conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
+            run = _run_changed(row, values)
             truncation = run.get("truncation_strategy") or {}
             last_messages = (
                 truncation.get("last_messages")
                 if truncation.get("type") == "last_messages"
                 else None
             )
-            message_rows, tool_steps = self._thread_history(run["thread_id"], last_messages)
-            return Attempt(
-                run,
-                moved,
-                row.data.get("_additional_instructions"),
-                message_rows,
-                tool_steps,
+            message_rows, tool_steps = self._attempt_history(conn, run_id, run["thread_id"])
+        if last_messages is not None:
+            message_rows = message_rows[max(0, len(message_rows) - last_messages) :]
+            if last_messages:
+                first_seq = message_rows[0].seq if message_rows else 0
+                tool_steps = [s for s in tool_steps if s.after_message_seq >= first_seq - 1]
+        return Attempt(
+            run,
+            moved,
+            row.data.get("_additional_instructions"),
+            message_rows,
+            tool_steps,
+        )
+
+    def _attempt_history(
+        self, conn: Connection, run_id: str, thread_id: str
+    ) -> tuple[list[Any], list[Any]]:
+        """Return the thread's messages and tool-call steps for the run's next model request.
+
+        While a run is active its thread takes no new messages or runs, so what came before
+        the run is read once (first attempt in this process) and kept; later attempts read
+        only the run's own messages and steps. A restarted server simply reads it again.
+        """
+        cached = self._histories.get(run_id)
+        if cached is None or cached.thread_id != thread_id:
+            message_rows, tool_steps = self._thread_history(thread_id)
+            self._histories[run_id] = _PreRunHistory(
+                thread_id,
+                [r for r in message_rows if r.run_id != run_id],
+                [s for s in tool_steps if s.run_id != run_id],
             )
+            while len(self._histories) > HISTORY_CACHE_RUNS:
+                self._histories.popitem(last=False)
+            return message_rows, tool_steps
+        own_messages = conn.execute(_RUN_MESSAGES, {"run_id": run_id}).all()
+        own_steps = conn.execute(_RUN_TOOL_STEPS, {"run_id": run_id}).all()
+        return cached.message_rows + list(own_messages), cached.tool_steps + list(own_steps)
 
     begin_attempt = _offloaded(_begin_attempt)
 
@@ -909,8 +1088,9 @@ class Store:
         self, run: dict[str, Any]
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Return the run's in-progress assistant message and its ``message_creation`` step."""
-        with self.write():
-            message = self._insert_run_message(
+        with self.write() as conn:
+            message, seq = self._insert_message_row(
+                conn,
                 run["thread_id"],
                 {
                     "role": "assistant",
@@ -920,10 +1100,12 @@ class Store:
                     "content": [],
                 },
             )
-            step = self._create_step(
+            step = self._insert_step(
+                conn,
                 run,
                 "message_creation",
                 {"type": "message_creation", "message_creation": {"message_id": message["id"]}},
+                after_message_seq=seq,  # the message just inserted is the thread's latest
             )
         return message, step
 
@@ -969,13 +1151,11 @@ class Store:
 
         The run changes only if it is still ``in_progress`` (else the third item is None).
         """
-        with self.write():
-            created = self._create_step(
-                run, "tool_calls", {"type": "tool_calls", "tool_calls": []}, usage=usage
+        with self.write() as conn:
+            step = self._insert_step(
+                conn, run, "tool_calls", {"type": "tool_calls", "tool_calls": calls}, usage=usage
             )
-            step = self._update_step(
-                created["id"], step_details={"type": "tool_calls", "tool_calls": calls}
-            )
+            created = {**step, "step_details": {"type": "tool_calls", "tool_calls": []}}
             updated = self._update_run(
                 run["id"],
                 status="requires_action",

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from assistants_server.routes.common import ListParams, context, json_response
+from assistants_server.routes.common import ListParams, context, json_response, list_params
 from assistants_server.schemas import CreateAssistant, ModifyAssistant, dump_tools
 
 router = APIRouter()
@@ -34,7 +34,7 @@ async def create_assistant(body: CreateAssistant, request: Request) -> JSONRespo
 
 @router.get("/assistants")
 async def list_assistants(
-    request: Request, params: Annotated[ListParams, Depends()]
+    request: Request, params: Annotated[ListParams, Depends(list_params)]
 ) -> JSONResponse:
     """List assistants."""
     return json_response(

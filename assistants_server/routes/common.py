@@ -23,13 +23,7 @@ def context(request: Request) -> ServerContext:
 class ListParams:
     """``limit``, ``order``, ``after``, ``before`` of list endpoints."""
 
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-        order: Literal["asc", "desc"] = "desc",
-        after: str | None = None,
-        before: str | None = None,
-    ) -> None:
+    def __init__(self, limit: int, order: str, after: str | None, before: str | None) -> None:
         self.limit = limit
         self.order = order
         self.after = after
@@ -43,6 +37,16 @@ class ListParams:
             "after": self.after,
             "before": self.before,
         }
+
+
+async def list_params(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Literal["asc", "desc"] = "desc",
+    after: str | None = None,
+    before: str | None = None,
+) -> ListParams:
+    """Read the list query parameters (a coroutine: FastAPI runs sync dependencies in a thread)."""
+    return ListParams(limit, order, after, before)
 
 
 def json_response(body: dict[str, Any], status_code: int = 200) -> JSONResponse:

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from assistants_server.errors import not_found
-from assistants_server.routes.common import ListParams, context, json_response, message_fields
+from assistants_server.routes.common import (
+    ListParams,
+    context,
+    json_response,
+    list_params,
+    message_fields,
+)
 from assistants_server.schemas import CreateMessage, ModifyMessage
 
 router = APIRouter()
@@ -26,19 +32,18 @@ async def create_message(thread_id: str, body: CreateMessage, request: Request) 
 async def list_messages(
     thread_id: str,
     request: Request,
-    params: Annotated[ListParams, Depends()],
+    params: Annotated[ListParams, Depends(list_params)],
     run_id: str | None = None,
 ) -> JSONResponse:
     """List a thread's messages, optionally only those a run wrote (indexed either way)."""
     store = context(request).store
-    if not await store.exists("threads", thread_id):
-        raise not_found("thread", thread_id, "thread_id")
     page = await store.list_objects(
         "messages",
         limit=params.limit,
         order=params.order,
         after=params.after,
         before=params.before,
+        in_thread=thread_id,
         thread_id=thread_id,
         **({"run_id": run_id} if run_id is not None else {}),
     )

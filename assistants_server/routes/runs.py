@@ -23,6 +23,7 @@ from assistants_server.routes.common import (
     ListParams,
     context,
     json_response,
+    list_params,
     message_fields,
     run_response,
     sse_response,
@@ -147,7 +148,7 @@ async def create_run(thread_id: str, body: CreateRun, request: Request) -> Respo
 
 @router.get("/threads/{thread_id}/runs")
 async def list_runs(
-    thread_id: str, request: Request, params: Annotated[ListParams, Depends()]
+    thread_id: str, request: Request, params: Annotated[ListParams, Depends(list_params)]
 ) -> JSONResponse:
     """List a thread's runs."""
     ctx = context(request)
@@ -159,9 +160,7 @@ async def list_runs(
 
 
 async def _get_run(ctx: ServerContext, thread_id: str, run_id: str) -> dict[str, Any]:
-    if not await ctx.store.exists("threads", thread_id):
-        raise not_found("thread", thread_id, "thread_id")
-    return await ctx.worker.refresh(await ctx.store.get("runs", run_id, thread_id=thread_id))
+    return await ctx.worker.refresh(await ctx.store.get_in_thread("runs", run_id, thread_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
@@ -248,7 +247,10 @@ async def submit_tool_outputs(
 
 @router.get("/threads/{thread_id}/runs/{run_id}/steps")
 async def list_run_steps(
-    thread_id: str, run_id: str, request: Request, params: Annotated[ListParams, Depends()]
+    thread_id: str,
+    run_id: str,
+    request: Request,
+    params: Annotated[ListParams, Depends(list_params)],
 ) -> JSONResponse:
     """List a run's steps."""
     ctx = context(request)
