@@ -58,6 +58,7 @@ from graph.errors import (
     RunStreamError,
 )
 from graph.recent_runs import recent_runs
+from graph.run_stream import aiter_events, iter_events
 
 logger = logging.getLogger(__name__)
 
@@ -210,8 +211,8 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 stream.response.close()
             else:
                 with stream:
-                    for event in stream:
-                        tracker.observe(event)
+                    for name, data in iter_events(stream.response):
+                        tracker.observe(name, data)
             run = tracker.require_run()
             if run.status in WAITING_STATUSES:
                 run = self._wait_for_run(run.id, run.thread_id)
@@ -351,8 +352,8 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 await stream.response.aclose()
             else:
                 async with stream:
-                    async for event in stream:
-                        pending = tracker.observe(event)
+                    async for name, data in aiter_events(stream.response):
+                        pending = tracker.observe(name, data)
                         if pending is not None and inspect.isawaitable(pending):
                             await pending
             run = tracker.require_run()
@@ -428,39 +429,58 @@ def _new_thread(input: dict) -> dict[str, Any]:
 
 
 class _StreamTracker:
-    """Follows a run's event stream: the latest run object, text deltas, error events."""
+    """Follows a run's event stream: the latest run object, text deltas, error events.
+
+    Events arrive as ``(name, decoded JSON)`` (``graph.run_stream``); the run object is built
+    from the latest run event only when asked for.
+    """
 
     def __init__(
         self, on_delta: TextDeltaHandler, on_message_delta: MessageDeltaHandler | None = None
     ) -> None:
         self.on_delta = on_delta
         self.on_message_delta = on_message_delta
-        self.run: Any = None
+        self._run: Any = None
+        self._run_data: dict[str, Any] | None = None
         self.error: str = ""
 
-    def observe(self, event: Any) -> Any:
+    @property
+    def run(self) -> Any:
+        """The run as of its latest event (None before any run event)."""
+        if self._run is None and self._run_data is not None:
+            self._run = Run.model_construct(**self._run_data)
+        return self._run
+
+    @run.setter
+    def run(self, value: Any) -> None:
+        self._run, self._run_data = value, None
+
+    def observe(self, name: str, data: Any) -> Any:
         """Take in one event; returns what ``on_message_delta`` returned (an awaitable?)."""
-        name = getattr(event, "event", "")
         if name.startswith("thread.run.") and not name.startswith("thread.run.step."):
-            self.run = event.data
-        elif name == "thread.message.delta":
+            if isinstance(data, dict):
+                self._run, self._run_data = None, data
+        elif name == "thread.message.delta" and isinstance(data, dict):
             values = []
-            for part in event.data.delta.content or []:
-                text = getattr(part, "text", None)
-                value = getattr(text, "value", None) if text is not None else None
+            for part in (data.get("delta") or {}).get("content") or []:
+                text = part.get("text") if isinstance(part, dict) else None
+                value = text.get("value") if isinstance(text, dict) else None
                 if value:
                     self.on_delta(value)
                     values.append(value)
             if values and self.on_message_delta is not None:
-                return self.on_message_delta(event.data.id, "".join(values))
+                return self.on_message_delta(str(data.get("id", "")), "".join(values))
         elif name == "error":
-            self.error = getattr(event.data, "message", "") or str(event.data)
+            message = data.get("message") if isinstance(data, dict) else None
+            self.error = message or str(data)
             logger.warning("Error event in a run stream: %s", self.error)
+        return None
 
     def require_run(self) -> Any:
-        if self.run is None:
+        run = self.run
+        if run is None:
             raise RunStreamError(RUN_STREAM_EMPTY.format(detail=self.error or "no error given"))
-        return self.run
+        return run
 
 
 def _is_json_response(stream: Any) -> bool:
