@@ -101,18 +101,26 @@ async def stream_run(
                 yield DONE_FRAME
                 return
         while True:
-            try:
-                event = await asyncio.wait_for(queue.get(), timeout=STATE_CHECK_SECONDS)
-            except TimeoutError:
-                run = await current_run()
-                name = STATUS_EVENTS[run["status"]]
-                if name in RUN_STREAM_END_EVENTS:
-                    yield StreamEvent(name, run).frame()
-                    break
-                continue
-            yield event.frame()
-            if event.event in RUN_STREAM_END_EVENTS:
-                break
-        yield DONE_FRAME
+            events: list[StreamEvent] = []
+            if queue.empty():
+                try:
+                    events.append(await asyncio.wait_for(queue.get(), STATE_CHECK_SECONDS))
+                except TimeoutError:
+                    run = await current_run()
+                    name = STATUS_EVENTS[run["status"]]
+                    if name in RUN_STREAM_END_EVENTS:
+                        yield StreamEvent(name, run).frame() + DONE_FRAME
+                        return
+                    continue
+            while not queue.empty():
+                events.append(queue.get_nowait())
+            # Everything already published goes out as one chunk (one write, one client read).
+            frames: list[bytes] = []
+            for event in events:
+                frames.append(event.frame())
+                if event.event in RUN_STREAM_END_EVENTS:
+                    yield b"".join(frames) + DONE_FRAME
+                    return
+            yield b"".join(frames)
     finally:
         bus.unsubscribe(run_id, queue)

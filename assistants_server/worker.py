@@ -23,7 +23,8 @@ import math
 import os
 import socket
 import time
-from collections.abc import Coroutine
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from assistants_server.backends.base import ModelBackend, ModelError, ModelRequest, ModelTurn
@@ -87,11 +88,75 @@ def _chat_content(content: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
     return parts
 
 
+CHAT_FORMS_ITEMS = 20_000
+"""How many completed messages/steps keep their model-request form in memory (oldest dropped)."""
+
+
+class ChatForms:
+    """Model-request forms of completed messages and tool steps, by id.
+
+    A completed message's content and a completed step's calls and outputs never change (only
+    metadata can), so their converted form is reused by every later request of the thread.
+    """
+
+    def __init__(self, limit: int = CHAT_FORMS_ITEMS) -> None:
+        self.limit = limit
+        self._forms: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, object_id: str, build: Callable[[], Any]) -> Any:
+        """Return the cached form of ``object_id``, building (and keeping) it when missing."""
+        form = self._forms.get(object_id)
+        if form is None:
+            form = self._forms[object_id] = build()
+            if len(self._forms) > self.limit:
+                self._forms.popitem(last=False)
+        return form
+
+
+def _step_chat(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return a tool-calls step as an assistant message with its calls, then its tool messages."""
+    chat: list[dict[str, Any]] = [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {
+                        "name": call["function"]["name"],
+                        "arguments": call["function"]["arguments"],
+                    },
+                }
+                for call in calls
+            ],
+        }
+    ]
+    for call in calls:
+        chat.append(
+            {
+                "role": "tool",
+                "tool_call_id": call["id"],
+                "content": call["function"].get("output") or "",
+            }
+        )
+    return chat
+
+
+def _step_chat_of(step: Any) -> list[dict[str, Any]]:
+    return _step_chat(step.data["step_details"]["tool_calls"])
+
+
+def _message_chat(row: Any) -> dict[str, Any]:
+    return {"role": row.role, "content": _chat_content(row.data.get("content", []))}
+
+
 def build_chat_messages(
     instructions: str | None,
     additional_instructions: str | None,
     message_rows: list[Any],
     tool_steps: list[Any],
+    forms: ChatForms | None = None,
 ) -> list[dict[str, Any]]:
     """Return the model's view of a thread.
 
@@ -99,6 +164,7 @@ def build_chat_messages(
 
     Tool-call steps sit after the message that was latest when they were recorded; only steps
     whose outputs were all submitted are included (a call without a result is not valid chat).
+    With ``forms``, completed messages and steps are converted once and then reused.
     """
     chat: list[dict[str, Any]] = []
     system = "\n\n".join(part for part in (instructions, additional_instructions) if part)
@@ -112,39 +178,21 @@ def build_chat_messages(
         while step_index < len(steps) and (
             up_to_seq is None or steps[step_index].after_message_seq < up_to_seq
         ):
-            calls = steps[step_index].data["step_details"]["tool_calls"]
-            chat.append(
-                {
-                    "role": "assistant",
-                    "content": None,
-                    "tool_calls": [
-                        {
-                            "id": call["id"],
-                            "type": "function",
-                            "function": {
-                                "name": call["function"]["name"],
-                                "arguments": call["function"]["arguments"],
-                            },
-                        }
-                        for call in calls
-                    ],
-                }
-            )
-            for call in calls:
-                chat.append(
-                    {
-                        "role": "tool",
-                        "tool_call_id": call["id"],
-                        "content": call["function"].get("output") or "",
-                    }
-                )
+            step = steps[step_index]
+            if forms is None:
+                chat.extend(_step_chat_of(step))
+            else:
+                chat.extend(forms.get(step.id, functools.partial(_step_chat_of, step)))
             step_index += 1
 
     for row in message_rows:
         flush_steps(row.seq)
         if row.status == "in_progress":
             continue
-        chat.append({"role": row.role, "content": _chat_content(row.data.get("content", []))})
+        if forms is not None and row.status == "completed":
+            chat.append(forms.get(row.id, functools.partial(_message_chat, row)))
+        else:
+            chat.append(_message_chat(row))
     flush_steps(None)
     return chat
 
@@ -178,6 +226,7 @@ class RunWorker:
         """Short background tasks (finishing a cancel, expiring a run), kept until done."""
         self._heartbeat: asyncio.Task[None] | None = None
         self._stopping = False
+        self._chat_forms = ChatForms()
 
     @property
     def owner_claim(self) -> tuple[str, int, str, float]:
@@ -478,6 +527,7 @@ class RunWorker:
             attempt.additional_instructions,
             attempt.message_rows,
             attempt.tool_steps,
+            self._chat_forms,
         )
         max_prompt_tokens = run.get("max_prompt_tokens")
         if max_prompt_tokens is not None:

@@ -14,13 +14,15 @@ It is not a language model and never pretends to be one. It does three things:
 * **Scripted mode** (tests): rules from :mod:`assistants_server.backends.offline_script`
   decide the turn from the conversation alone.
 
-Text is streamed word by word through ``on_text_delta``; usage counts whitespace-separated
-tokens; ``latency_ms`` adds a cancellable sleep to every call.
+Text is streamed through ``on_text_delta`` in a few word-aligned chunks (at least two for a
+reply of two or more words, about :data:`WORDS_PER_DELTA` words each); usage counts
+whitespace-separated tokens; ``latency_ms`` adds a cancellable sleep to every call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import re
@@ -234,6 +236,17 @@ def split_words(text: str) -> list[str]:
     return pieces
 
 
+WORDS_PER_DELTA = 8
+"""Words per streamed text delta: each delta costs an event, a frame and client-side parsing."""
+
+
+def delta_chunks(pieces: list[str]) -> list[str]:
+    """Join word pieces into a few deltas: about WORDS_PER_DELTA each, two at least if possible."""
+    count = max(math.ceil(len(pieces) / WORDS_PER_DELTA), min(2, len(pieces)))
+    bounds = [round(i * len(pieces) / count) for i in range(count + 1)] if count else [0]
+    return ["".join(pieces[a:b]) for a, b in itertools.pairwise(bounds) if b > a]
+
+
 def count_prompt_tokens(request: ModelRequest) -> int:
     """Whitespace-separated tokens in the request's messages (content and tool-call arguments)."""
     total = 0
@@ -363,7 +376,7 @@ class OfflineBackend:
         tool_calls: list[ToolCallRequest],
         on_text_delta: TextDeltaCallback | None,
     ) -> ModelTurn:
-        """Apply ``max_completion_tokens``, stream the text word by word, count usage."""
+        """Apply ``max_completion_tokens``, stream the text in a few chunks, count usage."""
         pieces = split_words(text)
         call_tokens = sum(1 + len(call.arguments.split()) for call in tool_calls)
         limit = request.max_completion_tokens
@@ -374,8 +387,8 @@ class OfflineBackend:
             tool_calls, call_tokens = [], 0  # a cut-off tool call is unusable
         text = "".join(pieces)
         if on_text_delta is not None:
-            for piece in pieces:
-                await on_text_delta(piece)
+            for chunk in delta_chunks(pieces):
+                await on_text_delta(chunk)
                 await asyncio.sleep(0)
         usage = Usage(prompt_tokens=count_prompt_tokens(request),
                       completion_tokens=len(pieces) + call_tokens)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from typing import Any
 
 import pytest
@@ -21,7 +22,12 @@ from assistants_server.backends import (
     ToolCallRequest,
 )
 from assistants_server.backends import offline as offline_module
-from assistants_server.backends.offline import find_calculator_tool
+from assistants_server.backends.offline import (
+    WORDS_PER_DELTA,
+    delta_chunks,
+    find_calculator_tool,
+    split_words,
+)
 from assistants_server.backends.offline_arithmetic import (
     MissingPreviousResultError,
     extract_expressions,
@@ -369,14 +375,31 @@ def test_non_arithmetic_gets_the_not_configured_reply():
     assert "".join(deltas) == turn.text
 
 
-def test_text_streams_word_by_word_and_usage_is_counted():
-    """Text arrives through on_text_delta in word pieces; usage counts whitespace tokens."""
+def test_text_streams_in_word_aligned_chunks_and_usage_is_counted():
+    """Text arrives through on_text_delta in a few whole-word chunks; usage counts words."""
     messages = [{"role": "user", "content": "tell me a story please"}]
     turn, deltas = complete(OfflineBackend(), messages)
-    assert len(deltas) == len(NOT_CONFIGURED_REPLY.split())
+    words = len(NOT_CONFIGURED_REPLY.split())
+    assert len(deltas) == math.ceil(words / WORDS_PER_DELTA) and len(deltas) >= 2
+    assert all(delta.strip() and not delta[-1].isspace() for delta in deltas)
+    assert sum(len(delta.split()) for delta in deltas) == words
     assert "".join(deltas) == turn.text
     assert turn.usage.completion_tokens == len(NOT_CONFIGURED_REPLY.split())
     assert turn.usage.prompt_tokens == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", []),
+        ("42", ["42"]),
+        ("The total is 43.", ["The total", " is 43."]),
+        ("a b c d e f g h i j", ["a b c d e", " f g h i j"]),
+    ],
+)
+def test_short_replies_still_stream_in_two_deltas(text: str, expected: list[str]) -> None:
+    """Two words or more give two deltas at least; the deltas join back to the text."""
+    assert delta_chunks(split_words(text)) == expected
 
 
 def test_max_completion_tokens_truncates_text():
@@ -445,7 +468,7 @@ def test_script_plays_tool_calls_then_text():
     messages += [message] + [{"role": "tool", "tool_call_id": i, "content": "sunny"} for i in ids]
     turn, deltas = complete(OfflineBackend(script=SCRIPT), messages)  # a fresh instance: stateless
     assert turn.text == "It is sunny in Paris."
-    assert deltas == ["It", " is", " sunny", " in", " Paris."]
+    assert deltas == ["It is", " sunny in Paris."]
 
 
 def test_script_past_its_last_turn_says_so():
