@@ -14,7 +14,10 @@ are medians of several repetitions. One module per figure:
 
 * :mod:`benchmarks.step_overhead` — graph wall ÷ (3 x L), L = 100 ms;
 * :mod:`benchmarks.vs_seed` — graph wall ÷ the seed's ``execute_agent`` loop (upstream defaults);
-* :mod:`benchmarks.thread_length` — one turn after 500 prior messages ÷ after 5, L = 0;
+* :mod:`benchmarks.thread_length` — agent loop: one turn on an Assistants thread of 500 prior
+  messages ÷ of 5 (the LangGraph state holds only the current conversation), L = 0;
+* :mod:`benchmarks.thread_length_state` — the same with the prior messages also in the
+  LangGraph state (its checkpointer's whole-list (de)serialisation included; reported);
 * :mod:`benchmarks.concurrency` — 32 conversations at once ÷ one, L = 100 ms;
 * :mod:`benchmarks.throughput` — runs per second, p50/p95 latency, L = 0, beside the seed loop;
 * :mod:`benchmarks.checkpoint_cost` — SQLite checkpoint bytes per step at thread length 5 and 500;

@@ -12,6 +12,7 @@ FIGURES: tuple[str, ...] = (
     "step_overhead",
     "vs_seed",
     "thread_length",
+    "thread_length_state",
     "concurrency",
     "throughput",
     "checkpoint_cost",

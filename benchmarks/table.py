@@ -11,6 +11,7 @@ KEY_DETAILS: dict[str, tuple[str, ...]] = {
     "step_overhead": ("sync_wall_median_s", "async_ratio", "sqlite_sync_durability_ratio"),
     "vs_seed": ("graph_wall_median_s", "seed_wall_median_s"),
     "thread_length": ("short_turn_median_s", "long_turn_median_s"),
+    "thread_length_state": ("short_turn_median_s", "long_turn_median_s"),
     "concurrency": ("single_wall_median_s", "batch_wall_median_s"),
     "throughput": (
         "p50_run_latency_s",
