@@ -55,6 +55,8 @@ TASK_ID_KEY = "__pregel_task_id"
 """Where LangGraph puts the id of the running task (deterministic for a checkpoint + node)."""
 RECENT_RUN_REFUSED = "Submit to run %s refused (%s); reading the run and continuing from it."
 """Logged when a run seen moments ago in requires_action no longer takes the tool outputs."""
+ALREADY_SUBMITTED = "Run %s took the tool outputs before a restart (now %s); taking its result."
+"""Logged when a re-run step finds that its submit went through."""
 DeltaHandler = Callable[[str, str], Any]
 """Receives (Assistants message id, text) for each streamed text delta."""
 
@@ -184,7 +186,7 @@ class AssistantNode:
                 payload["thread_id"] = thread_id
             return self._call(runnable, payload, config, on_delta)
         recent = runnable.take_recent_run(step.run_id)
-        if recent is not None:
+        if recent is not None and not _outputs_taken(recent, step):
             try:
                 return self._call(runnable, _submit_payload(recent, step, key), config, on_delta)
             except (openai.BadRequestError, openai.ConflictError) as exc:
@@ -195,13 +197,15 @@ class AssistantNode:
             raise RunGoneError(
                 step.run_id, thread_id, str(runnable.client.base_url).rstrip("/")
             ) from exc
-        if run.status == "requires_action":
+        if run.status == "requires_action" and not _outputs_taken(run, step):
             payload = _submit_payload(run, step, key)
             return self._call(runnable, payload, config, on_delta)
         if run.status == "expired":
             payload = _expired_payload(thread_id, step, key)
             return self._call(runnable, payload, config, on_delta)
-        # The submit went through before a crash: take the run's result.
+        # The submit went through before a crash: take the run's result (the answer, or the
+        # tool calls of its next step).
+        logger.info(ALREADY_SUBMITTED, run.id, run.status)
         try:
             return response_to_update(runnable.wait_for_response(run))
         except RunEndedError as exc:
@@ -282,7 +286,7 @@ class AssistantNode:
                 payload["thread_id"] = thread_id
             return await self._acall(runnable, payload, config, on_delta)
         recent = runnable.atake_recent_run(step.run_id)
-        if recent is not None:
+        if recent is not None and not _outputs_taken(recent, step):
             payload = _submit_payload(recent, step, key)
             try:
                 return await self._acall(runnable, payload, config, on_delta)
@@ -294,11 +298,12 @@ class AssistantNode:
             raise RunGoneError(
                 step.run_id, thread_id, str(runnable.async_client.base_url).rstrip("/")
             ) from exc
-        if run.status == "requires_action":
+        if run.status == "requires_action" and not _outputs_taken(run, step):
             return await self._acall(runnable, _submit_payload(run, step, key), config, on_delta)
         if run.status == "expired":
             payload = _expired_payload(thread_id, step, key)
             return await self._acall(runnable, payload, config, on_delta)
+        logger.info(ALREADY_SUBMITTED, run.id, run.status)
         try:
             return response_to_update(await runnable.await_for_response(run))
         except RunEndedError as exc:
@@ -328,6 +333,18 @@ class AssistantNode:
         if run.status == "requires_action" or run.status in WAITING_STATUSES:
             await runnable.acancel_run(thread_id, run_id, f"{key}:stale")
             await runnable._await_for_run(run_id, thread_id)
+
+
+def _outputs_taken(run: Any, step: SubmitToolOutputs) -> bool:
+    """Whether the run took these tool outputs already and now awaits those of a later step.
+
+    A step re-run after a crash can find the run in ``requires_action`` again, for tool calls
+    none of which the step answered: its submit went through before the crash.
+    """
+    if run.status != "requires_action":
+        return False
+    pending = {call.id for call in run.required_action.submit_tool_outputs.tool_calls}
+    return not pending & {r.call_id for r in step.results}
 
 
 def _submit_payload(run: Any, step: SubmitToolOutputs, key: str) -> dict[str, Any]:

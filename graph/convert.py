@@ -1,9 +1,11 @@
 """Turn the runnable's agent output into chat messages and state updates.
 
-``OpenAIAssistantAction`` lists become one ``AIMessage`` with ``tool_calls``; an
-``OpenAIAssistantFinish`` becomes an ``AIMessage`` with the answer; a run that ended without an
-answer becomes an ``AIMessage`` that says so. Message ids are stable (derived from the run and
-its tool call / message ids), so a step re-run after a crash replaces instead of duplicating.
+``OpenAIAssistantAction`` lists become one ``AIMessage`` with ``tool_calls`` (and, as its
+content, the text the model wrote in the same step); an ``OpenAIAssistantFinish`` becomes an
+``AIMessage`` with the answer; a run that ended without an answer becomes an ``AIMessage`` that
+says so. Message ids are stable: the Assistants message id of the step's text (the id its
+streamed deltas carried), else one derived from the run and its tool call ids, so a step re-run
+after a crash replaces instead of duplicating.
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ def response_to_update(response: Any) -> dict[str, Any]:
 def actions_to_update(actions: Sequence[OpenAIAssistantAction]) -> dict[str, Any]:
     """One AI message with a tool call per action; the run now awaits their outputs."""
     first = actions[0]
+    message_ids = list(getattr(first, "message_ids", None) or [])
     message = AIMessage(
-        id=tool_call_message_id(first.run_id, [a.tool_call_id for a in actions]),
-        content="",
+        id=message_ids[-1]
+        if message_ids
+        else tool_call_message_id(first.run_id, [a.tool_call_id for a in actions]),
+        content=first.log or "",
         tool_calls=[
             {"id": a.tool_call_id, "name": a.tool, "args": _args(a.tool_input), "type": "tool_call"}
             for a in actions
@@ -50,6 +55,7 @@ def actions_to_update(actions: Sequence[OpenAIAssistantAction]) -> dict[str, Any
         response_metadata={
             "assistant_run_id": first.run_id,
             "assistant_thread_id": first.thread_id,
+            "assistant_message_ids": message_ids,
         },
     )
     return {

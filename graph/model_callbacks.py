@@ -5,13 +5,16 @@ Studio's chat view reads) and ``astream_events`` are fed by chat-model callbacks
 node is not a LangChain chat model, so it reports each step itself: ``on_chat_model_start``
 with the conversation, one ``on_llm_new_token`` per streamed text delta (an ``AIMessageChunk``
 whose id is the Assistants message id, which is also the id of the final ``AIMessage``), then
-``on_llm_end`` with the step's ``AIMessage`` (the answer, or the tool calls). Because the
-chunks and the final message share one id, LangGraph's message stream does not send the final
-message a second time.
+``on_llm_end`` with the step's ``AIMessage`` (the answer, or the tool calls with the text the
+model wrote alongside them). Because the chunks and the final message share one id, LangGraph's
+message stream does not send the final message a second time; so when a step streamed text and
+also called tools, one last chunk under that id carries the calls (``tool_call_chunks``, as a
+streaming chat model sends them), and the chunks add up to the final message.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,9 +57,37 @@ def _chunk(message_id: str, text: str) -> ChatGenerationChunk:
     return ChatGenerationChunk(message=AIMessageChunk(content=text, id=message_id))
 
 
-def _result(update: dict[str, Any]) -> LLMResult:
+def _step_message(update: dict[str, Any]) -> AIMessage | None:
     messages = [m for m in update.get("messages", []) if isinstance(m, AIMessage)]
-    return LLMResult(generations=[[ChatGeneration(message=m) for m in messages[-1:]]])
+    return messages[-1] if messages else None
+
+
+def _result(update: dict[str, Any]) -> LLMResult:
+    message = _step_message(update)
+    return LLMResult(generations=[[ChatGeneration(message=message)]] if message else [[]])
+
+
+def _tool_calls_chunk(update: dict[str, Any], streamed: set[str]) -> ChatGenerationChunk | None:
+    """Return the closing chunk with the calls of a step whose text was streamed, or None."""
+    message = _step_message(update)
+    if message is None or not message.tool_calls or message.id not in streamed:
+        return None
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content="",
+            id=message.id,
+            tool_call_chunks=[
+                {
+                    "name": call["name"],
+                    "args": json.dumps(call["args"]),
+                    "id": call["id"],
+                    "index": index,
+                    "type": "tool_call_chunk",
+                }
+                for index, call in enumerate(message.tool_calls)
+            ],
+        )
+    )
 
 
 class ModelRun:
@@ -72,13 +103,18 @@ class ModelRun:
             name=MODEL_RUN_NAME,
         )
         self._run: CallbackManagerForLLMRun = runs[0]
+        self._streamed: set[str] = set()
 
     def token(self, message_id: str, text: str) -> None:
         """Report a streamed text delta of Assistants message ``message_id``."""
+        self._streamed.add(message_id)
         self._run.on_llm_new_token(text, chunk=_chunk(message_id, text))
 
     def end(self, update: dict[str, Any]) -> None:
-        """Finish with the step's AI message."""
+        """Finish with the step's AI message (after a chunk with its tool calls, if streamed)."""
+        closing = _tool_calls_chunk(update, self._streamed)
+        if closing is not None:
+            self._run.on_llm_new_token("", chunk=closing)
         self._run.on_llm_end(_result(update))
 
     def error(self, error: BaseException) -> None:
@@ -92,6 +128,7 @@ class AsyncModelRun:
     def __init__(self, run: AsyncCallbackManagerForLLMRun) -> None:
         """Wrap a started run (use :meth:`start`)."""
         self._run = run
+        self._streamed: set[str] = set()
 
     @classmethod
     async def start(
@@ -109,10 +146,14 @@ class AsyncModelRun:
 
     async def token(self, message_id: str, text: str) -> None:
         """Report a streamed text delta of Assistants message ``message_id``."""
+        self._streamed.add(message_id)
         await self._run.on_llm_new_token(text, chunk=_chunk(message_id, text))
 
     async def end(self, update: dict[str, Any]) -> None:
-        """Finish with the step's AI message."""
+        """Finish with the step's AI message (after a chunk with its tool calls, if streamed)."""
+        closing = _tool_calls_chunk(update, self._streamed)
+        if closing is not None:
+            await self._run.on_llm_new_token("", chunk=closing)
         await self._run.on_llm_end(_result(update))
 
     async def error(self, error: BaseException) -> None:

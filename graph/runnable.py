@@ -10,8 +10,13 @@ subclass changes what it gets wrong for a graph that runs many turns on one thre
 * runs are streamed (``stream=True``) to ``requires_action`` or a terminal state, so waiting
   adds no idle ``check_every_ms`` latency; when a run cannot be streamed, polling honours the
   server's ``openai-poll-after-ms`` header;
-* on a completed run only that run's messages are listed (``messages.list(run_id=...)``, one
-  request) instead of the whole thread;
+* a step's result carries only the messages of that model step: the answer of a completed run
+  is the text written after its last tool-output submit (not the text of earlier steps), and
+  tool calls carry the text the model wrote alongside them (``AssistantStepAction.log`` and
+  ``message_ids``). A streamed step takes them from the stream's ``thread.message.completed``
+  events (no extra request); a run read without its stream lists that run's messages
+  (``messages.list(run_id=...)``, one request, never the whole thread) and, when tool outputs
+  may have been submitted to it, its steps (to tell which messages the latest step made);
 * runs ending ``failed``/``cancelled``/``expired``/``incomplete`` raise :class:`RunEndedError`
   with the run's ``last_error`` message, not a dump of the run object;
 * every POST can carry an ``Idempotency-Key`` (``input["idempotency_key"]`` + the call's role),
@@ -37,7 +42,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from json import JSONDecodeError
-from typing import Any, Self
+from typing import Any, NoReturn, Self
 
 import openai
 from langchain_classic.agents.openai_assistant.base import (
@@ -48,8 +53,8 @@ from langchain_community.agents.openai_assistant.base import OpenAIAssistantV2Ru
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
 from langchain_core.load import dumpd
 from langchain_core.runnables import RunnableConfig, ensure_config
-from openai.types.beta.threads import Run
-from pydantic import model_validator
+from openai.types.beta.threads import Message, Run
+from pydantic import Field, model_validator
 
 from graph.errors import (
     INVALID_TOOL_ARGUMENTS,
@@ -73,6 +78,12 @@ FAILED_STATUSES = frozenset({"failed", "cancelled", "expired", "incomplete"})
 FIRST_POLL_MS = 20.0
 """First polling interval when the server sends no ``openai-poll-after-ms`` (doubles up to
 ``check_every_ms``)."""
+ANSWERING_STATUSES = frozenset({"completed", "requires_action"})
+"""Statuses of a run whose latest step has a result (an answer, or tool calls)."""
+STEP_START_EVENTS = frozenset({"thread.run.created", "thread.run.queued"})
+"""Run events sent before a model step begins (a new run; a run re-queued by a submit)."""
+STEPS_PAGE = 100
+"""Run steps read (newest first) to find which messages belong to the latest model step."""
 RAW_ARGUMENTS_KEY = "_unparsed_arguments"
 """Key under which arguments that are not valid JSON are handed to the tool (whose validation
 then reports them to the model as a tool error)."""
@@ -102,6 +113,17 @@ def describe_run_end(run: Any) -> str:
     if incomplete is not None and getattr(incomplete, "reason", None):
         return f"incomplete: {incomplete.reason}"
     return ""
+
+
+class AssistantStepAction(OpenAIAssistantAction):
+    """A tool call of a run step, with what the model wrote in that same step.
+
+    ``log`` holds the step's text (e.g. "Let me compute that."; empty when the model only called
+    tools) and ``message_ids`` the Assistants messages that text is in, so the caller can keep
+    the text and give it the id its streamed deltas carried.
+    """
+
+    message_ids: list[str] = Field(default_factory=list)
 
 
 class AssistantRunnable(OpenAIAssistantV2Runnable):
@@ -155,8 +177,8 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 user_handler(text)
 
         try:
-            run = self._start_run(input, on_delta, kwargs.get("on_message_delta"))
-            response = self._get_response(run)
+            run, tracker = self._start_run(input, on_delta, kwargs.get("on_message_delta"))
+            response = self._get_response(run, tracker)
         except BaseException as e:
             run_manager.on_chain_error(e)
             raise
@@ -168,7 +190,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         input: dict,
         on_delta: TextDeltaHandler,
         on_message_delta: MessageDeltaHandler | None = None,
-    ) -> Any:
+    ) -> tuple[Any, _StreamTracker]:
         key = input.get("idempotency_key")
         runs = self.client.beta.threads.runs
         if "tool_outputs" in input:
@@ -203,11 +225,11 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 extra_headers=idempotency_headers(key, "thread_run"),
             )
             started = True
-        tracker = _StreamTracker(on_delta, on_message_delta)
+        tracker = _StreamTracker(on_delta, on_message_delta, submitted="tool_outputs" in input)
         try:
             if _is_json_response(stream):
                 stream.response.read()
-                tracker.run = Run.model_validate(stream.response.json())
+                tracker.replayed(Run.model_validate(stream.response.json()))
                 stream.response.close()
             else:
                 with stream:
@@ -216,12 +238,13 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             run = tracker.require_run()
             if run.status in WAITING_STATUSES:
                 run = self._wait_for_run(run.id, run.thread_id)
+                tracker.polled()
         except BaseException:
             if started and tracker.run is not None and tracker.run.status in WAITING_STATUSES:
                 self.cancel_run(tracker.run.thread_id, tracker.run.id, key)
             raise
         recent_runs.remember(str(self.client.base_url), run)
-        return run
+        return run, tracker
 
     def _wait_for_run(self, run_id: str, thread_id: str) -> Any:
         """Poll until the run stops changing by itself, honouring ``openai-poll-after-ms``."""
@@ -262,13 +285,25 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         except openai.OpenAIError as exc:
             logger.warning("Could not cancel run %s on thread %s: %s", run_id, thread_id, exc)
 
-    def _get_response(self, run: Any) -> Any:
-        if run.status == "completed":
-            page = self.client.beta.threads.messages.list(
-                run.thread_id, run_id=run.id, order="asc", limit=100
-            )
-            return _finish(run, page.data)
-        return _response_without_messages(run)
+    def _get_response(self, run: Any, tracker: _StreamTracker | None = None) -> Any:
+        """Actions or finish of a run that stopped, with the text of its latest step."""
+        if run.status not in ANSWERING_STATUSES:
+            return _response_without_messages(run)
+        messages = tracker.step_messages() if tracker is not None else None
+        if messages is None:
+            messages = self._read_step_messages(run, tracker is None or tracker.may_have_submits)
+        return _response_with_messages(run, messages)
+
+    def _read_step_messages(self, run: Any, may_have_submits: bool) -> list[Any]:
+        """Read the messages of the run's latest model step (the run's own, if it had one)."""
+        threads = self.client.beta.threads
+        page = threads.messages.list(run.thread_id, run_id=run.id, order="asc", limit=100)
+        if not may_have_submits:
+            return page.data
+        steps = threads.runs.steps.list(
+            run.id, thread_id=run.thread_id, order="desc", limit=STEPS_PAGE
+        )
+        return _latest_step_messages(page.data, steps.data)
 
     # ----------------------------------------------------------------- async
 
@@ -294,8 +329,8 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 user_handler(text)
 
         try:
-            run = await self._astart_run(input, on_delta, kwargs.get("on_message_delta"))
-            response = await self._aget_response(run)
+            run, tracker = await self._astart_run(input, on_delta, kwargs.get("on_message_delta"))
+            response = await self._aget_response(run, tracker)
         except BaseException as e:
             await run_manager.on_chain_error(e)
             raise
@@ -309,7 +344,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         input: dict,
         on_delta: TextDeltaHandler,
         on_message_delta: MessageDeltaHandler | None = None,
-    ) -> Any:
+    ) -> tuple[Any, _StreamTracker]:
         key = input.get("idempotency_key")
         runs = self.async_client.beta.threads.runs
         if "tool_outputs" in input:
@@ -344,11 +379,11 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 extra_headers=idempotency_headers(key, "thread_run"),
             )
             started = True
-        tracker = _StreamTracker(on_delta, on_message_delta)
+        tracker = _StreamTracker(on_delta, on_message_delta, submitted="tool_outputs" in input)
         try:
             if _is_json_response(stream):
                 await stream.response.aread()
-                tracker.run = Run.model_validate(stream.response.json())
+                tracker.replayed(Run.model_validate(stream.response.json()))
                 await stream.response.aclose()
             else:
                 async with stream:
@@ -359,12 +394,13 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             run = tracker.require_run()
             if run.status in WAITING_STATUSES:
                 run = await self._await_for_run(run.id, run.thread_id)
+                tracker.polled()
         except BaseException:
             if started and tracker.run is not None and tracker.run.status in WAITING_STATUSES:
                 await self.acancel_run(tracker.run.thread_id, tracker.run.id, key)
             raise
         recent_runs.remember(str(self.async_client.base_url), run)
-        return run
+        return run, tracker
 
     async def _await_for_run(self, run_id: str, thread_id: str) -> Any:
         delay_ms = min(FIRST_POLL_MS, self.check_every_ms)
@@ -401,13 +437,25 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         except openai.OpenAIError as exc:
             logger.warning("Could not cancel run %s on thread %s: %s", run_id, thread_id, exc)
 
-    async def _aget_response(self, run: Any) -> Any:
-        if run.status == "completed":
-            page = await self.async_client.beta.threads.messages.list(
-                run.thread_id, run_id=run.id, order="asc", limit=100
+    async def _aget_response(self, run: Any, tracker: _StreamTracker | None = None) -> Any:
+        if run.status not in ANSWERING_STATUSES:
+            return _response_without_messages(run)
+        messages = tracker.step_messages() if tracker is not None else None
+        if messages is None:
+            messages = await self._aread_step_messages(
+                run, tracker is None or tracker.may_have_submits
             )
-            return _finish(run, page.data)
-        return _response_without_messages(run)
+        return _response_with_messages(run, messages)
+
+    async def _aread_step_messages(self, run: Any, may_have_submits: bool) -> list[Any]:
+        threads = self.async_client.beta.threads
+        page = await threads.messages.list(run.thread_id, run_id=run.id, order="asc", limit=100)
+        if not may_have_submits:
+            return page.data
+        steps = await threads.runs.steps.list(
+            run.id, thread_id=run.thread_id, order="desc", limit=STEPS_PAGE
+        )
+        return _latest_step_messages(page.data, steps.data)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -429,20 +477,36 @@ def _new_thread(input: dict) -> dict[str, Any]:
 
 
 class _StreamTracker:
-    """Follows a run's event stream: the latest run object, text deltas, error events.
+    """Follows a run's event stream: the latest run object, messages, text deltas, errors.
 
     Events arrive as ``(name, decoded JSON)`` (``graph.run_stream``); the run object is built
-    from the latest run event only when asked for.
+    from the latest run event only when asked for. The messages the stream created are kept
+    (their ids in order, and their final form from ``thread.message.completed``): when the
+    stream saw the run start (``created``) or be queued again (after a submit) and stop, they
+    are exactly the messages of its latest model step. A stream that joins a run midway (a
+    replayed POST streams the run from its current status) cannot tell.
     """
 
     def __init__(
-        self, on_delta: TextDeltaHandler, on_message_delta: MessageDeltaHandler | None = None
+        self,
+        on_delta: TextDeltaHandler,
+        on_message_delta: MessageDeltaHandler | None = None,
+        *,
+        submitted: bool = False,
     ) -> None:
         self.on_delta = on_delta
         self.on_message_delta = on_message_delta
         self._run: Any = None
         self._run_data: dict[str, Any] | None = None
         self.error: str = ""
+        self.may_have_submits = submitted
+        """Whether the run may have had tool outputs submitted before its latest step."""
+        self.stopped_in_stream = False
+        """Whether the run's final status (for this call) came from the stream."""
+        self.saw_step_start = False
+        """Whether the stream saw the run before its latest model step began."""
+        self._message_ids: list[str] = []
+        self._completed: dict[str, dict[str, Any]] = {}
 
     @property
     def run(self) -> Any:
@@ -451,16 +515,28 @@ class _StreamTracker:
             self._run = Run.model_construct(**self._run_data)
         return self._run
 
-    @run.setter
-    def run(self, value: Any) -> None:
-        self._run, self._run_data = value, None
+    def replayed(self, run: Any) -> None:
+        """Take the run a call answered as JSON (a replayed POST): no events to follow."""
+        self._run, self._run_data = run, None
+        self.may_have_submits = True  # the run may have moved on since the original POST
+        self.stopped_in_stream = False
+
+    def polled(self) -> None:
+        """Note that the run was polled after the stream ended (its events were not all seen)."""
+        self.stopped_in_stream = False
 
     def observe(self, name: str, data: Any) -> Any:
         """Take in one event; returns what ``on_message_delta`` returned (an awaitable?)."""
+        if not isinstance(data, dict):
+            return None
         if name.startswith("thread.run.") and not name.startswith("thread.run.step."):
-            if isinstance(data, dict):
-                self._run, self._run_data = None, data
-        elif name == "thread.message.delta" and isinstance(data, dict):
+            self._run, self._run_data = None, data
+            self.stopped_in_stream = data.get("status") not in WAITING_STATUSES
+            if name in STEP_START_EVENTS:
+                self.saw_step_start = True
+        elif name == "thread.message.delta":
+            message_id = str(data.get("id", ""))
+            self._saw_message(message_id)
             values = []
             for part in (data.get("delta") or {}).get("content") or []:
                 text = part.get("text") if isinstance(part, dict) else None
@@ -469,12 +545,35 @@ class _StreamTracker:
                     self.on_delta(value)
                     values.append(value)
             if values and self.on_message_delta is not None:
-                return self.on_message_delta(str(data.get("id", "")), "".join(values))
+                return self.on_message_delta(message_id, "".join(values))
+        elif name == "thread.message.created":
+            self._saw_message(str(data.get("id", "")))
+        elif name in ("thread.message.completed", "thread.message.incomplete"):
+            message_id = str(data.get("id", ""))
+            self._saw_message(message_id)
+            self._completed[message_id] = data
         elif name == "error":
-            message = data.get("message") if isinstance(data, dict) else None
+            message = data.get("message")
             self.error = message or str(data)
             logger.warning("Error event in a run stream: %s", self.error)
         return None
+
+    def _saw_message(self, message_id: str) -> None:
+        if message_id not in self._completed and message_id not in self._message_ids:
+            self._message_ids.append(message_id)
+
+    def step_messages(self) -> list[Message] | None:
+        """Return the messages of the run's latest step as streamed, or None if it can't tell.
+
+        None when the stream did not see the run from before its latest step to its stop, or a
+        message it created did not arrive in its final form; the caller then reads them from
+        the endpoint.
+        """
+        if not (self.saw_step_start and self.stopped_in_stream):
+            return None
+        if any(message_id not in self._completed for message_id in self._message_ids):
+            return None
+        return [Message.model_validate(self._completed[i]) for i in self._message_ids]
 
     def require_run(self) -> Any:
         run = self.run
@@ -500,8 +599,26 @@ def _next_poll(headers: Any, delay_ms: float, ceiling_ms: float) -> tuple[float,
     return delay_ms, min(delay_ms * 2, ceiling_ms)
 
 
-def _finish(run: Any, messages: list[Any]) -> OpenAIAssistantFinish:
-    """Build the answer of a completed run from that run's assistant messages."""
+def _latest_step_messages(messages: list[Any], steps_newest_first: list[Any]) -> list[Any]:
+    """Keep the messages created after the run's last submitted tool calls.
+
+    A ``tool_calls`` step with function calls that is ``completed`` had its outputs submitted:
+    the messages of earlier steps were already returned with those calls. Steps of built-in
+    tools (run server-side, no submit) do not separate steps.
+    """
+    latest: set[str] = set()
+    for step in steps_newest_first:
+        details = step.step_details
+        if details.type == "message_creation":
+            latest.add(details.message_creation.message_id)
+        elif details.type == "tool_calls" and step.status == "completed":
+            if any(call.type == "function" for call in details.tool_calls):
+                break
+    return [m for m in messages if m.id in latest]
+
+
+def _assistant_text(messages: list[Any]) -> tuple[str, list[str], list[Any]]:
+    """(text, message ids, attachments) of the assistant messages, in order."""
     texts: list[str] = []
     attachments: list[Any] = []
     message_ids: list[str] = []
@@ -517,9 +634,26 @@ def _finish(run: Any, messages: list[Any]) -> OpenAIAssistantFinish:
                 texts.append(f"[image file {block.image_file.file_id}]")
             elif block.type == "image_url":
                 texts.append(f"[image {block.image_url.url}]")
+    return "\n".join(texts), message_ids, attachments
+
+
+def _response_with_messages(run: Any, messages: list[Any]) -> Any:
+    """Return the finish of a completed run, or the actions of one in ``requires_action``."""
+    if run.status == "completed":
+        return _finish(run, messages)
+    text, message_ids, _ = _assistant_text(messages)
+    return [
+        _action(run, call, text, message_ids)
+        for call in run.required_action.submit_tool_outputs.tool_calls
+    ]
+
+
+def _finish(run: Any, messages: list[Any]) -> OpenAIAssistantFinish:
+    """Build the answer of a completed run from the assistant messages of its last step."""
+    output, message_ids, attachments = _assistant_text(messages)
     return OpenAIAssistantFinish(
         return_values={
-            "output": "\n".join(texts),
+            "output": output,
             "thread_id": run.thread_id,
             "run_id": run.id,
             "attachments": attachments,
@@ -531,15 +665,14 @@ def _finish(run: Any, messages: list[Any]) -> OpenAIAssistantFinish:
     )
 
 
-def _response_without_messages(run: Any) -> list[OpenAIAssistantAction]:
-    if run.status == "requires_action":
-        return [_action(run, call) for call in run.required_action.submit_tool_outputs.tool_calls]
+def _response_without_messages(run: Any) -> NoReturn:
+    """Raise for a run that stopped without an answer or tool calls."""
     if run.status in FAILED_STATUSES:
         raise RunEndedError(run.id, run.thread_id, run.status, describe_run_end(run))
     raise RunEndedError(run.id, run.thread_id, run.status, "unexpected run status")
 
 
-def _action(run: Any, tool_call: Any) -> OpenAIAssistantAction:
+def _action(run: Any, tool_call: Any, text: str, message_ids: list[str]) -> AssistantStepAction:
     function = tool_call.function
     try:
         args: Any = json.loads(function.arguments or "{}", strict=False)
@@ -552,11 +685,12 @@ def _action(run: Any, tool_call: Any) -> OpenAIAssistantAction:
         args = {RAW_ARGUMENTS_KEY: function.arguments}
     if not isinstance(args, dict):
         args = {RAW_ARGUMENTS_KEY: function.arguments}
-    return OpenAIAssistantAction(
+    return AssistantStepAction(
         tool=function.name,
         tool_input=args,
         tool_call_id=tool_call.id,
-        log="",
+        log=text,
+        message_ids=list(message_ids),
         run_id=run.id,
         thread_id=run.thread_id,
     )

@@ -1,13 +1,17 @@
 """Fixtures for the graph tests: the project's Assistants server, counting SDK clients.
 
 Servers are real (``EmbeddedServer`` over HTTP with a temporary SQLite file); the model is the
-offline one, optionally scripted. Clients are the real ``openai`` SDK with an httpx event hook
-that records every request.
+offline one, optionally scripted, or (``chat_model_server``) the server's chat-completions
+backend talking to ``FakeChatCompletions``, a scripted local Chat Completions endpoint that
+stands in for a hosted model (it can answer with text and tool calls in one reply, as real
+models do). Clients are the real ``openai`` SDK with an httpx event hook that records every
+request.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +25,14 @@ from assistants_server.embedded import EmbeddedServer
 from assistants_server.settings import ServerSettings
 from graph import provisioning
 from graph.recent_runs import recent_runs
+
+SERVER_TESTS_DIR = Path(__file__).resolve().parents[1] / "assistants_server"
+"""Where ``fake_chat_completions`` lives (shared with the server's tests)."""
+
+if str(SERVER_TESTS_DIR) not in sys.path:
+    sys.path.append(str(SERVER_TESTS_DIR))
+
+from fake_chat_completions import FakeChatCompletions  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +83,34 @@ def scripted_server(tmp_path: Path) -> Iterator[Callable[..., EmbeddedServer]]:
     yield start
     for running in started:
         running.stop()
+
+
+@dataclass
+class ChatModelServer:
+    """An Assistants server whose model is ``fake`` (queue its replies before each turn)."""
+
+    server: EmbeddedServer
+    fake: FakeChatCompletions
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+
+@pytest.fixture
+def chat_model_server(tmp_path: Path) -> Iterator[ChatModelServer]:
+    """A started server on a chat-completions backend backed by a scripted fake model."""
+    with FakeChatCompletions() as fake:
+        settings = ServerSettings(
+            port=0,
+            database_url=f"sqlite:///{tmp_path / 'chat-model.sqlite3'}",
+            log_level="warning",
+            backend="chat-completions",
+            model_base_url=fake.base_url,
+            model_api_key="fake-model-key",
+        )
+        with EmbeddedServer(settings) as running:
+            yield ChatModelServer(running, fake)
 
 
 @dataclass

@@ -82,25 +82,27 @@ def test_async_default_clients_reach_the_configured_endpoint(server):
     assert "-32.224" in result["messages"][-1].content
 
 
-def test_completed_run_is_read_with_one_run_scoped_listing(server, request_log):
-    """Each completed run costs exactly one ``messages.list(run_id=...)`` request, also late in a
-    conversation; runs are streamed, so there is no status polling, and the run this process
-    just streamed to ``requires_action`` is not read again before the submit."""
+def test_streamed_turn_reads_nothing_back(server, request_log):
+    """A streamed turn costs only its POSTs, also late in a conversation: the answer is built
+    from the stream's ``thread.message.completed`` events (no message listing), runs are
+    streamed (no status polling), and the run this process just streamed to
+    ``requires_action`` is not read again before the submit."""
     graph = build_graph(checkpointer=InMemorySaver(), client=request_log.sync_client(server))
     for turn in range(3):
         request_log.clear()
         question = SEED_QUESTION if turn == 0 else SEED_FOLLOW_UP
         result = graph.invoke({"messages": [HumanMessage(question)]}, _config())
         assert isinstance(result["messages"][-1], AIMessage)
-        listings = request_log.matching("GET", "/messages")
-        assert len(listings) == 1, request_log.requests
-        assert "run_id=run_" in listings[0][2]
-        runs_polled = [r for r in request_log.requests if r[0] == "GET" and "/runs/" in r[1]]
-        # no polling loop, and no status check before the submit: this process saw the run
-        # reach requires_action in its own stream (a resume after a crash does read it first,
-        # see test_recent_runs and test_crash_resume)
-        assert runs_polled == [], request_log.requests
+        assert request_log.matching("GET", "/messages") == [], request_log.requests
+        runs_read = [r for r in request_log.requests if r[0] == "GET" and "/runs/" in r[1]]
+        # a resume after a crash does read the run first (see test_recent_runs and
+        # test_crash_resume); a run read without its stream lists its messages
+        # (see test_step_text)
+        assert runs_read == [], request_log.requests
         assert len(request_log.matching("POST", "/submit_tool_outputs")) == 1
+        conversation = [r[1] for r in request_log.requests if "/assistants" not in r[1]]
+        # turn 1: create-and-run, submit; later turns: add message, create run, submit
+        assert len(conversation) == (2 if turn == 0 else 3), request_log.requests
 
 
 def test_parallel_tool_calls_are_submitted_together(server, request_log):
