@@ -1,8 +1,9 @@
 """The HTTP requests of one turn do not depend on how long the conversation already is.
 
 A two-tool-round turn is run on a thread with 6 prior messages and on one with 204; the
-requests the graph sends (method and path, ids normalised) must be the same list, with exactly
-one run-scoped message listing. The seed's stock runnable is measured the same way to show
+requests the graph sends (method and path, ids normalised) must be the same list, with no
+message listing at all (streamed runs give their messages in ``thread.message.completed``
+events). The seed's stock runnable is measured the same way to show
 what the count guards against: it lists the whole thread, page after page.
 """
 
@@ -63,8 +64,8 @@ def recording_client(server: EmbeddedServer, recorder: Recorder) -> openai.OpenA
 
 
 def test_requests_per_turn_do_not_grow_with_thread_length(server: EmbeddedServer) -> None:
-    """Same request list for a turn after 6 and after 204 prior messages; one message listing,
-    scoped to the run."""
+    """Same request list for a turn after 6 and after 204 prior messages; no message listing
+    (the answer is taken from the run's stream) and no run reads."""
     recorder = Recorder()
     client = recording_client(server, recorder)
     graph = build_graph(checkpointer=InMemorySaver(), client=client)
@@ -81,9 +82,9 @@ def test_requests_per_turn_do_not_grow_with_thread_length(server: EmbeddedServer
         client.close()
 
     assert per_length[SHORT] == per_length[LONG]
-    listings = [r for r in per_length[LONG] if r[0] == "GET" and r[1].endswith("/messages")]
-    assert len(listings) == 1, per_length[LONG]
-    assert "run_id=run_ID" in listings[0][2]
+    reads = [r for r in per_length[LONG] if r[0] == "GET" and "/threads/" in r[1]]
+    assert reads == [], per_length[LONG]
+    assert len([r for r in per_length[LONG] if r[1].endswith("/submit_tool_outputs")]) == 2
     assert not [r for r in per_length[LONG] if r[1].endswith("/assistants")], (
         "provisioning is cached per process: no assistant lookups on later turns"
     )
