@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Connection,
     Engine,
     Float,
     Index,
@@ -23,6 +24,8 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
+    text,
 )
 from sqlalchemy.engine import make_url
 
@@ -46,6 +49,10 @@ threads = Table(
     Column("id", String(64), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
     Column("data", JSON, nullable=False),
+    # Bumped in the same transaction as every write to the thread's messages or run steps, so
+    # a process that keeps a decoded copy of the history can tell (one indexed select) whether
+    # anyone, in any process, changed it since.
+    Column("history_version", BigInteger, nullable=False, server_default=text("0")),
 )
 
 messages = Table(
@@ -141,8 +148,22 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("threads", "history_version", "BIGINT NOT NULL DEFAULT 0"),
+)
+"""Columns added after the first release: (table, column, DDL type), added to older files."""
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Bring a database made by an earlier version up to date (``ALTER TABLE ... ADD COLUMN``)."""
+    inspector = inspect(conn)
+    for table, column, ddl in ADDED_COLUMNS:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+
+
 def create_engine_for_url(url: str) -> Engine:
-    """One engine per server; creates the tables if they are missing."""
+    """One engine per server; creates missing tables and adds columns missing from old files."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -156,5 +177,6 @@ def create_engine_for_url(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
         metadata.create_all(conn, checkfirst=True)
+        _add_missing_columns(conn)
         conn.commit()
     return engine

@@ -12,7 +12,7 @@ import atexit
 import threading
 import time
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from assistants_server.settings import ServerSettings
 
@@ -20,10 +20,12 @@ if TYPE_CHECKING:
     import uvicorn
 
     from assistants_server.backends.base import ModelBackend
+    from assistants_server.context import ServerContext
 
 PLACEHOLDER_API_KEY = "embedded"
 """Key handed to clients of a server without authentication (the SDK needs a non-empty one)."""
 START_TIMEOUT_SECONDS = 30.0
+NOT_STARTED_MESSAGE = "EmbeddedServer is not started; call start() first."
 START_FAILED_MESSAGE = "The embedded assistants server did not start: {reason}"
 
 
@@ -51,7 +53,7 @@ class EmbeddedServer:
     def port(self) -> int:
         """The port the server listens on (after start())."""
         if self._port is None:
-            raise RuntimeError("EmbeddedServer is not started; call start() first.")
+            raise RuntimeError(NOT_STARTED_MESSAGE)
         return self._port
 
     @property
@@ -68,6 +70,15 @@ class EmbeddedServer:
     def running(self) -> bool:
         """Whether the server thread is serving."""
         return self._thread is not None and self._thread.is_alive() and self._port is not None
+
+    @property
+    def context(self) -> ServerContext:
+        """The running server's settings, store, bus, backend and worker (after :meth:`start`)."""
+        server = self._server
+        if server is None:
+            raise RuntimeError(NOT_STARTED_MESSAGE)
+        app = server.config.app
+        return cast("ServerContext", app.state.context)
 
     def start(self) -> EmbeddedServer:
         """Start serving; returns when the server accepts requests."""

@@ -183,16 +183,6 @@ _BY_ID = {
 _LAST_MESSAGE_SEQ = select(func.max(db.messages.c.seq)).where(
     db.messages.c.thread_id == bindparam("thread_id")
 )
-_RUN_MESSAGES = (
-    select(db.messages)
-    .where(db.messages.c.run_id == bindparam("run_id"))
-    .order_by(db.messages.c.seq.asc())
-)
-_RUN_TOOL_STEPS = (
-    select(db.run_steps)
-    .where(db.run_steps.c.run_id == bindparam("run_id"), db.run_steps.c.type == "tool_calls")
-    .order_by(db.run_steps.c.seq.asc())
-)
 _PARTIAL_MESSAGE_STEPS = select(db.run_steps).where(
     db.run_steps.c.run_id == bindparam("run_id"),
     db.run_steps.c.status == "in_progress",
@@ -202,17 +192,52 @@ _DELETE_PARTIAL_MESSAGES = delete(db.messages).where(
     db.messages.c.run_id == bindparam("run_id"), db.messages.c.status == "in_progress"
 )
 
-HISTORY_CACHE_RUNS = 512
-"""How many active runs keep their thread's pre-run history in memory (oldest dropped)."""
+_HISTORY_VERSION = select(db.threads.c.history_version).where(
+    db.threads.c.id == bindparam("thread_id")
+)
+_BUMP_HISTORY_VERSION = (
+    update(db.threads)
+    .where(db.threads.c.id == bindparam("thread_id"))
+    .values(history_version=db.threads.c.history_version + 1)
+    .returning(db.threads.c.history_version)
+)
+_MESSAGES_AFTER = (
+    select(db.messages)
+    .where(db.messages.c.thread_id == bindparam("thread_id"), db.messages.c.seq > bindparam("seq"))
+    .order_by(db.messages.c.seq.asc())
+)
+_TOOL_STEPS_AFTER = (
+    select(db.run_steps)
+    .where(
+        db.run_steps.c.thread_id == bindparam("thread_id"),
+        db.run_steps.c.type == "tool_calls",
+        db.run_steps.c.seq > bindparam("seq"),
+    )
+    .order_by(db.run_steps.c.seq.asc())
+)
+
+HISTORY_CACHE_THREADS = 256
+"""How many threads keep their decoded history in memory between runs (least recent dropped)."""
+
+MESSAGE, STEP = "message", "step"
+"""Kinds of history rows a write can touch (see :meth:`Store._history_touched`)."""
 
 
-@dataclass(frozen=True)
-class _PreRunHistory:
-    """A thread's messages and tool-call steps from before a run (fixed while it is active)."""
+@dataclass
+class _ThreadHistory:
+    """A decoded prefix of a thread's history: finished messages and tool-call steps.
 
-    thread_id: str
+    Valid while the thread's ``history_version`` equals :attr:`version`. Holds, in ``seq``
+    order, every message up to :attr:`message_seq` and every tool-call step up to
+    :attr:`step_seq`, all in a final state (no run still writes them); a run reads only what
+    came after those marks.
+    """
+
+    version: int
     message_rows: list[Any]
     tool_steps: list[Any]
+    message_seq: int = 0
+    step_seq: int = 0
 
 
 _P = ParamSpec("_P")
@@ -262,8 +287,13 @@ class Store:
         self._thread = DatabaseThread()
         self._conn: Connection | None = None
         """The transaction in progress on the database thread (nested calls join it)."""
-        self._histories: OrderedDict[str, _PreRunHistory] = OrderedDict()
-        """Pre-run history per active run (database thread only); see :meth:`_attempt_history`."""
+        self._histories: OrderedDict[str, _ThreadHistory] = OrderedDict()
+        """Decoded history per thread (database thread only); see :meth:`_attempt_history`."""
+        self._touched: dict[str, list[tuple[str | None, int | None]]] = {}
+        """History rows the transaction in progress changed, per thread (kind, seq)."""
+        self.history_rows_read = 0
+        """Message and step rows read to build model requests (for tests: a long thread's
+        later runs read only what is new)."""
 
     @property
     def engine(self) -> Engine:
@@ -329,8 +359,11 @@ class Store:
                 self._conn = conn
                 try:
                     yield conn
+                    if self._touched:
+                        self._bump_history_versions(conn)
                 finally:
                     self._conn = None
+                    self._touched = {}
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -345,6 +378,40 @@ class Store:
                     yield conn
                 finally:
                     self._conn = None
+
+    # -- history versions (database thread only) --------------------------------------------
+
+    def _history_touched(self, thread_id: str, kind: str | None, seq: int | None) -> None:
+        """Note that this transaction changes a history row of ``thread_id``.
+
+        ``kind`` is :data:`MESSAGE` or :data:`STEP` for rows a cached history may hold
+        (messages, tool-call steps), None for rows it never holds; ``seq`` None means unknown
+        (the cached history is dropped). The version is bumped once, at commit.
+        """
+        self._touched.setdefault(thread_id, []).append((kind, seq))
+
+    def _bump_history_versions(self, conn: Connection) -> None:
+        """Bump each touched thread's ``history_version``; keep or drop its cached history.
+
+        A cached history stays valid only when this transaction is the sole writer since it was
+        read (the new version is exactly one more) and changed nothing it holds.
+        """
+        for thread_id, touched in self._touched.items():
+            version = conn.execute(_BUMP_HISTORY_VERSION, {"thread_id": thread_id}).scalar()
+            cached = self._histories.get(thread_id)
+            if cached is None:
+                continue
+            if version == cached.version + 1 and all(
+                kind is None
+                or (
+                    seq is not None
+                    and seq > (cached.message_seq if kind == MESSAGE else cached.step_seq)
+                )
+                for kind, seq in touched
+            ):
+                cached.version = version
+            else:
+                del self._histories[thread_id]
 
     # -- generic helpers ------------------------------------------------------------------
 
@@ -470,6 +537,10 @@ class Store:
             row = self._get_row(conn, table, object_id, **filters)
             data = {**copy.deepcopy(row.data), **changes}
             conn.execute(update(table).where(table.c.id == object_id).values(data=data))
+            if table_name == "messages":
+                self._history_touched(row.thread_id, MESSAGE, row.seq)
+            elif table_name == "run_steps":
+                self._history_touched(row.thread_id, STEP, row.seq)
             row = self._get_row(conn, table, object_id)
         return _SERIALIZERS[table_name](row)
 
@@ -485,24 +556,27 @@ class Store:
 
     # -- threads and messages ---------------------------------------------------------------
 
-    @staticmethod
     def _insert_thread(
-        conn: Connection, data: dict[str, Any], messages: list[dict[str, Any]]
+        self, conn: Connection, data: dict[str, Any], messages: list[dict[str, Any]]
     ) -> str:
         thread_id = new_id("thread")
         created = now()
         conn.execute(insert(db.threads).values(id=thread_id, created_at=created, data=data))
         for message in messages:
-            Store._insert_message(conn, thread_id, message)
+            # A brand-new thread's history is in no cache: no version bump needed.
+            self._insert_message_row(conn, thread_id, message, new_thread=True)
         return thread_id
 
-    @staticmethod
-    def _insert_message(conn: Connection, thread_id: str, message: dict[str, Any]) -> str:
-        return str(Store._insert_message_row(conn, thread_id, message)[0]["id"])
+    def _insert_message(self, conn: Connection, thread_id: str, message: dict[str, Any]) -> str:
+        return str(self._insert_message_row(conn, thread_id, message)[0]["id"])
 
-    @staticmethod
     def _insert_message_row(
-        conn: Connection, thread_id: str, message: dict[str, Any]
+        self,
+        conn: Connection,
+        thread_id: str,
+        message: dict[str, Any],
+        *,
+        new_thread: bool = False,
     ) -> tuple[dict[str, Any], int]:
         """Insert a message; return its API body and its ``seq``."""
         message_id = new_id("msg")
@@ -543,7 +617,10 @@ class Store:
         }
         primary_key = result.inserted_primary_key
         assert primary_key is not None
-        return body, int(primary_key[0])
+        seq = int(primary_key[0])
+        if not new_thread:
+            self._history_touched(thread_id, MESSAGE, seq)
+        return body, seq
 
     def _create_thread(
         self, data: dict[str, Any], messages: list[dict[str, Any]]
@@ -564,7 +641,7 @@ class Store:
             conn.execute(delete(db.runs).where(db.runs.c.thread_id == thread_id))
             conn.execute(delete(db.messages).where(db.messages.c.thread_id == thread_id))
             conn.execute(delete(db.threads).where(db.threads.c.id == thread_id))
-        self._histories.clear()
+        self._histories.pop(thread_id, None)
 
     delete_thread = _offloaded(_delete_thread)
 
@@ -619,40 +696,10 @@ class Store:
             if status is not None:
                 values["status"] = status
             conn.execute(update(db.messages).where(db.messages.c.id == message_id).values(**values))
+            self._history_touched(row.thread_id, MESSAGE, row.seq)
         return {**_message(row), "status": values.get("status", row.status), **data}
 
     update_message = _offloaded(_update_message)
-
-    def _thread_history(
-        self, thread_id: str, last_messages: int | None = None
-    ) -> tuple[list[Any], list[Any]]:
-        """Messages (oldest first) and tool-call steps of a thread, for building a model request."""
-        with self.read() as conn:
-            query = select(db.messages).where(db.messages.c.thread_id == thread_id)
-            if last_messages is not None:
-                rows = list(
-                    conn.execute(query.order_by(db.messages.c.seq.desc()).limit(last_messages))
-                )
-                rows.reverse()
-            else:
-                rows = list(conn.execute(query.order_by(db.messages.c.seq.asc())))
-            first_seq = rows[0].seq if rows else 0
-            steps = list(
-                conn.execute(
-                    select(db.run_steps)
-                    .where(
-                        db.run_steps.c.thread_id == thread_id,
-                        db.run_steps.c.type == "tool_calls",
-                        db.run_steps.c.after_message_seq >= first_seq - 1
-                        if last_messages
-                        else true(),
-                    )
-                    .order_by(db.run_steps.c.seq.asc())
-                )
-            )
-        return rows, steps
-
-    thread_history = _offloaded(_thread_history)
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -743,6 +790,7 @@ class Store:
                     .values(status="completed", data=data)
                 )
                 completed.append({**_step(step), "status": "completed", **data})
+                self._history_touched(step.thread_id, STEP, step.seq)
             values = {
                 "status": "queued",
                 "expires_at": None,
@@ -791,8 +839,6 @@ class Store:
                     values.update(
                         owner=None, owner_pid=None, owner_host=None, lease_expires_at=None
                     )
-                if status in TERMINAL_RUN_STATUSES:
-                    self._histories.pop(run_id, None)
             if values:
                 conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
         return _run_changed(row, values)
@@ -921,7 +967,7 @@ class Store:
             **extra,
         }
         created_at = now()
-        conn.execute(
+        result = conn.execute(
             insert(db.run_steps).values(
                 id=step_id,
                 run_id=run["id"],
@@ -932,6 +978,11 @@ class Store:
                 created_at=created_at,
                 data=data,
             )
+        )
+        primary_key = result.inserted_primary_key
+        assert primary_key is not None
+        self._history_touched(
+            run["thread_id"], STEP if step_type == "tool_calls" else None, int(primary_key[0])
         )
         return _step_body(
             step_id, created_at, run["id"], run["thread_id"], step_type, "in_progress", data
@@ -957,6 +1008,9 @@ class Store:
             if status is not None:
                 values["status"] = status
             conn.execute(update(db.run_steps).where(db.run_steps.c.id == step_id).values(**values))
+            self._history_touched(
+                row.thread_id, STEP if row.type == "tool_calls" else None, row.seq
+            )
         return {**_step(row), "status": values.get("status", row.status), **data}
 
     update_step = _offloaded(_update_step)
@@ -981,7 +1035,7 @@ class Store:
 
     run_messages = _offloaded(_run_messages)
 
-    def _discard_partial_output(self, run_id: str) -> None:
+    def _discard_partial_output(self, run_id: str, thread_id: str) -> None:
         """Remove an interrupted attempt's unfinished message steps and messages (on resume)."""
         with self.write() as conn:
             steps = conn.execute(_PARTIAL_MESSAGE_STEPS, {"run_id": run_id}).all()
@@ -989,15 +1043,24 @@ class Store:
                 message_id = step.data["step_details"]["message_creation"]["message_id"]
                 conn.execute(delete(db.messages).where(db.messages.c.id == message_id))
                 conn.execute(delete(db.run_steps).where(db.run_steps.c.id == step.id))
-            conn.execute(_DELETE_PARTIAL_MESSAGES, {"run_id": run_id})
+            deleted = conn.execute(_DELETE_PARTIAL_MESSAGES, {"run_id": run_id}).rowcount
+            if steps or deleted:
+                self._history_touched(thread_id, MESSAGE, None)
 
     discard_partial_output = _offloaded(_discard_partial_output)
 
     def _delete_message(self, message_id: str) -> None:
         """Delete one message."""
         with self.write() as conn:
+            row = conn.execute(
+                select(db.messages.c.thread_id, db.messages.c.seq).where(
+                    db.messages.c.id == message_id
+                )
+            ).first()
+            if row is None:
+                return
             conn.execute(delete(db.messages).where(db.messages.c.id == message_id))
-        self._histories.clear()  # a cached pre-run history may have held the message
+            self._history_touched(row.thread_id, MESSAGE, row.seq)
 
     delete_message = _offloaded(_delete_message)
 
@@ -1031,7 +1094,7 @@ class Store:
             if row.status == "cancelling":
                 conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
                 return Attempt(_run(row), False, None, [], [])
-            self._discard_partial_output(run_id)
+            self._discard_partial_output(run_id, row.thread_id)
             moved = row.status == "queued"
             if moved:
                 values["status"] = "in_progress"
@@ -1063,24 +1126,38 @@ class Store:
     ) -> tuple[list[Any], list[Any]]:
         """Return the thread's messages and tool-call steps for the run's next model request.
 
-        While a run is active its thread takes no new messages or runs, so what came before
-        the run is read once (first attempt in this process) and kept; later attempts read
-        only the run's own messages and steps. A restarted server simply reads it again.
+        The decoded history of a thread is kept between attempts and runs (bounded, least
+        recently used dropped) and checked against the thread's ``history_version`` (one
+        indexed select): every write to the thread's messages or steps, in any process, bumps
+        it, and this process's own writes keep the copy only when they change nothing it
+        holds. So a run reads only the rows after the copy's marks; a restarted server, or a
+        copy another writer invalidated, reads the thread again.
         """
-        cached = self._histories.get(run_id)
-        if cached is None or cached.thread_id != thread_id:
-            message_rows, tool_steps = self._thread_history(thread_id)
-            self._histories[run_id] = _PreRunHistory(
-                thread_id,
-                [r for r in message_rows if r.run_id != run_id],
-                [s for s in tool_steps if s.run_id != run_id],
-            )
-            while len(self._histories) > HISTORY_CACHE_RUNS:
+        version = conn.execute(_HISTORY_VERSION, {"thread_id": thread_id}).scalar() or 0
+        cached = self._histories.get(thread_id)
+        if cached is None or cached.version != version:
+            cached = self._histories[thread_id] = _ThreadHistory(version, [], [])
+            while len(self._histories) > HISTORY_CACHE_THREADS:
                 self._histories.popitem(last=False)
-            return message_rows, tool_steps
-        own_messages = conn.execute(_RUN_MESSAGES, {"run_id": run_id}).all()
-        own_steps = conn.execute(_RUN_TOOL_STEPS, {"run_id": run_id}).all()
-        return cached.message_rows + list(own_messages), cached.tool_steps + list(own_steps)
+        else:
+            self._histories.move_to_end(thread_id)
+        params = {"thread_id": thread_id}
+        new_messages = conn.execute(_MESSAGES_AFTER, {**params, "seq": cached.message_seq}).all()
+        new_steps = conn.execute(_TOOL_STEPS_AFTER, {**params, "seq": cached.step_seq}).all()
+        self.history_rows_read += len(new_messages) + len(new_steps)
+        # Keep the leading rows that no run writes any more (the run's own rows come last).
+        kept = _final_prefix(new_messages, run_id, "in_progress")
+        if kept:
+            cached.message_rows.extend(new_messages[:kept])
+            cached.message_seq = new_messages[kept - 1].seq
+        kept_steps = _final_prefix(new_steps, run_id, "in_progress")
+        if kept_steps:
+            cached.tool_steps.extend(new_steps[:kept_steps])
+            cached.step_seq = new_steps[kept_steps - 1].seq
+        return (
+            cached.message_rows + new_messages[kept:],
+            cached.tool_steps + new_steps[kept_steps:],
+        )
 
     begin_attempt = _offloaded(_begin_attempt)
 
@@ -1209,6 +1286,14 @@ class Store:
             )
 
     release_run = _offloaded(_release_run)
+
+
+def _final_prefix(rows: list[Any], run_id: str, unfinished: str) -> int:
+    """How many leading ``rows`` belong to no active run: not ``run_id``'s, not unfinished."""
+    for index, row in enumerate(rows):
+        if row.run_id == run_id or row.status == unfinished:
+            return index
+    return len(rows)
 
 
 @dataclass(frozen=True)

@@ -62,9 +62,7 @@ def measure(options: Options) -> Figure:
     ratio = median(long_times) / median(short_times)
     return Figure(
         name=NAME,
-        title=(
-            f"thread length (with LangGraph state): {long} msgs in both / {SHORT}, L=0"
-        ),
+        title=(f"thread length (with LangGraph state): {long} msgs in both / {SHORT}, L=0"),
         value=rounded(ratio, 3),
         unit="x",
         details={
