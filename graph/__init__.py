@@ -1,13 +1,14 @@
 """An OpenAI-Assistants-style agent as a LangGraph workflow.
 
 ``graph`` is the compiled graph without a checkpointer (what ``langgraph dev`` loads);
-``build_graph(checkpointer=..., tools=...)`` builds one for an app. Importing this package
+``build_graph(checkpointer=..., tools=...)`` builds one for an app; ``prepare_assistant()``
+checks the endpoint and provisions the assistant before a first turn. Importing this package
 starts nothing and touches no network: the embedded Assistants server starts on first use.
 """
 
 from __future__ import annotations
 
-from graph.builder import build_graph
+from graph.builder import build_graph, prepare_assistant
 from graph.context import Context
 from graph.errors import (
     AssistantGraphError,
@@ -33,4 +34,5 @@ __all__ = [
     "UnknownAssistantError",
     "build_graph",
     "graph",
+    "prepare_assistant",
 ]

@@ -140,6 +140,21 @@ class AssistantNode:
         client = await clients.aasync_client(endpoint)
         return _unused_sync_client(client), client
 
+    def prepare(self, context: Context | None = None) -> str:
+        """Reach the endpoint and provision the assistant now; return the assistant's id.
+
+        A step does this itself; calling it first lets an app report a misconfiguration
+        (:class:`EndpointUnreachableError`, :class:`UnknownAssistantError`, a rejected key)
+        before a turn writes anything. The result is cached per process, so the first step
+        makes no extra request.
+        """
+        context = context if context is not None else Context()
+        sync, _ = self._sync_clients(context)
+        try:
+            return ensure_assistant(sync, self._spec(context), context.assistant_id)
+        except openai.APIConnectionError as exc:
+            raise unreachable(exc, str(sync.base_url)) from exc
+
     # ------------------------------------------------------------------ sync
 
     def invoke(self, state: State, config: RunnableConfig, runtime: Runtime[Context]) -> dict:

@@ -76,3 +76,27 @@ def build_graph(
     builder.add_edge("tools", "assistant")
     compiled = builder.compile(checkpointer=checkpointer, name=name, **compile_kwargs)
     return with_input_validation(compiled)
+
+
+def prepare_assistant(
+    context: Context | None = None,
+    *,
+    tools: Sequence[BaseTool] | None = None,
+    builtin_tools: Sequence[dict[str, Any]] = (),
+    client: openai.OpenAI | None = None,
+) -> str:
+    """Check the endpoint and provision the assistant a graph built with these tools will run.
+
+    Returns the assistant's id. Raises what the graph's first step would
+    (:class:`~graph.errors.EndpointUnreachableError`, :class:`~graph.errors.UnknownAssistantError`,
+    :class:`~graph.errors.ConfigurationError`, ``openai.AuthenticationError``), but before any
+    turn is saved; afterwards the graph's first step reuses the result (cached per process).
+    ``context`` defaults to the environment's configuration; ``tools`` and ``builtin_tools``
+    must be those given to :func:`build_graph` (default: ``tools.default_tools()``).
+    """
+    if tools is None:
+        from tools import default_tools
+
+        tools = default_tools()
+    node = AssistantNode([*tools, *builtin_tools], client=client)
+    return node.prepare(context)

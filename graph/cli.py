@@ -2,8 +2,10 @@
 
 Conversations are kept in a local SQLite checkpoint file (``<data dir>/conversations.sqlite3``,
 ``--db`` to change it) and written with ``durability="sync"``, so an interrupted turn resumes
-where it stopped. Exit codes: 0 success, 1 the turn failed, 2 bad usage or configuration
-(unreachable endpoint, unknown thread or assistant), 130 interrupted.
+where it stopped. Before a turn the endpoint is checked and the assistant provisioned, so a
+misconfiguration is reported before anything is saved. Exit codes: 0 success, 1 the turn
+failed, 2 bad usage or configuration (empty message, unreachable endpoint, rejected key,
+unknown thread or assistant), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -36,7 +38,17 @@ REJECTED_KEY = (
     "ASSISTANTS_API_KEY."
 )
 ENDPOINT_ERROR = "assistant-graph: the Assistants endpoint returned an error: {error}"
-CONFIG_ERROR_CODES = ("EndpointUnreachableError", "UnknownAssistantError", "ConfigurationError")
+EMPTY_QUESTION = (
+    "assistant-graph: the message is empty. Give the text to send, e.g. "
+    'assistant-graph ask "What\'s 2 + 2?"'
+)
+USAGE_ERRORS = (
+    "EndpointUnreachableError",
+    "UnknownAssistantError",
+    "ConfigurationError",
+    "InvalidInputError",
+)
+"""Errors caused by the command's configuration or input (exit 2), not by the turn."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,10 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def ask(question: str, thread: str | None, db: Path, out: TextIO) -> int:
     """Send one message, printing tool calls and results as they happen, then the answer."""
+    if not question.strip():
+        print(EMPTY_QUESTION, file=sys.stderr)
+        return EXIT_USAGE
+    if thread and not _thread_saved(db, thread):
+        print(UNKNOWN_THREAD.format(thread=thread, db=db), file=sys.stderr)
+        return EXIT_USAGE
+    status = _prepare()
+    if status != EXIT_OK:
+        return status
     with _saved_graph(db) as graph:
-        if thread and not _thread_exists(graph, thread):
-            print(UNKNOWN_THREAD.format(thread=thread, db=db), file=sys.stderr)
-            return EXIT_USAGE
         thread = thread or uuid.uuid4().hex
         try:
             status = _turn(graph, thread, question, out)
@@ -107,11 +125,14 @@ def ask(question: str, thread: str | None, db: Path, out: TextIO) -> int:
 
 def chat(thread: str | None, db: Path, out: TextIO) -> int:
     """Interactive loop; Ctrl-D exits with 0, Ctrl-C with 130, never with a traceback."""
+    if thread and not _thread_saved(db, thread):
+        print(UNKNOWN_THREAD.format(thread=thread, db=db), file=sys.stderr)
+        return EXIT_USAGE
+    status = _prepare()
+    if status != EXIT_OK:
+        return status
     history = _enable_history(db.parent / "chat_history")
     with _saved_graph(db) as graph:
-        if thread and not _thread_exists(graph, thread):
-            print(UNKNOWN_THREAD.format(thread=thread, db=db), file=sys.stderr)
-            return EXIT_USAGE
         thread = thread or uuid.uuid4().hex
         print(CHAT_BANNER.format(thread=thread), file=out)
         try:
@@ -173,8 +194,43 @@ def _saved_graph(db: Path) -> Iterator[Any]:
         yield build_graph(checkpointer=saver)
 
 
-def _thread_exists(graph: Any, thread: str) -> bool:
-    return graph.checkpointer.get_tuple({"configurable": {"thread_id": thread}}) is not None
+def _thread_saved(db: Path, thread: str) -> bool:
+    """Whether ``db`` holds conversation ``thread`` (a missing file is not created)."""
+    if not db.is_file():
+        return False
+    with _saved_graph(db) as graph:
+        return graph.checkpointer.get_tuple({"configurable": {"thread_id": thread}}) is not None
+
+
+def _prepare() -> int:
+    """Reach the endpoint and provision the assistant before a turn can save anything."""
+    import openai
+
+    from graph.builder import prepare_assistant
+    from graph.errors import AssistantGraphError
+
+    try:
+        prepare_assistant()
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (AssistantGraphError, openai.APIError) as exc:
+        return _report(exc)
+    return EXIT_OK
+
+
+def _report(exc: Exception) -> int:
+    """Print an endpoint or graph error for a person; return the exit status."""
+    import openai
+
+    if isinstance(exc, openai.AuthenticationError):
+        print(REJECTED_KEY.format(status=exc.status_code), file=sys.stderr)
+        return EXIT_USAGE
+    if isinstance(exc, openai.APIError):
+        print(ENDPOINT_ERROR.format(error=exc), file=sys.stderr)
+        return EXIT_FAILED
+    print(f"assistant-graph: {exc}", file=sys.stderr)
+    return EXIT_USAGE if type(exc).__name__ in USAGE_ERRORS else EXIT_FAILED
 
 
 def _thread_rows(graph: Any, db: Path) -> list[tuple[str, int, str, str]]:
@@ -221,23 +277,18 @@ def _turn(graph: Any, thread: str, text: str, out: TextIO) -> int:
             for node, values in update.items():
                 for message in (values or {}).get("messages", []):
                     answer = _print_message(node, message, out) or answer
-    except AssistantGraphError as exc:
-        print(f"assistant-graph: {exc}", file=sys.stderr)
-        return EXIT_USAGE if type(exc).__name__ in CONFIG_ERROR_CODES else EXIT_FAILED
-    except openai.AuthenticationError as exc:
-        print(REJECTED_KEY.format(status=exc.status_code), file=sys.stderr)
-        return EXIT_USAGE
-    except openai.APIError as exc:
-        print(ENDPOINT_ERROR.format(error=exc), file=sys.stderr)
-        return EXIT_FAILED
+    except (AssistantGraphError, openai.APIError) as exc:
+        return _report(exc)
     if answer is not None:
         print(answer, file=out)
     return EXIT_OK
 
 
 def _print_message(node: str, message: Any, out: TextIO) -> str | None:
-    """Print a tool call or result; return the text of an answer."""
+    """Print a step's text and tool calls, or a tool result; return the text of an answer."""
     if node == "assistant" and getattr(message, "tool_calls", None):
+        if isinstance(message.content, str) and message.content.strip():
+            print(message.content, file=out, flush=True)  # what the model said before its calls
         for call in message.tool_calls:
             args = ", ".join(f"{k}={v!r}" for k, v in call["args"].items())
             print(f"→ {call['name']}({args})", file=out, flush=True)

@@ -80,7 +80,9 @@ def test_unknown_thread_is_a_usage_error(cli_env):
 
 @pytest.mark.slow
 def test_unreachable_endpoint_is_a_clear_error(cli_env):
-    """ASSISTANTS_BASE_URL pointing at a closed port: exit 2 and a message naming it."""
+    """ASSISTANTS_BASE_URL pointing at a closed port: exit 2 and a message naming it; the
+    endpoint is checked before the turn, so no conversation (not even the user's message) is
+    saved and ``threads`` lists nothing."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -93,6 +95,10 @@ def test_unreachable_endpoint_is_a_clear_error(cli_env):
     )
     assert "unset it to use the embedded server" in result.stderr
     assert "Traceback" not in result.stderr
+    assert not (Path(cli_env["ASSISTANT_GRAPH_HOME"]) / "conversations.sqlite3").exists()
+    listing = _run(["threads"], cli_env)
+    assert listing.returncode == 0, listing.stderr
+    assert "No saved conversations" in listing.stdout, "the failed turn saved nothing"
 
 
 @pytest.mark.slow
@@ -128,6 +134,44 @@ def test_chat_ctrl_c_exits_130_without_traceback(cli_env):
     assert process.returncode == 130
     assert "Interrupted" in stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("question", ["", "  \n "])
+def test_empty_question_is_a_usage_error(tmp_path, capsys, question):
+    """``ask ""`` (or only whitespace) exits 2 with a message saying what to send, before
+    anything is started or saved (no conversation file appears)."""
+    db = tmp_path / "conversations.sqlite3"
+    assert main(["ask", question, "--db", str(db)]) == 2
+    assert "the message is empty" in capsys.readouterr().err
+    assert not db.exists()
+
+
+def test_unknown_thread_creates_no_conversation_file(tmp_path, capsys):
+    """``--thread`` on a missing conversation file: exit 2, and the file is not created."""
+    db = tmp_path / "conversations.sqlite3"
+    assert main(["ask", "--thread", "nope", "hi", "--db", str(db)]) == 2
+    assert "Unknown thread 'nope'" in capsys.readouterr().err
+    assert not db.exists()
+
+
+def test_ask_prints_what_the_model_wrote_with_its_tool_calls(
+    chat_model_server, tmp_path, capsys, monkeypatch
+):
+    """A model that writes text and calls tools in one step: ``ask`` prints that text before
+    the calls, and the answer once (without the earlier steps' text)."""
+    fake = chat_model_server.fake
+    fake.add_tool_calls(("calculator", {"expression": "2 + 3"}), text="Let me compute that.")
+    fake.add_text("It is 5.")
+    monkeypatch.setenv("ASSISTANTS_BASE_URL", chat_model_server.base_url)
+    assert main(["ask", "what is 2 + 3?", "--db", str(tmp_path / "c.sqlite3")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:4] == [
+        "Let me compute that.",
+        "→ calculator(expression='2 + 3')",
+        "← calculator: 5",
+        "It is 5.",
+    ]
+    assert lines[4].startswith("thread: ")
 
 
 def test_threads_on_an_empty_data_dir(tmp_path, capsys):

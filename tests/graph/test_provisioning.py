@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+
 import openai
+import pytest
 from langchain_core.messages import HumanMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 
-from graph import Context, build_graph, provisioning
+from graph import Context, EndpointUnreachableError, build_graph, provisioning
+from graph.builder import prepare_assistant
 from graph.provisioning import FINGERPRINT_KEY
 from tools import calculator
 
@@ -98,3 +102,27 @@ def test_fingerprint_is_computed_once_per_spec(server, monkeypatch):
     _ask(graph, context, "fp-1")
     _ask(graph, context, "fp-1")
     assert len(hashed) == 1
+
+
+def test_prepare_assistant_provisions_before_the_first_turn(server, request_log):
+    """``prepare_assistant`` provisions the assistant the graph will run; the graph's first
+    turn then asks the endpoint nothing about assistants (same tools, same process)."""
+    client = request_log.sync_client(server)
+    assistant_id = prepare_assistant(client=client)
+    assert assistant_id.startswith("asst_")
+    assert request_log.matching("GET", "/assistants"), "provisioning happened here"
+    request_log.clear()
+    graph = build_graph(checkpointer=InMemorySaver(), client=client)
+    graph.invoke({"messages": [HumanMessage("hello")]}, {"configurable": {"thread_id": "p"}})
+    assert not [r for r in request_log.requests if "/assistants" in r[1]], request_log.requests
+
+
+def test_prepare_assistant_reports_an_unreachable_endpoint():
+    """A closed port: :class:`EndpointUnreachableError` naming the endpoint, before any turn."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    with pytest.raises(EndpointUnreachableError) as info:
+        prepare_assistant(Context(base_url=url))
+    assert url in str(info.value) and "connection refused" in str(info.value)
