@@ -8,8 +8,10 @@ A POST with an ``Idempotency-Key`` header is executed once per (API key, idempot
 - a repeat while the first request is still being processed gets 409 ``idempotency_key_in_use``;
 - responses with status ≥ 500 are not remembered (the retry executes again).
 
-Streaming requests (``stream=true``) remember the run they started. A repeat streams that
-run from its current state: one ``thread.run.<status>`` event with the run as it is now, then
+Streaming requests (``stream=true``) remember the run they started or continued (recorded in
+the same transaction that creates or re-queues it, see :mod:`assistants_server.idempotency_claims`,
+so a streamed request costs one extra write: the reservation). A repeat streams that run from
+its current state: one ``thread.run.<status>`` event with the run as it is now, then
 the run's remaining live events until it stops (ending with ``done``), so a resumed client
 continues where the run is instead of starting a second run.
 """
@@ -22,7 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Insert, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +34,7 @@ from assistants_server.auth import SCOPE_KEY
 from assistants_server.context import ServerContext
 from assistants_server.errors import APIError
 from assistants_server.events import STATUS_EVENTS, StreamEvent
+from assistants_server.idempotency_claims import SCOPE_KEY_CLAIM, KeyClaim
 from assistants_server.limits import SCOPE_BODY
 from assistants_server.routes.common import sse_response
 
@@ -48,6 +52,23 @@ RETENTION_SECONDS = 24 * 60 * 60
 """How long a key is remembered; afterwards the same key executes as a new request."""
 PURGE_INTERVAL_SECONDS = 60 * 60
 """How often (at most) a request with a key also deletes the expired keys."""
+
+
+_INSERT_IF_ABSENT: dict[str, Insert] = {
+    "sqlite": sqlite.insert(db.idempotency_keys).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(db.idempotency_keys).on_conflict_do_nothing(),
+}
+"""``INSERT ... ON CONFLICT DO NOTHING`` of a key, per dialect name (others: select first)."""
+
+
+def _insert_if_absent(conn: Connection, values: dict[str, Any]) -> bool:
+    """Insert a key record unless one exists; True when this call inserted it."""
+    statement = _INSERT_IF_ABSENT.get(conn.dialect.name)
+    if statement is None:
+        if _select_key(conn, values["scope"], values["key"]) is not None:
+            return False
+        statement = insert(db.idempotency_keys)
+    return bool(conn.execute(statement, values).rowcount == 1)
 
 
 def _select_key(conn: Connection, api_scope: str, key: str) -> Any:
@@ -128,30 +149,33 @@ class IdempotencyMiddleware:
     def _reserve(
         conn: Connection, api_scope: str, key: str, request_hash: str, now_s: float
     ) -> Any:
-        """Reserve the key (returns None) or return the existing record (database thread)."""
-        table = db.idempotency_keys
-        row = conn.execute(
-            select(table).where(table.c.scope == api_scope, table.c.key == key)
-        ).first()
-        if row is not None:
-            abandoned = (
-                row.state == "pending"
-                and row.request_hash == request_hash
-                and row.created_at < now_s - PENDING_TAKEOVER_SECONDS
-            )
-            expired = row.created_at < now_s - RETENTION_SECONDS
-            if not (abandoned or expired):
-                return row
-            conn.execute(delete(table).where(table.c.scope == api_scope, table.c.key == key))
-        conn.execute(
-            insert(table).values(
-                scope=api_scope,
-                key=key,
-                request_hash=request_hash,
-                state="pending",
-                created_at=int(now_s),
-            )
+        """Reserve the key (returns None) or return the existing record (database thread).
+
+        The common case, a new key, is one ``INSERT ... ON CONFLICT DO NOTHING``.
+        """
+        values = {
+            "scope": api_scope,
+            "key": key,
+            "request_hash": request_hash,
+            "state": "pending",
+            "created_at": int(now_s),
+        }
+        if _insert_if_absent(conn, values):
+            return None
+        row = _select_key(conn, api_scope, key)
+        if row is None:  # deleted between the two statements (no other dialect gets here)
+            conn.execute(insert(db.idempotency_keys).values(**values))
+            return None
+        abandoned = (
+            row.state == "pending"
+            and row.request_hash == request_hash
+            and row.created_at < now_s - PENDING_TAKEOVER_SECONDS
         )
+        expired = row.created_at < now_s - RETENTION_SECONDS
+        if not (abandoned or expired):
+            return row
+        _delete_key(conn, api_scope, key)
+        conn.execute(insert(db.idempotency_keys).values(**values))
         return None
 
     async def _begin(self, ctx: ServerContext, api_scope: str, key: str, request_hash: str) -> Any:
@@ -237,6 +261,8 @@ class IdempotencyMiddleware:
         content_type = ""
         chunks: list[bytes] = []
         streaming = False
+        claim = KeyClaim(api_scope, key)
+        scope[SCOPE_KEY_CLAIM] = claim
         stream_saved = False
         pending = b""
 
@@ -250,7 +276,7 @@ class IdempotencyMiddleware:
             elif message["type"] == "http.response.body":
                 body = message.get("body", b"")
                 if streaming:
-                    if not stream_saved:
+                    if not stream_saved and not claim.recorded:
                         pending += body
                         run = _first_run(pending)
                         if run is not None:
@@ -275,7 +301,7 @@ class IdempotencyMiddleware:
             await self._forget(ctx, api_scope, key)
             raise
         if streaming:
-            if not stream_saved:
+            if not (stream_saved or claim.recorded):
                 await self._forget(ctx, api_scope, key)
             return
         if status >= 500:

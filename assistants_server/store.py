@@ -712,11 +712,14 @@ class Store:
         additional_messages: list[dict[str, Any]] = (),  # type: ignore[assignment]
         new_thread: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
         owner: tuple[str, int, str, float] | None = None,
+        on_created: Callable[[Connection, dict[str, Any]], None] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """Insert a queued run (and its thread or extra messages) in one transaction.
 
         ``build_data(assistant)`` makes the run's stored body from its assistant. A missing
         thread (checked first), a missing assistant or an active run on the thread is refused.
+        ``on_created(conn, run)`` runs in the same transaction (e.g. to record the run on an
+        idempotency key).
         """
         run_id = new_id("run")
         with self.write() as conn:
@@ -747,8 +750,10 @@ class Store:
                     **_owner_values(owner),
                 )
             )
-            row = self._get_row(conn, db.runs, run_id)
-        return _run(row), thread
+            run = _run(self._get_row(conn, db.runs, run_id))
+            if on_created is not None:
+                on_created(conn, run)
+        return run, thread
 
     create_run = _offloaded(_create_run)
 
@@ -757,11 +762,12 @@ class Store:
         run_id: str,
         outputs: dict[str, str],
         owner: tuple[str, int, str, float],
+        on_requeued: Callable[[Connection, dict[str, Any]], None] | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Record tool outputs and re-queue the run, in one transaction.
 
         Outputs (by call id) go onto the run's waiting ``tool_calls`` steps, which complete.
-        Returns the run and the steps.
+        Returns the run and the steps. ``on_requeued(conn, run)`` runs in the same transaction.
         """
         stamp = now()
         completed: list[dict[str, Any]] = []
@@ -798,7 +804,10 @@ class Store:
                 **_owner_values(owner),
             }
             conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
-        return _run_changed(current, values), completed
+            run = _run_changed(current, values)
+            if on_requeued is not None:
+                on_requeued(conn, run)
+        return run, completed
 
     requeue_with_outputs = _offloaded(_requeue_with_outputs)
 

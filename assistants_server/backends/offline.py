@@ -289,9 +289,13 @@ class OfflineBackend:
     async def complete(
         self, request: ModelRequest, on_text_delta: TextDeltaCallback | None = None
     ) -> ModelTurn:
-        """Produce the next turn (see the module docstring). Raises ModelError for script errors."""
-        if self.latency_ms:
-            await asyncio.sleep(self.latency_ms / 1000)
+        """Produce the next turn (see the module docstring). Raises ModelError for script errors.
+
+        The latency counts from when the call begins: the turn is prepared first and the call
+        then sleeps only for what is left of it (one sleep, so its wake-up overshoot is paid
+        once), before streaming the text.
+        """
+        deadline = asyncio.get_running_loop().time() + self.latency_ms / 1000
         messages = request.messages
         user_index = _latest_user_index(messages)
         user_text = message_text(messages[user_index]) if user_index is not None else None
@@ -304,16 +308,16 @@ class OfflineBackend:
                 rule, turn = selected
                 if turn is None:
                     return await self._finish(request, exhausted_reply(rule, assistant_turns), [],
-                                              on_text_delta)
-                if turn.latency_ms:
-                    await asyncio.sleep(turn.latency_ms / 1000)
+                                              on_text_delta, deadline)
+                deadline += turn.latency_ms / 1000
                 if turn.error_message is not None:
+                    await _sleep_until(deadline)
                     raise ModelError(turn.error_message, code=turn.error_code)
                 return await self._finish(request, turn.text or "", list(turn.tool_calls),
-                                          on_text_delta)
+                                          on_text_delta, deadline)
 
         text, calls = self._arithmetic_turn(request, user_index, user_text or "", after_user)
-        return await self._finish(request, text, calls, on_text_delta)
+        return await self._finish(request, text, calls, on_text_delta, deadline)
 
     def _arithmetic_turn(
         self,
@@ -375,8 +379,12 @@ class OfflineBackend:
         text: str,
         tool_calls: list[ToolCallRequest],
         on_text_delta: TextDeltaCallback | None,
+        deadline: float,
     ) -> ModelTurn:
-        """Apply ``max_completion_tokens``, stream the text in a few chunks, count usage."""
+        """Apply ``max_completion_tokens``, count usage, then stream the text in a few chunks.
+
+        The text starts once the event loop's clock reaches ``deadline`` (the call's latency).
+        """
         pieces = split_words(text)
         call_tokens = sum(1 + len(call.arguments.split()) for call in tool_calls)
         limit = request.max_completion_tokens
@@ -386,11 +394,19 @@ class OfflineBackend:
             pieces = pieces[: max(limit, 0)]
             tool_calls, call_tokens = [], 0  # a cut-off tool call is unusable
         text = "".join(pieces)
+        usage = Usage(prompt_tokens=count_prompt_tokens(request),
+                      completion_tokens=len(pieces) + call_tokens)
+        await _sleep_until(deadline)
         if on_text_delta is not None:
             for chunk in delta_chunks(pieces):
                 await on_text_delta(chunk)
                 await asyncio.sleep(0)
-        usage = Usage(prompt_tokens=count_prompt_tokens(request),
-                      completion_tokens=len(pieces) + call_tokens)
         return ModelTurn(text=text, tool_calls=tool_calls, usage=usage,
                          incomplete_reason=incomplete_reason)
+
+
+async def _sleep_until(deadline: float) -> None:
+    """Sleep (cancellably) until the event loop's clock reaches ``deadline``, if it has not."""
+    remaining = deadline - asyncio.get_running_loop().time()
+    if remaining > 0:
+        await asyncio.sleep(remaining)

@@ -19,6 +19,7 @@ from assistants_server.errors import (
     not_found,
 )
 from assistants_server.events import StreamEvent
+from assistants_server.idempotency_claims import stream_recorder
 from assistants_server.routes.common import (
     ListParams,
     context,
@@ -127,6 +128,7 @@ async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> R
         lambda assistant: _run_data(assistant, body),
         new_thread=(thread_data, messages),
         owner=ctx.worker.owner_claim,
+        on_created=stream_recorder(request.scope, body.stream),
     )
     return _start(ctx, run, body.stream, thread)
 
@@ -142,6 +144,7 @@ async def create_run(thread_id: str, body: CreateRun, request: Request) -> Respo
         lambda assistant: _run_data(assistant, body),
         additional_messages=[message_fields(m) for m in body.additional_messages or []],
         owner=ctx.worker.owner_claim,
+        on_created=stream_recorder(request.scope, body.stream),
     )
     return _start(ctx, run, body.stream)
 
@@ -234,7 +237,12 @@ async def submit_tool_outputs(
             MISSING_OUTPUTS_MESSAGE.format(expected=pending, got=list(outputs)),
             param="tool_outputs",
         )
-    run, steps = await ctx.store.requeue_with_outputs(run_id, outputs, ctx.worker.owner_claim)
+    run, steps = await ctx.store.requeue_with_outputs(
+        run_id,
+        outputs,
+        ctx.worker.owner_claim,
+        on_requeued=stream_recorder(request.scope, body.stream),
+    )
     for step in steps:
         ctx.bus.publish(run_id, "thread.run.step.completed", step)
     if not body.stream:

@@ -509,7 +509,7 @@ def test_unmatched_message_falls_back_to_offline_behaviour():
 
 
 def test_latency_is_slept_per_call_and_per_turn(monkeypatch):
-    """latency_ms and a turn's latency_ms are both slept, in seconds."""
+    """latency_ms plus a turn's latency_ms are slept once, counted from the call's start."""
     slept: list[float] = []
     real_sleep = asyncio.sleep
 
@@ -517,10 +517,41 @@ def test_latency_is_slept_per_call_and_per_turn(monkeypatch):
         slept.append(seconds)
         await real_sleep(0)
 
+    class FrozenLoop:
+        """The event loop's clock as the backend reads it: stopped at 100 s."""
+
+        @staticmethod
+        def time() -> float:
+            return 100.0
+
     monkeypatch.setattr(offline_module.asyncio, "sleep", recording_sleep)
+    monkeypatch.setattr(offline_module.asyncio, "get_running_loop", FrozenLoop)
     script = [{"match": "x", "turns": [{"text": "done", "latency_ms": 40}]}]
     complete(OfflineBackend(latency_ms=250, script=script), [{"role": "user", "content": "x"}])
-    assert [s for s in slept if s] == [0.25, 0.04]
+    assert [s for s in slept if s] == [pytest.approx(0.29)]
+
+
+def test_latency_counts_the_time_spent_preparing_the_turn(monkeypatch):
+    """Time already spent in the call is not slept again: only what is left of latency_ms."""
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+    clock = iter([100.0, 100.03])  # call start, then after preparing the turn
+
+    async def recording_sleep(seconds: float, *args: Any) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    class SteppingLoop:
+        """The event loop's clock: 30 ms pass while the turn is prepared."""
+
+        @staticmethod
+        def time() -> float:
+            return next(clock)
+
+    monkeypatch.setattr(offline_module.asyncio, "sleep", recording_sleep)
+    monkeypatch.setattr(offline_module.asyncio, "get_running_loop", SteppingLoop)
+    complete(OfflineBackend(latency_ms=100), [{"role": "user", "content": "hello"}])
+    assert [s for s in slept if s] == [pytest.approx(0.07)]
 
 
 def test_latency_can_be_cancelled():
