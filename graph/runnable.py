@@ -527,6 +527,11 @@ class _StreamTracker:
 
     def observe(self, name: str, data: Any) -> Any:
         """Take in one event; returns what ``on_message_delta`` returned (an awaitable?)."""
+        if name == "error":
+            message = data.get("message") if isinstance(data, dict) else None
+            self.error = message or str(data)
+            logger.warning("Error event in a run stream: %s", self.error)
+            return None
         if not isinstance(data, dict):
             return None
         if name.startswith("thread.run.") and not name.startswith("thread.run.step."):
@@ -552,10 +557,6 @@ class _StreamTracker:
             message_id = str(data.get("id", ""))
             self._saw_message(message_id)
             self._completed[message_id] = data
-        elif name == "error":
-            message = data.get("message")
-            self.error = message or str(data)
-            logger.warning("Error event in a run stream: %s", self.error)
         return None
 
     def _saw_message(self, message_id: str) -> None:
