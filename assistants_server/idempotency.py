@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Insert, delete, insert, select, update
+from sqlalchemy import Connection, Insert, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,7 +34,7 @@ from assistants_server.auth import SCOPE_KEY
 from assistants_server.context import ServerContext
 from assistants_server.errors import APIError
 from assistants_server.events import STATUS_EVENTS, StreamEvent
-from assistants_server.idempotency_claims import SCOPE_KEY_CLAIM, KeyClaim
+from assistants_server.idempotency_claims import SCOPE_KEY_CLAIM, UPDATE_KEY, KeyClaim
 from assistants_server.limits import SCOPE_BODY
 from assistants_server.routes.common import sse_response
 
@@ -77,10 +77,7 @@ def _select_key(conn: Connection, api_scope: str, key: str) -> Any:
 
 
 def _update_key(conn: Connection, api_scope: str, key: str, values: dict[str, Any]) -> None:
-    table = db.idempotency_keys
-    conn.execute(
-        update(table).where(table.c.scope == api_scope, table.c.key == key).values(**values)
-    )
+    conn.execute(UPDATE_KEY, {"scope_": api_scope, "key_": key, **values})
 
 
 def _delete_key(conn: Connection, api_scope: str, key: str) -> None:

@@ -13,13 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, bindparam, update
 from starlette.types import Scope
 
 from assistants_server import db
 
 SCOPE_KEY_CLAIM = "assistants_idempotency_claim"
 """ASGI scope entry holding the request's :class:`KeyClaim` (absent without a key)."""
+UPDATE_KEY = update(db.idempotency_keys).where(
+    db.idempotency_keys.c.scope == bindparam("scope_"),
+    db.idempotency_keys.c.key == bindparam("key_"),
+)
+"""Prepared ``UPDATE`` of one key record; the SET columns are the keys of its parameters."""
 
 
 @dataclass
@@ -44,17 +49,17 @@ def stream_recorder(
         return None
 
     def record(conn: Connection, run: dict[str, Any]) -> None:
-        table = db.idempotency_keys
         conn.execute(
-            update(table)
-            .where(table.c.scope == claim.api_scope, table.c.key == claim.key)
-            .values(
-                state="stream",
-                status_code=200,
-                content_type="text/event-stream",
-                run_id=run["id"],
-                thread_id=run["thread_id"],
-            )
+            UPDATE_KEY,
+            {
+                "scope_": claim.api_scope,
+                "key_": claim.key,
+                "state": "stream",
+                "status_code": 200,
+                "content_type": "text/event-stream",
+                "run_id": run["id"],
+                "thread_id": run["thread_id"],
+            },
         )
         claim.recorded = True
 

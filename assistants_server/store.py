@@ -183,6 +183,45 @@ _BY_ID = {
 _LAST_MESSAGE_SEQ = select(func.max(db.messages.c.seq)).where(
     db.messages.c.thread_id == bindparam("thread_id")
 )
+_UPDATE_BY_ID = {
+    name: update(table).where(table.c.id == bindparam("object_id_"))
+    for name, table in db.metadata.tables.items()
+    if "id" in table.c
+}
+"""One prepared ``UPDATE ... WHERE id = :object_id_`` per table; the SET columns are the keys of
+the parameters it is executed with (built once instead of per call, see :func:`_update_by_id`)."""
+_INSERT = {name: insert(table) for name, table in db.metadata.tables.items()}
+"""One prepared ``INSERT`` per table; the columns are the keys of its parameters."""
+_IN_THREAD = {
+    name: select(table).where(
+        table.c.id == bindparam("object_id"), table.c.thread_id == bindparam("thread_id")
+    )
+    for name, table in db.metadata.tables.items()
+    if "id" in table.c and "thread_id" in table.c
+}
+_ACTIVE_RUNS = select(db.runs.c.id, db.runs.c.status, db.runs.c.expires_at).where(
+    db.runs.c.thread_id == bindparam("thread_id"), db.runs.c.status.in_(ACTIVE_RUN_STATUSES)
+)
+_WAITING_TOOL_STEPS = (
+    select(db.run_steps)
+    .where(
+        db.run_steps.c.run_id == bindparam("run_id"),
+        db.run_steps.c.status == "in_progress",
+        db.run_steps.c.type == "tool_calls",
+    )
+    .order_by(db.run_steps.c.seq.asc())
+)
+_OVERDUE_RUNS = select(db.runs.c.id).where(
+    db.runs.c.status == "requires_action", db.runs.c.expires_at <= bindparam("now_s")
+)
+_OVERDUE_THREAD_RUNS = _OVERDUE_RUNS.where(db.runs.c.thread_id == bindparam("thread_id"))
+
+
+def _update_by_id(conn: Connection, table: Table, object_id: str, values: dict[str, Any]) -> None:
+    """``UPDATE table SET <values> WHERE id = object_id`` through a prepared statement."""
+    conn.execute(_UPDATE_BY_ID[table.name], {"object_id_": object_id, **values})
+
+
 _PARTIAL_MESSAGE_STEPS = select(db.run_steps).where(
     db.run_steps.c.run_id == bindparam("run_id"),
     db.run_steps.c.status == "in_progress",
@@ -440,10 +479,9 @@ class Store:
 
     def _get_in_thread(self, table_name: str, object_id: str, thread_id: str) -> dict[str, Any]:
         """One object of a thread, in one call: 404 for the thread first, then the object."""
-        table = db.metadata.tables[table_name]
         with self.read() as conn:
             row = conn.execute(
-                select(table).where(table.c.id == object_id, table.c.thread_id == thread_id)
+                _IN_THREAD[table_name], {"object_id": object_id, "thread_id": thread_id}
             ).first()
             if row is None:
                 self._get_row(conn, db.threads, thread_id)
@@ -536,7 +574,7 @@ class Store:
         with self.write() as conn:
             row = self._get_row(conn, table, object_id, **filters)
             data = {**copy.deepcopy(row.data), **changes}
-            conn.execute(update(table).where(table.c.id == object_id).values(data=data))
+            _update_by_id(conn, table, object_id, {"data": data})
             if table_name == "messages":
                 self._history_touched(row.thread_id, MESSAGE, row.seq)
             elif table_name == "run_steps":
@@ -561,7 +599,7 @@ class Store:
     ) -> str:
         thread_id = new_id("thread")
         created = now()
-        conn.execute(insert(db.threads).values(id=thread_id, created_at=created, data=data))
+        conn.execute(_INSERT["threads"], {"id": thread_id, "created_at": created, "data": data})
         for message in messages:
             # A brand-new thread's history is in no cache: no version bump needed.
             self._insert_message_row(conn, thread_id, message, new_thread=True)
@@ -595,15 +633,16 @@ class Store:
             **fields,
         }
         result = conn.execute(
-            insert(db.messages).values(
-                id=message_id,
-                thread_id=thread_id,
-                run_id=run_id,
-                role=role,
-                status=status,
-                created_at=created,
-                data=data,
-            )
+            _INSERT["messages"],
+            {
+                "id": message_id,
+                "thread_id": thread_id,
+                "run_id": run_id,
+                "role": role,
+                "status": status,
+                "created_at": created,
+                "data": data,
+            },
         )
         body = {
             "id": message_id,
@@ -648,11 +687,7 @@ class Store:
     @staticmethod
     def _active_run_id(conn: Connection, thread_id: str) -> str | None:
         now_s = now()
-        rows = conn.execute(
-            select(db.runs.c.id, db.runs.c.status, db.runs.c.expires_at).where(
-                db.runs.c.thread_id == thread_id, db.runs.c.status.in_(ACTIVE_RUN_STATUSES)
-            )
-        ).all()
+        rows = conn.execute(_ACTIVE_RUNS, {"thread_id": thread_id}).all()
         for row in rows:
             if (
                 row.status == "requires_action"
@@ -695,7 +730,7 @@ class Store:
             values: dict[str, Any] = {"data": data}
             if status is not None:
                 values["status"] = status
-            conn.execute(update(db.messages).where(db.messages.c.id == message_id).values(**values))
+            _update_by_id(conn, db.messages, message_id, values)
             self._history_touched(row.thread_id, MESSAGE, row.seq)
         return {**_message(row), "status": values.get("status", row.status), **data}
 
@@ -739,16 +774,17 @@ class Store:
             for message in additional_messages:
                 self._insert_message(conn, thread_id, message)
             conn.execute(
-                insert(db.runs).values(
-                    id=run_id,
-                    thread_id=thread_id,
-                    assistant_id=assistant_id,
-                    status="queued",
-                    created_at=now(),
-                    expires_at=None,
-                    data=data,
+                _INSERT["runs"],
+                {
+                    "id": run_id,
+                    "thread_id": thread_id,
+                    "assistant_id": assistant_id,
+                    "status": "queued",
+                    "created_at": now(),
+                    "expires_at": None,
+                    "data": data,
                     **_owner_values(owner),
-                )
+                },
             )
             run = _run(self._get_row(conn, db.runs, run_id))
             if on_created is not None:
@@ -775,26 +811,14 @@ class Store:
             current = self._get_row(conn, db.runs, run_id)
             if current.status != "requires_action":  # expired or cancelled meanwhile
                 raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=current.status))
-            steps = conn.execute(
-                select(db.run_steps)
-                .where(
-                    db.run_steps.c.run_id == run_id,
-                    db.run_steps.c.status == "in_progress",
-                    db.run_steps.c.type == "tool_calls",
-                )
-                .order_by(db.run_steps.c.seq.asc())
-            ).all()
+            steps = conn.execute(_WAITING_TOOL_STEPS, {"run_id": run_id}).all()
             for step in steps:
                 data = copy.deepcopy(step.data)  # _step(step) below keeps the original
                 for call in data["step_details"]["tool_calls"]:
                     if call["id"] in outputs:
                         call["function"]["output"] = outputs[call["id"]]
                 data["completed_at"] = stamp
-                conn.execute(
-                    update(db.run_steps)
-                    .where(db.run_steps.c.id == step.id)
-                    .values(status="completed", data=data)
-                )
+                _update_by_id(conn, db.run_steps, step.id, {"status": "completed", "data": data})
                 completed.append({**_step(step), "status": "completed", **data})
                 self._history_touched(step.thread_id, STEP, step.seq)
             values = {
@@ -803,7 +827,7 @@ class Store:
                 "data": {**current.data, "required_action": None},
                 **_owner_values(owner),
             }
-            conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
+            _update_by_id(conn, db.runs, run_id, values)
             run = _run_changed(current, values)
             if on_requeued is not None:
                 on_requeued(conn, run)
@@ -849,7 +873,7 @@ class Store:
                         owner=None, owner_pid=None, owner_host=None, lease_expires_at=None
                     )
             if values:
-                conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
+                _update_by_id(conn, db.runs, run_id, values)
         return _run_changed(row, values)
 
     update_run = _offloaded(_update_run)
@@ -935,13 +959,12 @@ class Store:
 
     def _overdue_runs(self, now_s: int, thread_id: str | None = None) -> list[str]:
         """Ids of runs waiting for tool outputs past their expiry time (of one thread)."""
-        query = select(db.runs.c.id).where(
-            db.runs.c.status == "requires_action", db.runs.c.expires_at <= now_s
-        )
-        if thread_id is not None:
-            query = query.where(db.runs.c.thread_id == thread_id)
         with self.read() as conn:
-            return [r.id for r in conn.execute(query)]
+            if thread_id is None:
+                rows = conn.execute(_OVERDUE_RUNS, {"now_s": now_s})
+            else:
+                rows = conn.execute(_OVERDUE_THREAD_RUNS, {"now_s": now_s, "thread_id": thread_id})
+            return [r.id for r in rows]
 
     overdue_runs = _offloaded(_overdue_runs)
 
@@ -977,16 +1000,17 @@ class Store:
         }
         created_at = now()
         result = conn.execute(
-            insert(db.run_steps).values(
-                id=step_id,
-                run_id=run["id"],
-                thread_id=run["thread_id"],
-                type=step_type,
-                status="in_progress",
-                after_message_seq=after_message_seq,
-                created_at=created_at,
-                data=data,
-            )
+            _INSERT["run_steps"],
+            {
+                "id": step_id,
+                "run_id": run["id"],
+                "thread_id": run["thread_id"],
+                "type": step_type,
+                "status": "in_progress",
+                "after_message_seq": after_message_seq,
+                "created_at": created_at,
+                "data": data,
+            },
         )
         primary_key = result.inserted_primary_key
         assert primary_key is not None
@@ -1016,7 +1040,7 @@ class Store:
             values: dict[str, Any] = {"data": data}
             if status is not None:
                 values["status"] = status
-            conn.execute(update(db.run_steps).where(db.run_steps.c.id == step_id).values(**values))
+            _update_by_id(conn, db.run_steps, step_id, values)
             self._history_touched(
                 row.thread_id, STEP if row.type == "tool_calls" else None, row.seq
             )
@@ -1101,14 +1125,14 @@ class Store:
                 "lease_expires_at": now_f + lease_seconds,
             }
             if row.status == "cancelling":
-                conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
+                _update_by_id(conn, db.runs, run_id, values)
                 return Attempt(_run(row), False, None, [], [])
             self._discard_partial_output(run_id, row.thread_id)
             moved = row.status == "queued"
             if moved:
                 values["status"] = "in_progress"
                 values["data"] = {**row.data, "started_at": row.data.get("started_at") or now()}
-            conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
+            _update_by_id(conn, db.runs, run_id, values)
             run = _run_changed(row, values)
             truncation = run.get("truncation_strategy") or {}
             last_messages = (

@@ -61,7 +61,7 @@ def continuing(graph: Any, assistant_thread_id: str) -> dict[str, Any]:
 
 def measure(options: Options) -> Figure:
     """Run the figure."""
-    reps = options.reps(9, 2)
+    reps = options.reps(21, 2)
     long = QUICK_LONG if options.quick else LONG
     with scripted_server(0.0) as server:
         context = Context(base_url=server.base_url)
