@@ -813,11 +813,19 @@ class Store:
                 raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=current.status))
             steps = conn.execute(_WAITING_TOOL_STEPS, {"run_id": run_id}).all()
             for step in steps:
-                data = copy.deepcopy(step.data)  # _step(step) below keeps the original
-                for call in data["step_details"]["tool_calls"]:
-                    if call["id"] in outputs:
-                        call["function"]["output"] = outputs[call["id"]]
-                data["completed_at"] = stamp
+                details = step.data["step_details"]
+                calls = [
+                    {**call, "function": {**call["function"], "output": outputs[call["id"]]}}
+                    if call["id"] in outputs
+                    else call
+                    for call in details["tool_calls"]
+                ]
+                # New dicts on the changed path only: _step(step) below keeps the original.
+                data = {
+                    **step.data,
+                    "step_details": {**details, "tool_calls": calls},
+                    "completed_at": stamp,
+                }
                 _update_by_id(conn, db.run_steps, step.id, {"status": "completed", "data": data})
                 completed.append({**_step(step), "status": "completed", **data})
                 self._history_touched(step.thread_id, STEP, step.seq)
@@ -1127,8 +1135,11 @@ class Store:
             if row.status == "cancelling":
                 _update_by_id(conn, db.runs, run_id, values)
                 return Attempt(_run(row), False, None, [], [])
-            self._discard_partial_output(run_id, row.thread_id)
             moved = row.status == "queued"
+            if not moved:
+                # Only an attempt cut short leaves partial output, and it leaves the run
+                # in_progress: a queued run (new, or re-queued after tool outputs) has none.
+                self._discard_partial_output(run_id, row.thread_id)
             if moved:
                 values["status"] = "in_progress"
                 values["data"] = {**row.data, "started_at": row.data.get("started_at") or now()}

@@ -1,0 +1,48 @@
+"""An attempt cut short leaves its run in_progress; the next attempt discards its partial output.
+
+Driven through the store on a real SQLite file: a run's first attempt starts an assistant
+message and stops (as if the server died mid-stream); the next attempt (same run, lease taken
+over) removes that unfinished message and its step, so the model never sees it and the thread
+never shows a half-written answer. A run re-queued after tool outputs starts without that
+clean-up (it cannot have partial output).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from assistants_server.store import Store
+
+OWNER = ("srv_test:1@host", 1, "host", 60.0)
+
+
+async def _scenario(url: str) -> tuple[list[str], list[str], list[str]]:
+    store = Store(url)
+    await store.open()
+    try:
+        assistant = await store.create_assistant({"model": "m", "instructions": None})
+        thread = await store.create_thread({"metadata": {}}, [{"role": "user", "content": []}])
+        run, _ = await store.create_run(
+            thread["id"], assistant["id"], lambda _assistant: {"instructions": None}
+        )
+        first = await store.begin_attempt(run["id"], *OWNER)
+        assert first is not None and first.moved_to_in_progress
+        partial, _step = await store.start_assistant_message(first.run)
+        second = await store.begin_attempt(run["id"], *OWNER)
+        assert second is not None and not second.moved_to_in_progress
+        first_ids = [row.id for row in first.message_rows]
+        second_ids = [row.id for row in second.message_rows]
+        steps = [s["id"] for s in await store.run_steps(run["id"])]
+        messages = [m["id"] for m in await store.run_messages(run["id"])]
+        assert partial["id"] not in second_ids
+        return first_ids + second_ids, steps, messages
+    finally:
+        await store.close()
+
+
+def test_next_attempt_discards_the_cut_short_attempts_message_and_step(tmp_path: Path) -> None:
+    """The unfinished assistant message and its step are gone before the next model request."""
+    history, steps, messages = asyncio.run(_scenario(f"sqlite:///{tmp_path / 'a.sqlite3'}"))
+    assert len(history) == 2, "each attempt saw only the user's message"
+    assert steps == [] and messages == []
