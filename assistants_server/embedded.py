@@ -77,7 +77,7 @@ class EmbeddedServer:
         server = self._server
         if server is None:
             raise RuntimeError(NOT_STARTED_MESSAGE)
-        app = server.config.app
+        app: Any = server.config.app
         return cast("ServerContext", app.state.context)
 
     def start(self) -> EmbeddedServer:

@@ -1186,8 +1186,8 @@ class Store:
         else:
             self._histories.move_to_end(thread_id)
         params = {"thread_id": thread_id}
-        new_messages = conn.execute(_MESSAGES_AFTER, {**params, "seq": cached.message_seq}).all()
-        new_steps = conn.execute(_TOOL_STEPS_AFTER, {**params, "seq": cached.step_seq}).all()
+        new_messages = list(conn.execute(_MESSAGES_AFTER, {**params, "seq": cached.message_seq}))
+        new_steps = list(conn.execute(_TOOL_STEPS_AFTER, {**params, "seq": cached.step_seq}))
         self.history_rows_read += len(new_messages) + len(new_steps)
         # Keep the leading rows that no run writes any more (the run's own rows come last).
         kept = _final_prefix(new_messages, run_id, "in_progress")
