@@ -39,6 +39,8 @@ STATUS_EVENTS = {
 }
 
 DONE_FRAME = b"event: done\ndata: [DONE]\n\n"
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""Compact JSON of an event's payload (one encoder, not one per frame)."""
 STATE_CHECK_SECONDS = 1.0
 """How often an idle stream re-reads its run (covers runs another process executes)."""
 
@@ -52,8 +54,7 @@ class StreamEvent:
 
     def frame(self) -> bytes:
         """Return the server-sent-event frame."""
-        payload = json.dumps(self.data, separators=(",", ":"), ensure_ascii=False)
-        return f"event: {self.event}\ndata: {payload}\n\n".encode()
+        return f"event: {self.event}\ndata: {_ENCODE(self.data)}\n\n".encode()
 
 
 class RunEventBus:
@@ -104,7 +105,9 @@ async def stream_run(
             events: list[StreamEvent] = []
             if queue.empty():
                 try:
-                    events.append(await asyncio.wait_for(queue.get(), STATE_CHECK_SECONDS))
+                    # asyncio.timeout: no extra task per wait (unlike asyncio.wait_for).
+                    async with asyncio.timeout(STATE_CHECK_SECONDS):
+                        events.append(await queue.get())
                 except TimeoutError:
                     run = await current_run()
                     name = STATUS_EVENTS[run["status"]]
