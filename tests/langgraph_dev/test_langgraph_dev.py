@@ -290,3 +290,49 @@ def test_zero_configuration_run_uses_the_embedded_server(tmp_path: Path) -> None
     assert FIRST_ANSWER in last_message(result)["content"]
     # langgraph dev's detector logs blocking calls even where they do not fail the run.
     assert "BlockingError" not in dev.log_text(), dev.log_tail()
+
+
+def test_human_review_pauses_and_resumes_through_the_api(dev_server: LanggraphDev) -> None:
+    """With ``interrupt_before_tools`` in the run's context the dev server stops at human_review
+    (as Studio shows it); a rejection resumed with ``Command`` reaches the assistant as tool
+    output and the run finishes; an approval on the next turn runs the tool."""
+
+    async def review() -> tuple[dict, dict, dict, dict]:
+        async with get_client(url=dev_server.url) as client:
+            thread = await client.threads.create()
+            thread_id = thread["thread_id"]
+            context = {"interrupt_before_tools": True}
+            await client.runs.wait(
+                thread_id, GRAPH_ID, input=user_turn(FIRST_QUESTION), context=context
+            )
+            paused = await client.threads.get_state(thread_id)
+            await client.runs.wait(
+                thread_id,
+                GRAPH_ID,
+                command={"resume": {"action": "reject", "reason": "not now"}},
+                context=context,
+            )
+            rejected = await client.threads.get_state(thread_id)
+            await client.runs.wait(
+                thread_id, GRAPH_ID, input=user_turn(FIRST_QUESTION), context=context
+            )
+            await client.runs.wait(
+                thread_id, GRAPH_ID, command={"resume": {"action": "approve"}}, context=context
+            )
+            approved = await client.threads.get_state(thread_id)
+        return thread, paused, rejected, approved
+
+    _, paused, rejected, approved = run(review())
+    assert paused["next"] == ["human_review"]
+    (interrupt,) = [i for task in paused["tasks"] for i in task["interrupts"]]
+    (pending,) = interrupt["value"]["tool_calls"]
+    assert pending["name"] == "calculator"
+
+    assert rejected["next"] == []
+    tool_message = rejected["values"]["messages"][2]
+    assert tool_message["type"] == "tool" and "rejected" in tool_message["content"]
+    assert "not now" in tool_message["content"]
+
+    assert approved["next"] == []
+    assert FIRST_ANSWER in approved["values"]["messages"][-2]["content"]  # the tool's result
+    assert FIRST_ANSWER in approved["values"]["messages"][-1]["content"]
