@@ -151,6 +151,28 @@ def _message_chat(row: Any) -> dict[str, Any]:
     return {"role": row.role, "content": _chat_content(row.data.get("content", []))}
 
 
+def _append_tool_round(chat: list[dict[str, Any]], step_chat: list[dict[str, Any]]) -> None:
+    """Append a tool round; text the model wrote in the same turn joins its tool-call message.
+
+    A model turn with text and tool calls is stored as a message plus a tool-calls step; the
+    model produced one assistant message, so that is what it sees again (one assistant turn,
+    ``content`` and ``tool_calls`` together). The cached forms are not modified.
+    """
+    calls_message, *tool_messages = step_chat
+    previous = chat[-1] if chat else None
+    if (
+        previous is not None
+        and previous.get("role") == "assistant"
+        and "tool_calls" not in previous
+        and calls_message.get("role") == "assistant"
+        and not calls_message.get("content")
+    ):
+        chat[-1] = {**calls_message, "content": previous["content"]}
+    else:
+        chat.append(calls_message)
+    chat.extend(tool_messages)
+
+
 def build_chat_messages(
     instructions: str | None,
     additional_instructions: str | None,
@@ -180,9 +202,10 @@ def build_chat_messages(
         ):
             step = steps[step_index]
             if forms is None:
-                chat.extend(_step_chat_of(step))
+                step_chat = _step_chat_of(step)
             else:
-                chat.extend(forms.get(step.id, functools.partial(_step_chat_of, step)))
+                step_chat = forms.get(step.id, functools.partial(_step_chat_of, step))
+            _append_tool_round(chat, step_chat)
             step_index += 1
 
     for row in message_rows:

@@ -82,15 +82,13 @@ def test_later_steps_see_mid_run_text_tool_rounds_and_truncation(
         {"role": "assistant", "content": "First answer."},
         {"role": "user", "content": "q2"},
     ]
-    mid_run = [
-        SYSTEM,
-        {"role": "user", "content": "q2"},
-        {"role": "assistant", "content": "Let me compute."},
-    ]
-    assert step_2.messages == mid_run + _round_trip(call_1, "2+2", "4")
-    assert step_3.messages == (
-        mid_run + _round_trip(call_1, "2+2", "4") + _round_trip(call_2, "4*2", "8")
-    )
+    # The text written with the first tool call is one assistant turn with that call, as the
+    # model produced it, not two assistant messages.
+    first_round = _round_trip(call_1, "2+2", "4")
+    first_round[0] = {**first_round[0], "content": "Let me compute."}
+    mid_run = [SYSTEM, {"role": "user", "content": "q2"}, *first_round]
+    assert step_2.messages == mid_run
+    assert step_3.messages == mid_run + _round_trip(call_2, "4*2", "8")
 
 
 def test_message_deleted_while_run_waits_is_gone_from_the_next_step(
@@ -116,3 +114,45 @@ def test_message_deleted_while_run_waits_is_gone_from_the_next_step(
     assert [m["content"] for m in first.messages[1:]] == ["keep", "drop"]
     keep = {"role": "user", "content": "keep"}
     assert second.messages == [SYSTEM, keep, *_round_trip(call, "1+1", "2")]
+
+
+def test_offline_script_turn_with_text_and_tool_calls_counts_as_one_turn(
+    start_server: Any, tmp_path: Any
+) -> None:
+    """A scripted turn that writes text and calls a tool is one assistant turn for the next call,
+    so the script's following turn (the answer) is the one played."""
+    import json
+
+    from server_helpers import CALCULATOR_TOOL, make_client
+
+    script = tmp_path / "script.json"
+    script.write_text(
+        json.dumps(
+            [
+                {
+                    "match": "compute",
+                    "turns": [
+                        {
+                            "text": "Let me compute that.",
+                            "tool_calls": [
+                                {"name": "calculator", "arguments": {"expression": "6*7"}}
+                            ],
+                        },
+                        {"text": "It is 42."},
+                    ],
+                }
+            ]
+        )
+    )
+    server = start_server(offline_script=str(script))  # no backend given: the offline model
+    client = make_client(server)
+    assistant = client.beta.assistants.create(model="m", tools=[CALCULATOR_TOOL])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "compute it"}])
+    run = client.beta.threads.runs.create(thread.id, assistant_id=assistant.id)
+    _submit(client, thread.id, run.id, "42")
+    wait_for_status(client, thread.id, run.id, {"completed"})
+    texts = [
+        m.content[0].text.value
+        for m in client.beta.threads.messages.list(thread.id, run_id=run.id, order="asc")
+    ]
+    assert texts == ["Let me compute that.", "It is 42."]
