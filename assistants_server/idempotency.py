@@ -8,24 +8,28 @@ A POST with an ``Idempotency-Key`` header is executed once per (API key, idempot
 - a repeat while the first request is still being processed gets 409 ``idempotency_key_in_use``;
 - responses with status ≥ 500 are not remembered (the retry executes again).
 
-Streaming requests (``stream=true``) remember the run they started or continued (recorded in
-the same transaction that creates or re-queues it, see :mod:`assistants_server.idempotency_claims`,
-so a streamed request costs one extra write: the reservation). A repeat streams that run from
-its current state: one ``thread.run.<status>`` event with the run as it is now, then
-the run's remaining live events until it stops (ending with ``done``), so a resumed client
-continues where the run is instead of starting a second run.
+Requests that start or continue a run (create run, create thread and run, submit tool
+outputs) claim their key in the transaction that creates or re-queues the run, not before
+(see :mod:`assistants_server.idempotency_claims`): a streamed one (``stream=true``) then costs no
+extra write at all, and remembers its run. A repeat of a streamed request streams that run
+from its current state: one ``thread.run.<status>`` event with the run as it is now, then the
+run's remaining live events until it stops (ending with ``done``), so a resumed client
+continues where the run is instead of starting a second run. A repeat that arrives while the
+first is still before its transaction is answered the same way once the first has claimed
+the key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Insert, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,7 +38,15 @@ from assistants_server.auth import SCOPE_KEY
 from assistants_server.context import ServerContext
 from assistants_server.errors import APIError
 from assistants_server.events import STATUS_EVENTS, StreamEvent
-from assistants_server.idempotency_claims import SCOPE_KEY_CLAIM, UPDATE_KEY, KeyClaim
+from assistants_server.idempotency_claims import (
+    RETENTION_SECONDS,
+    SCOPE_KEY_CLAIM,
+    UPDATE_KEY,
+    KeyClaim,
+    KeyTaken,
+    reserve_key,
+    select_key,
+)
 from assistants_server.limits import SCOPE_BODY
 from assistants_server.routes.common import sse_response
 
@@ -46,34 +58,10 @@ KEY_IN_USE_MESSAGE = (
     "A request with Idempotency-Key '{key}' is still being processed. Retry when it finished."
 )
 MAX_KEY_LENGTH = 255
-PENDING_TAKEOVER_SECONDS = 120
-"""A key left pending this long (its process died mid-request) may be executed again."""
-RETENTION_SECONDS = 24 * 60 * 60
-"""How long a key is remembered; afterwards the same key executes as a new request."""
+RUN_ROUTES = re.compile(r"/threads(/[^/]+)?/runs(/[^/]+/submit_tool_outputs)?$")
+"""Paths of the requests that claim their key in their run's transaction."""
 PURGE_INTERVAL_SECONDS = 60 * 60
 """How often (at most) a request with a key also deletes the expired keys."""
-
-
-_INSERT_IF_ABSENT: dict[str, Insert] = {
-    "sqlite": sqlite.insert(db.idempotency_keys).on_conflict_do_nothing(),
-    "postgresql": postgresql.insert(db.idempotency_keys).on_conflict_do_nothing(),
-}
-"""``INSERT ... ON CONFLICT DO NOTHING`` of a key, per dialect name (others: select first)."""
-
-
-def _insert_if_absent(conn: Connection, values: dict[str, Any]) -> bool:
-    """Insert a key record unless one exists; True when this call inserted it."""
-    statement = _INSERT_IF_ABSENT.get(conn.dialect.name)
-    if statement is None:
-        if _select_key(conn, values["scope"], values["key"]) is not None:
-            return False
-        statement = insert(db.idempotency_keys)
-    return bool(conn.execute(statement, values).rowcount == 1)
-
-
-def _select_key(conn: Connection, api_scope: str, key: str) -> Any:
-    table = db.idempotency_keys
-    return conn.execute(select(table).where(table.c.scope == api_scope, table.c.key == key)).first()
 
 
 def _update_key(conn: Connection, api_scope: str, key: str, values: dict[str, Any]) -> None:
@@ -136,54 +124,30 @@ class IdempotencyMiddleware:
         ctx = self.context()
         api_scope = hashlib.sha256(scope.get(SCOPE_KEY, "").encode()).hexdigest()[:32]
         request_hash = _request_hash(scope, scope.get(SCOPE_BODY, b""))
-        row = await self._begin(ctx, api_scope, key, request_hash)
-        if row is not None:
-            await self._repeat(ctx, row, key, request_hash, scope, receive, send)
-            return
-        await self._execute(ctx, api_scope, key, scope, receive, send)
-
-    @staticmethod
-    def _reserve(
-        conn: Connection, api_scope: str, key: str, request_hash: str, now_s: float
-    ) -> Any:
-        """Reserve the key (returns None) or return the existing record (database thread).
-
-        The common case, a new key, is one ``INSERT ... ON CONFLICT DO NOTHING``.
-        """
-        values = {
-            "scope": api_scope,
-            "key": key,
-            "request_hash": request_hash,
-            "state": "pending",
-            "created_at": int(now_s),
-        }
-        if _insert_if_absent(conn, values):
-            return None
-        row = _select_key(conn, api_scope, key)
-        if row is None:  # deleted between the two statements (no other dialect gets here)
-            conn.execute(insert(db.idempotency_keys).values(**values))
-            return None
-        abandoned = (
-            row.state == "pending"
-            and row.request_hash == request_hash
-            and row.created_at < now_s - PENDING_TAKEOVER_SECONDS
-        )
-        expired = row.created_at < now_s - RETENTION_SECONDS
-        if not (abandoned or expired):
-            return row
-        _delete_key(conn, api_scope, key)
-        conn.execute(insert(db.idempotency_keys).values(**values))
-        return None
-
-    async def _begin(self, ctx: ServerContext, api_scope: str, key: str, request_hash: str) -> Any:
-        """Reserve the key (returns None) or return the existing record."""
         now_s = self.clock()
         await self._purge_if_due(ctx, now_s)
+        claim = KeyClaim(
+            api_scope, key, request_hash, now_s, deferred=bool(RUN_ROUTES.search(scope["path"]))
+        )
+        if not claim.deferred:
+            row = await self._reserve(ctx, claim)
+            if row is not None:
+                await self._repeat(ctx, row, key, request_hash, scope, receive, send)
+                return
         try:
-            return await ctx.store.transact(self._reserve, api_scope, key, request_hash, now_s)
+            await self._execute(ctx, claim, scope, receive, send)
+        except KeyTaken as taken:  # a deferred claim found the key taken; nothing was written
+            await self._repeat(ctx, taken.row, key, request_hash, scope, receive, send)
+
+    @staticmethod
+    async def _reserve(ctx: ServerContext, claim: KeyClaim) -> Any:
+        """Reserve the key (returns None) or return the existing record."""
+        values = claim.new_record({"state": "pending"})
+        try:
+            return await ctx.store.transact(reserve_key, values, claim.now_s)
         except IntegrityError:
             # Another process reserved it between our read and insert.
-            return await ctx.store.transact(_select_key, api_scope, key)
+            return await ctx.store.transact(select_key, claim.api_scope, claim.key)
 
     async def _purge_if_due(self, ctx: ServerContext, now_s: float) -> None:
         """Delete expired keys at most once per :data:`PURGE_INTERVAL_SECONDS`."""
@@ -193,12 +157,19 @@ class IdempotencyMiddleware:
         await ctx.store.transact(purge_expired_keys, now_s)
 
     @staticmethod
-    async def _save(ctx: ServerContext, api_scope: str, key: str, **values: Any) -> None:
-        await ctx.store.transact(_update_key, api_scope, key, values)
+    async def _save(ctx: ServerContext, claim: KeyClaim, **values: Any) -> None:
+        """Store the outcome on the key: on the request's own record, else if still free."""
+        if claim.held:
+            await ctx.store.transact(_update_key, claim.api_scope, claim.key, values)
+            return
+        with contextlib.suppress(IntegrityError):  # taken meanwhile by another process
+            await ctx.store.transact(reserve_key, claim.new_record(values), claim.now_s)
 
     @staticmethod
-    async def _forget(ctx: ServerContext, api_scope: str, key: str) -> None:
-        await ctx.store.transact(_delete_key, api_scope, key)
+    async def _forget(ctx: ServerContext, claim: KeyClaim) -> None:
+        """Drop the request's own record (a retry executes again); nothing if it holds none."""
+        if claim.held:
+            await ctx.store.transact(_delete_key, claim.api_scope, claim.key)
 
     async def _repeat(
         self,
@@ -248,8 +219,7 @@ class IdempotencyMiddleware:
     async def _execute(
         self,
         ctx: ServerContext,
-        api_scope: str,
-        key: str,
+        claim: KeyClaim,
         scope: Scope,
         receive: Receive,
         send: Send,
@@ -258,7 +228,6 @@ class IdempotencyMiddleware:
         content_type = ""
         chunks: list[bytes] = []
         streaming = False
-        claim = KeyClaim(api_scope, key)
         scope[SCOPE_KEY_CLAIM] = claim
         stream_saved = False
         pending = b""
@@ -279,8 +248,7 @@ class IdempotencyMiddleware:
                         if run is not None:
                             await self._save(
                                 ctx,
-                                api_scope,
-                                key,
+                                claim,
                                 state="stream",
                                 status_code=status,
                                 content_type=content_type,
@@ -294,20 +262,21 @@ class IdempotencyMiddleware:
 
         try:
             await self.app(scope, receive, capture)
+        except KeyTaken:
+            raise
         except BaseException:
-            await self._forget(ctx, api_scope, key)
+            await self._forget(ctx, claim)
             raise
         if streaming:
             if not (stream_saved or claim.recorded):
-                await self._forget(ctx, api_scope, key)
+                await self._forget(ctx, claim)
             return
         if status >= 500:
-            await self._forget(ctx, api_scope, key)
+            await self._forget(ctx, claim)
             return
         await self._save(
             ctx,
-            api_scope,
-            key,
+            claim,
             state="done",
             status_code=status,
             content_type=content_type,

@@ -43,6 +43,7 @@ from assistants_server.errors import (
     bad_request,
     not_found,
 )
+from assistants_server.idempotency_claims import StreamRecorder
 from assistants_server.ids import new_id, now
 
 ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
@@ -311,6 +312,14 @@ def _owner_values(owner: tuple[str, int, str, float] | None) -> dict[str, Any]:
         "owner_host": host,
         "lease_expires_at": time.time() + lease_seconds,
     }
+
+
+class RunDeadlinePassed(Exception):
+    """A submit reached a run whose tool-output deadline has passed (it is due to expire)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
 
 
 class Store:
@@ -747,17 +756,22 @@ class Store:
         additional_messages: list[dict[str, Any]] = (),  # type: ignore[assignment]
         new_thread: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
         owner: tuple[str, int, str, float] | None = None,
-        on_created: Callable[[Connection, dict[str, Any]], None] | None = None,
-    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        key: StreamRecorder | None = None,
+        begin: bool = False,
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, Attempt | None]:
         """Insert a queued run (and its thread or extra messages) in one transaction.
 
         ``build_data(assistant)`` makes the run's stored body from its assistant. A missing
         thread (checked first), a missing assistant or an active run on the thread is refused.
-        ``on_created(conn, run)`` runs in the same transaction (e.g. to record the run on an
-        idempotency key).
+        ``key`` claims the request's idempotency key first thing in the same transaction and
+        records the run on it last. Returns the run (as queued), the new thread (or None) and, with
+        ``begin=True`` and an ``owner``, the owner's first attempt at the run, begun right
+        after the commit in the same database call (see :meth:`_begin_attempt`).
         """
         run_id = new_id("run")
         with self.write() as conn:
+            if key is not None:
+                key.claim_key(conn)
             thread: dict[str, Any] | None = None
             if new_thread is None:
                 self._get_row(conn, db.threads, thread_id)
@@ -787,30 +801,50 @@ class Store:
                 },
             )
             run = _run(self._get_row(conn, db.runs, run_id))
-            if on_created is not None:
-                on_created(conn, run)
-        return run, thread
+            if key is not None:
+                key.record_run(conn, run)
+        return run, thread, self._begin_for(run_id, owner if begin else None)
 
     create_run = _offloaded(_create_run)
 
     def _requeue_with_outputs(
         self,
+        thread_id: str,
         run_id: str,
-        outputs: dict[str, str],
+        outputs_for: Callable[[dict[str, Any]], dict[str, str]],
         owner: tuple[str, int, str, float],
-        on_requeued: Callable[[Connection, dict[str, Any]], None] | None = None,
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Record tool outputs and re-queue the run, in one transaction.
+        key: StreamRecorder | None = None,
+        begin: bool = False,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]], Attempt | None]:
+        """Check a submit, record its tool outputs and re-queue the run, in one transaction.
 
-        Outputs (by call id) go onto the run's waiting ``tool_calls`` steps, which complete.
-        Returns the run and the steps. ``on_requeued(conn, run)`` runs in the same transaction.
+        The run must be in ``thread_id`` (else 404, for the thread first) and waiting for
+        outputs (else 400); ``outputs_for(run)`` checks the submitted outputs against the run's
+        pending calls and returns them by call id (it raises the 400 for a bad submit). A run
+        whose deadline has passed raises :class:`RunDeadlinePassed` (expire it, then refuse).
+        Outputs go onto the run's waiting ``tool_calls`` steps, which complete. Returns the run
+        (as queued), the steps and, with ``begin=True``, the owner's attempt at the run's next
+        step, begun right after the commit in the same database call.
+        ``key`` claims the request's idempotency key first thing in the same transaction and
+        records the run on it last.
         """
         stamp = now()
         completed: list[dict[str, Any]] = []
         with self.write() as conn:
-            current = self._get_row(conn, db.runs, run_id)
-            if current.status != "requires_action":  # expired or cancelled meanwhile
+            if key is not None:
+                key.claim_key(conn)
+            current = conn.execute(
+                _IN_THREAD["runs"], {"object_id": run_id, "thread_id": thread_id}
+            ).first()
+            if current is None:
+                self._get_row(conn, db.threads, thread_id)
+                kind, param = _KINDS["runs"]
+                raise not_found(kind, run_id, param)
+            if current.status != "requires_action":
                 raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=current.status))
+            if current.expires_at is not None and current.expires_at <= stamp:
+                raise RunDeadlinePassed(run_id)
+            outputs = outputs_for(_run(current))
             steps = conn.execute(_WAITING_TOOL_STEPS, {"run_id": run_id}).all()
             for step in steps:
                 details = step.data["step_details"]
@@ -837,9 +871,9 @@ class Store:
             }
             _update_by_id(conn, db.runs, run_id, values)
             run = _run_changed(current, values)
-            if on_requeued is not None:
-                on_requeued(conn, run)
-        return run, completed
+            if key is not None:
+                key.record_run(conn, run)
+        return run, completed, self._begin_for(run_id, owner if begin else None)
 
     requeue_with_outputs = _offloaded(_requeue_with_outputs)
 
@@ -1204,6 +1238,19 @@ class Store:
         )
 
     begin_attempt = _offloaded(_begin_attempt)
+
+    def _begin_for(
+        self, run_id: str, owner: tuple[str, int, str, float] | None
+    ) -> Attempt | None:
+        """Begin ``owner``'s attempt at a run just queued (None without an owner).
+
+        Called by a write that queued the run, after its commit and in the same database
+        call, so the worker starts the model step without another trip to this thread.
+        """
+        if owner is None:
+            return None
+        name, pid, host, lease_seconds = owner
+        return self._begin_attempt(run_id, name, pid, host, lease_seconds)
 
     def _start_assistant_message(
         self, run: dict[str, Any]

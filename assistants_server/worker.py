@@ -34,7 +34,7 @@ from assistants_server.ids import new_id, now
 from assistants_server.prompt_budget import fit_prompt
 from assistants_server.schemas import BUILTIN_TOOL_TYPES
 from assistants_server.settings import ServerSettings
-from assistants_server.store import Store
+from assistants_server.store import Attempt, Store
 
 logger = logging.getLogger(__name__)
 
@@ -311,14 +311,32 @@ class RunWorker:
 
     # -- waking runs ----------------------------------------------------------------------
 
-    def submit(self, run_id: str) -> None:
-        """Start executing a queued run now (no-op when this instance already runs it)."""
+    @property
+    def accepting(self) -> bool:
+        """Whether this instance starts new work (False once stopping)."""
+        return not self._stopping
+
+    def submit(self, run_id: str, attempt: Attempt | None = None) -> None:
+        """Start executing a queued run now.
+
+        ``attempt`` is this instance's attempt at the run's next step, already begun by the
+        write that queued the run (:meth:`Store.create_run`/``requeue_with_outputs`` with
+        ``begin=True``); without one the task begins it. Without an attempt this is a no-op
+        when this instance already runs the run; with one, the step runs after the run's
+        current task ends.
+        """
         if self._stopping:
+            if attempt is not None:  # begun but not executed: let a restart take it over
+                self._chore(self.store.release_run(run_id, self.owner), f"release-{run_id}")
             return
         existing = self._tasks.get(run_id)
         if existing is not None and not existing.done():
-            return
-        task = asyncio.get_running_loop().create_task(self._execute(run_id), name=f"run-{run_id}")
+            if attempt is None:
+                return
+            coroutine = self._execute_after(existing, run_id, attempt)
+        else:
+            coroutine = self._execute(run_id, attempt)
+        task = asyncio.get_running_loop().create_task(coroutine, name=f"run-{run_id}")
         self._tasks[run_id] = task
         task.add_done_callback(functools.partial(self._task_done, run_id))
 
@@ -506,9 +524,15 @@ class RunWorker:
 
     # -- executing ------------------------------------------------------------------------
 
-    async def _execute(self, run_id: str) -> None:
+    async def _execute_after(
+        self, previous: asyncio.Task[None], run_id: str, attempt: Attempt
+    ) -> None:
+        await asyncio.wait({previous})  # its outcome is its own; only its end matters here
+        await self._execute(run_id, attempt)
+
+    async def _execute(self, run_id: str, attempt: Attempt | None = None) -> None:
         try:
-            await self._execute_step(run_id)
+            await self._execute_step(run_id, attempt)
         except asyncio.CancelledError:
             if self._stopping:
                 await self.store.release_run(run_id, self.owner)
@@ -522,10 +546,11 @@ class RunWorker:
                 run_id, "server_error", UNEXPECTED_ERROR_MESSAGE.format(error=type(exc).__name__)
             )
 
-    async def _execute_step(self, run_id: str) -> None:
-        attempt = await self.store.begin_attempt(
-            run_id, self.owner, self.pid, self.host, self.lease_seconds
-        )
+    async def _execute_step(self, run_id: str, attempt: Attempt | None = None) -> None:
+        if attempt is None:
+            attempt = await self.store.begin_attempt(
+                run_id, self.owner, self.pid, self.host, self.lease_seconds
+            )
         if attempt is None:
             return
         run = attempt.run

@@ -203,16 +203,11 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             )
             started = False
         elif input.get("thread_id"):
-            self.client.beta.threads.messages.create(
-                input["thread_id"],
-                role="user",
-                content=input["content"],
-                metadata=input.get("message_metadata") or openai.omit,
-                extra_headers=idempotency_headers(key, "message"),
-            )
+            # The user's message and the run in one request (one transaction server-side).
             stream = runs.create(
                 input["thread_id"],
                 assistant_id=self.assistant_id,
+                additional_messages=[_user_message(input)],  # type: ignore[list-item]
                 stream=True,
                 extra_headers=idempotency_headers(key, "run"),
             )
@@ -357,16 +352,11 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             )
             started = False
         elif input.get("thread_id"):
-            await self.async_client.beta.threads.messages.create(
-                input["thread_id"],
-                role="user",
-                content=input["content"],
-                metadata=input.get("message_metadata") or openai.omit,
-                extra_headers=idempotency_headers(key, "message"),
-            )
+            # The user's message and the run in one request (one transaction server-side).
             stream = await runs.create(
                 input["thread_id"],
                 assistant_id=self.assistant_id,
+                additional_messages=[_user_message(input)],  # type: ignore[list-item]
                 stream=True,
                 extra_headers=idempotency_headers(key, "run"),
             )

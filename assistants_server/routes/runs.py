@@ -6,6 +6,7 @@ Create (optionally streaming), retrieve, list, modify, cancel, submit_tool_outpu
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,6 +20,7 @@ from assistants_server.errors import (
     not_found,
 )
 from assistants_server.events import StreamEvent
+from assistants_server.store import Attempt, RunDeadlinePassed
 from assistants_server.idempotency_claims import stream_recorder
 from assistants_server.routes.common import (
     ListParams,
@@ -34,6 +36,7 @@ from assistants_server.schemas import (
     CreateThreadAndRun,
     ModifyRun,
     SubmitToolOutputs,
+    ToolOutput,
     dump_tools,
 )
 
@@ -97,14 +100,15 @@ def _start(
     ctx: ServerContext,
     run: dict[str, Any],
     stream: bool | None,
+    attempt: Attempt | None,
     thread: dict[str, Any] | None = None,
 ) -> Response:
-    """Wake the worker for a new run; stream its events when asked."""
+    """Hand a new run (and its begun attempt) to the worker; stream its events when asked."""
     if not stream:
-        ctx.worker.submit(run["id"])
+        ctx.worker.submit(run["id"], attempt)
         return run_response(run)
     queue = ctx.bus.subscribe(run["id"])
-    ctx.worker.submit(run["id"])
+    ctx.worker.submit(run["id"], attempt)
     prelude = [StreamEvent("thread.created", thread)] if thread is not None else []
     prelude += [StreamEvent("thread.run.created", run), StreamEvent("thread.run.queued", run)]
     return sse_response(ctx, run["id"], queue, prelude)
@@ -122,15 +126,16 @@ async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> R
         or {},
     }
     messages = [message_fields(m) for m in (thread_body.messages if thread_body else None) or []]
-    run, thread = await ctx.store.create_run(
+    run, thread, attempt = await ctx.store.create_run(
         "",
         body.assistant_id,
         lambda assistant: _run_data(assistant, body),
         new_thread=(thread_data, messages),
         owner=ctx.worker.owner_claim,
-        on_created=stream_recorder(request.scope, body.stream),
+        key=stream_recorder(request.scope, body.stream),
+        begin=ctx.worker.accepting,
     )
-    return _start(ctx, run, body.stream, thread)
+    return _start(ctx, run, body.stream, attempt, thread)
 
 
 @router.post("/threads/{thread_id}/runs")
@@ -138,15 +143,16 @@ async def create_run(thread_id: str, body: CreateRun, request: Request) -> Respo
     """Start a run; refused while another run is active on the thread."""
     ctx = context(request)
     await ctx.worker.expire_overdue(thread_id)
-    run, _ = await ctx.store.create_run(
+    run, _, attempt = await ctx.store.create_run(
         thread_id,
         body.assistant_id,
         lambda assistant: _run_data(assistant, body),
         additional_messages=[message_fields(m) for m in body.additional_messages or []],
         owner=ctx.worker.owner_claim,
-        on_created=stream_recorder(request.scope, body.stream),
+        key=stream_recorder(request.scope, body.stream),
+        begin=ctx.worker.accepting,
     )
-    return _start(ctx, run, body.stream)
+    return _start(ctx, run, body.stream, attempt)
 
 
 @router.get("/threads/{thread_id}/runs")
@@ -201,18 +207,13 @@ async def cancel_run(thread_id: str, run_id: str, request: Request) -> JSONRespo
     return run_response(cancelled)
 
 
-@router.post("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs")
-async def submit_tool_outputs(
-    thread_id: str, run_id: str, body: SubmitToolOutputs, request: Request
-) -> Response:
-    """Give the outputs of every pending tool call; the run continues in the background."""
-    ctx = context(request)
-    run = await _get_run(ctx, thread_id, run_id)
-    if run["status"] != "requires_action":
-        raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=run["status"]))
+def checked_tool_outputs(
+    tool_outputs: list[ToolOutput], run: dict[str, Any]
+) -> dict[str, str]:
+    """The submitted outputs by call id; 400 unless there is one for each pending call."""
     pending = [c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]]
     outputs: dict[str, str] = {}
-    for index, item in enumerate(body.tool_outputs):
+    for index, item in enumerate(tool_outputs):
         if item.tool_call_id is None:
             raise bad_request(
                 f"Missing required parameter: 'tool_outputs[{index}].tool_call_id'.",
@@ -237,19 +238,38 @@ async def submit_tool_outputs(
             MISSING_OUTPUTS_MESSAGE.format(expected=pending, got=list(outputs)),
             param="tool_outputs",
         )
-    run, steps = await ctx.store.requeue_with_outputs(
-        run_id,
-        outputs,
-        ctx.worker.owner_claim,
-        on_requeued=stream_recorder(request.scope, body.stream),
-    )
+    return outputs
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs")
+async def submit_tool_outputs(
+    thread_id: str, run_id: str, body: SubmitToolOutputs, request: Request
+) -> Response:
+    """Give the outputs of every pending tool call; the run continues in the background.
+
+    The checks (run in the thread, waiting for outputs, one output per pending call) and the
+    re-queue are one transaction.
+    """
+    ctx = context(request)
+    try:
+        run, steps, attempt = await ctx.store.requeue_with_outputs(
+            thread_id,
+            run_id,
+            functools.partial(checked_tool_outputs, body.tool_outputs),
+            ctx.worker.owner_claim,
+            key=stream_recorder(request.scope, body.stream),
+            begin=ctx.worker.accepting,
+        )
+    except RunDeadlinePassed:
+        current = await ctx.worker.refresh(await ctx.store.get("runs", run_id))
+        raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=current["status"])) from None
     for step in steps:
         ctx.bus.publish(run_id, "thread.run.step.completed", step)
     if not body.stream:
-        ctx.worker.submit(run_id)
+        ctx.worker.submit(run_id, attempt)
         return run_response(run)
     queue = ctx.bus.subscribe(run_id)
-    ctx.worker.submit(run_id)
+    ctx.worker.submit(run_id, attempt)
     return sse_response(ctx, run_id, queue, [StreamEvent("thread.run.queued", run)])
 
 

@@ -23,7 +23,7 @@ async def _scenario(url: str) -> tuple[list[str], list[str], list[str]]:
     try:
         assistant = await store.create_assistant({"model": "m", "instructions": None})
         thread = await store.create_thread({"metadata": {}}, [{"role": "user", "content": []}])
-        run, _ = await store.create_run(
+        run, _, _ = await store.create_run(
             thread["id"], assistant["id"], lambda _assistant: {"instructions": None}
         )
         first = await store.begin_attempt(run["id"], *OWNER)

@@ -1,17 +1,20 @@
-"""Keyed streaming requests record their run on the key in the run's own transaction.
+"""Keyed run requests claim their key in the run's own transaction.
 
-A streamed run creation or tool-output submission with an ``Idempotency-Key`` stores the run on
-the key (state ``stream``) together with the run itself, so a repeat streams that run as it is
-now instead of starting a second run or submitting again.
+A streamed run creation or tool-output submission with an ``Idempotency-Key`` claims the key and
+stores the run on it (state ``stream``) in the transaction that creates or re-queues the run, so
+a repeat streams that run as it is now instead of starting a second run or submitting again,
+and a clash leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import openai
-from scripted_backend import ScriptedBackend
+import pytest
+from scripted_backend import Gate, ScriptedBackend
 from server_helpers import CALCULATOR_TOOL
 
 from assistants_server.backends.base import ModelTurn, ToolCallRequest
@@ -85,3 +88,69 @@ def test_a_refused_streamed_submit_is_remembered_as_its_error(
     assert len(errors) == 2
     assert errors[1].response.headers.get("idempotent-replayed") == "true"
     assert _key_rows(database_url) == {"late": ("done", None)}
+
+
+def _count(database_url: str, table: str) -> int:
+    path = database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        (count,) = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()  # noqa: S608
+    conn.close()
+    return int(count)
+
+
+def test_a_streamed_run_request_reusing_a_key_with_another_body_creates_nothing(
+    client: openai.OpenAI, backend: ScriptedBackend, database_url: str
+) -> None:
+    """The key is claimed inside the run's transaction: a clash rolls all of it back."""
+    backend.add(ModelTurn(text="first"))
+    assistant = client.beta.assistants.create(model="m")
+    headers = {"Idempotency-Key": "shared"}
+    with client.beta.threads.create_and_run_stream(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "one"}]},
+        extra_headers=headers,
+    ) as stream:
+        stream.until_done()
+    counts = {table: _count(database_url, table) for table in ("threads", "messages", "runs")}
+
+    with pytest.raises(openai.BadRequestError) as info:
+        with client.beta.threads.create_and_run_stream(
+            assistant_id=assistant.id,
+            thread={"messages": [{"role": "user", "content": "two"}]},
+            extra_headers=headers,
+        ) as again:
+            again.until_done()
+
+    assert info.value.code == "idempotency_key_reused"
+    assert {table: _count(database_url, table) for table in counts} == counts
+    assert len(backend.requests) == 1
+
+
+def test_identical_streamed_run_requests_at_once_start_one_run(
+    client: openai.OpenAI, backend: ScriptedBackend, database_url: str
+) -> None:
+    """Two copies of a keyed streamed create-and-run sent together stream the same run."""
+    gate = Gate(ModelTurn(text="only once"))
+    backend.add(gate)
+    assistant = client.beta.assistants.create(model="m")
+
+    def send() -> str:
+        with client.beta.threads.create_and_run_stream(
+            assistant_id=assistant.id,
+            thread={"messages": [{"role": "user", "content": "hello"}]},
+            extra_headers={"Idempotency-Key": "twice"},
+        ) as stream:
+            stream.until_done()
+        assert stream.current_run is not None
+        assert stream.current_run.status == "completed"
+        return stream.current_run.id
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(send) for _ in range(2)]
+        assert backend.call_started.wait(10)
+        gate.open()
+        run_ids = {future.result(timeout=30) for future in futures}
+
+    assert len(run_ids) == 1
+    assert _count(database_url, "runs") == 1 and _count(database_url, "threads") == 1
+    assert len(backend.requests) == 1

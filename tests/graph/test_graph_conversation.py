@@ -101,8 +101,10 @@ def test_streamed_turn_reads_nothing_back(server, request_log):
         assert runs_read == [], request_log.requests
         assert len(request_log.matching("POST", "/submit_tool_outputs")) == 1
         conversation = [r[1] for r in request_log.requests if "/assistants" not in r[1]]
-        # turn 1: create-and-run, submit; later turns: add message, create run, submit
-        assert len(conversation) == (2 if turn == 0 else 3), request_log.requests
+        # turn 1: create-and-run, submit; later turns: create run (the user's message goes as
+        # its additional_messages), submit
+        assert len(conversation) == 2, request_log.requests
+        assert request_log.matching("POST", "/messages") == [], request_log.requests
 
 
 def test_parallel_tool_calls_are_submitted_together(server, request_log):

@@ -119,7 +119,8 @@ def test_updates_mode_shows_each_tool_call_and_result_as_a_step(server):
 
 def test_new_conversation_starts_with_one_create_and_run_request(server, request_log):
     """The first turn creates the thread and its run in one ``POST /threads/runs`` (with an
-    Idempotency-Key); a later turn adds a message and a run to the same thread."""
+    Idempotency-Key); a later turn adds its message and a run to the same thread in one
+    ``POST /threads/{id}/runs`` (``additional_messages``)."""
     graph = build_graph(checkpointer=InMemorySaver(), client=request_log.sync_client(server))
     config = _config("create-and-run")
     graph.invoke({"messages": [HumanMessage("hello there")]}, config)
@@ -133,4 +134,11 @@ def test_new_conversation_starts_with_one_create_and_run_request(server, request
     request_log.clear()
     graph.invoke({"messages": [HumanMessage("hello again")]}, config)
     posted = [r[1] for r in request_log.requests if r[0] == "POST"]
-    assert posted == [f"/v1/threads/{thread_id}/messages", f"/v1/threads/{thread_id}/runs"]
+    assert posted == [f"/v1/threads/{thread_id}/runs"]
+    sdk = request_log.sync_client(server)
+    user_texts = [
+        m.content[0].text.value
+        for m in sdk.beta.threads.messages.list(thread_id, order="asc")
+        if m.role == "user"
+    ]
+    assert user_texts == ["hello there", "hello again"]
