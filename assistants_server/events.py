@@ -89,26 +89,27 @@ async def stream_run(
     queue: asyncio.Queue[StreamEvent],
     prelude: list[StreamEvent],
     current_run: Callable[[], Awaitable[dict[str, Any]]],
+    disconnected: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[bytes]:
-    """Frames for one streaming request: ``prelude``, then live events until the run stops.
+    """Chunks for one streaming request: ``prelude``, then live events until the run stops.
 
-    ``current_run`` re-reads the run; it is consulted when no event arrived for a while, so a
-    stream also ends when another process moved the run to a final state.
+    Everything already at hand goes out as one chunk (one write, one client read): the
+    prelude with the events published meanwhile, then each batch of events. ``current_run``
+    re-reads the run; it is consulted when no event arrived for a while, so a stream also
+    ends when another process moved the run to a final state. An idle stream also ends when
+    ``disconnected()`` says the client went away.
     """
     try:
-        for event in prelude:
-            yield event.frame()
-            if event.event in RUN_STREAM_END_EVENTS:
-                yield DONE_FRAME
-                return
+        events: list[StreamEvent] = list(prelude)
         while True:
-            events: list[StreamEvent] = []
-            if queue.empty():
+            if not events and queue.empty():
                 try:
                     # asyncio.timeout: no extra task per wait (unlike asyncio.wait_for).
                     async with asyncio.timeout(STATE_CHECK_SECONDS):
                         events.append(await queue.get())
                 except TimeoutError:
+                    if disconnected():
+                        return
                     run = await current_run()
                     name = STATUS_EVENTS[run["status"]]
                     if name in RUN_STREAM_END_EVENTS:
@@ -117,13 +118,13 @@ async def stream_run(
                     continue
             while not queue.empty():
                 events.append(queue.get_nowait())
-            # Everything already published goes out as one chunk (one write, one client read).
             frames: list[bytes] = []
             for event in events:
                 frames.append(event.frame())
                 if event.event in RUN_STREAM_END_EVENTS:
                     yield b"".join(frames) + DONE_FRAME
                     return
+            events = []
             yield b"".join(frames)
     finally:
         bus.unsubscribe(run_id, queue)

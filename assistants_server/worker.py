@@ -329,6 +329,10 @@ class RunWorker:
             if attempt is not None:  # begun but not executed: let a restart take it over
                 self._chore(self.store.release_run(run_id, self.owner), f"release-{run_id}")
             return
+        if attempt is not None and attempt.moved_to_in_progress:
+            # Published now, so a stream opened for the request that queued the run sends it
+            # in the same write as its first events.
+            self.bus.publish(run_id, "thread.run.in_progress", attempt.run)
         existing = self._tasks.get(run_id)
         if existing is not None and not existing.done():
             if attempt is None:
@@ -547,18 +551,19 @@ class RunWorker:
             )
 
     async def _execute_step(self, run_id: str, attempt: Attempt | None = None) -> None:
+        """Execute the run's next model step (``attempt``: begun already, in_progress published)."""
         if attempt is None:
             attempt = await self.store.begin_attempt(
                 run_id, self.owner, self.pid, self.host, self.lease_seconds
             )
+            if attempt is not None and attempt.moved_to_in_progress:
+                self.bus.publish(run_id, "thread.run.in_progress", attempt.run)
         if attempt is None:
             return
         run = attempt.run
         if run["status"] == "cancelling":
             await self.finish_cancel(run_id)
             return
-        if attempt.moved_to_in_progress:
-            self.bus.publish(run_id, "thread.run.in_progress", run)
 
         forced = run.get("tool_choice")
         if isinstance(forced, dict) and forced.get("type") in BUILTIN_TOOL_TYPES:

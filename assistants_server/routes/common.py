@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from assistants_server.context import ServerContext
+from assistants_server.event_stream_response import EventStreamResponse
 from assistants_server.events import RunEventBus, StreamEvent, stream_run
 from assistants_server.schemas import CreateMessage
 
@@ -61,18 +63,17 @@ def run_response(run: dict[str, Any]) -> JSONResponse:
 
 def sse_response(
     ctx: ServerContext, run_id: str, queue: Any, prelude: list[StreamEvent]
-) -> StreamingResponse:
+) -> EventStreamResponse:
     """Stream a run's events (``queue`` must be subscribed before the run was woken)."""
     bus: RunEventBus = ctx.bus
 
     async def current() -> dict[str, Any]:
         return await ctx.worker.refresh(await ctx.store.get("runs", run_id))
 
-    return StreamingResponse(
-        stream_run(bus, run_id, queue, prelude, current),
-        media_type="text/event-stream",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
+    def open_stream(disconnected: Callable[[], bool]) -> AsyncIterator[bytes]:
+        return stream_run(bus, run_id, queue, prelude, current, disconnected)
+
+    return EventStreamResponse(open_stream)
 
 
 def message_content(message: CreateMessage) -> list[dict[str, Any]]:
