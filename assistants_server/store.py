@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -261,6 +261,13 @@ HISTORY_CACHE_THREADS = 256
 
 MESSAGE, STEP = "message", "step"
 """Kinds of history rows a write can touch (see :meth:`Store._history_touched`)."""
+
+
+MessageRow = namedtuple("MessageRow", db.messages.c.keys())  # type: ignore[misc]
+"""A message row as kept in the history cache: plain attributes, several times faster to read
+than a database row (a model request reads every message of the thread)."""
+StepRow = namedtuple("StepRow", db.run_steps.c.keys())  # type: ignore[misc]
+"""A run-step row as kept in the history cache."""
 
 
 @dataclass
@@ -1220,8 +1227,14 @@ class Store:
         else:
             self._histories.move_to_end(thread_id)
         params = {"thread_id": thread_id}
-        new_messages = list(conn.execute(_MESSAGES_AFTER, {**params, "seq": cached.message_seq}))
-        new_steps = list(conn.execute(_TOOL_STEPS_AFTER, {**params, "seq": cached.step_seq}))
+        new_messages = [
+            MessageRow._make(row)
+            for row in conn.execute(_MESSAGES_AFTER, {**params, "seq": cached.message_seq})
+        ]
+        new_steps = [
+            StepRow._make(row)
+            for row in conn.execute(_TOOL_STEPS_AFTER, {**params, "seq": cached.step_seq})
+        ]
         self.history_rows_read += len(new_messages) + len(new_steps)
         # Keep the leading rows that no run writes any more (the run's own rows come last).
         kept = _final_prefix(new_messages, run_id, "in_progress")

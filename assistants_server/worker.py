@@ -107,9 +107,18 @@ class ChatForms:
         """Return the cached form of ``object_id``, building (and keeping) it when missing."""
         form = self._forms.get(object_id)
         if form is None:
-            form = self._forms[object_id] = build()
-            if len(self._forms) > self.limit:
-                self._forms.popitem(last=False)
+            form = self.put(object_id, build())
+        return form
+
+    def cached(self, object_id: str) -> Any:
+        """The cached form of ``object_id``, or None (no build function needed: no allocation)."""
+        return self._forms.get(object_id)
+
+    def put(self, object_id: str, form: Any) -> Any:
+        """Keep ``form`` for ``object_id`` (dropping the oldest beyond the limit); returns it."""
+        self._forms[object_id] = form
+        if len(self._forms) > self.limit:
+            self._forms.popitem(last=False)
         return form
 
 
@@ -193,30 +202,36 @@ def build_chat_messages(
     if system:
         chat.append({"role": "system", "content": system})
     steps = [s for s in tool_steps if s.status == "completed"]
+    step_count = len(steps)
     step_index = 0
 
-    def flush_steps(up_to_seq: int | None) -> None:
-        nonlocal step_index
-        while step_index < len(steps) and (
-            up_to_seq is None or steps[step_index].after_message_seq < up_to_seq
-        ):
-            step = steps[step_index]
-            if forms is None:
-                step_chat = _step_chat_of(step)
-            else:
-                step_chat = forms.get(step.id, functools.partial(_step_chat_of, step))
-            _append_tool_round(chat, step_chat)
-            step_index += 1
+    def add_step(step: Any) -> None:
+        if forms is None:
+            step_chat = _step_chat_of(step)
+        else:
+            step_chat = forms.cached(step.id)
+            if step_chat is None:
+                step_chat = forms.put(step.id, _step_chat_of(step))
+        _append_tool_round(chat, step_chat)
 
+    # One pass over a long thread per model request: kept free of per-row allocations.
     for row in message_rows:
-        flush_steps(row.seq)
-        if row.status == "in_progress":
+        while step_index < step_count and steps[step_index].after_message_seq < row.seq:
+            add_step(steps[step_index])
+            step_index += 1
+        status = row.status
+        if status == "in_progress":
             continue
-        if forms is not None and row.status == "completed":
-            chat.append(forms.get(row.id, functools.partial(_message_chat, row)))
+        if forms is not None and status == "completed":
+            form = forms.cached(row.id)
+            if form is None:
+                form = forms.put(row.id, _message_chat(row))
+            chat.append(form)
         else:
             chat.append(_message_chat(row))
-    flush_steps(None)
+    while step_index < step_count:
+        add_step(steps[step_index])
+        step_index += 1
     return chat
 
 
