@@ -3,7 +3,8 @@
 Every write wakes the client to read and parse, so the response writes only when it has
 something new: the status line and headers go out with the first frames (not on their own),
 and the frame that ends the stream (``event: done``) carries the end of the chunked body with
-it (not one more empty write after it). ``StreamingResponse`` does neither and also starts a
+it (not one more empty write after it); and nothing is written before the run's worker had a
+chance to start the model call. ``StreamingResponse`` does neither and also starts a
 task per response to watch for the client going away; here the stream checks for that only
 when it has been idle (:class:`DisconnectWatch`), which is when a gone client costs anything.
 """
@@ -70,6 +71,10 @@ class EventStreamResponse(Response):
         self.init_headers({**EVENT_STREAM_HEADERS, **(headers or {})})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The request that opened this stream has just queued the run: let the worker's task
+        # (already scheduled) start the model call before any byte is written, so writing
+        # the first events and the client reading them overlap with the model's time.
+        await asyncio.sleep(0)
         watch = DisconnectWatch(receive)
         started = False
         finished = False
