@@ -810,7 +810,8 @@ class Store:
             run = _run(self._get_row(conn, db.runs, run_id))
             if key is not None:
                 key.record_run(conn, run)
-        return run, thread, self._begin_for(run_id, owner if begin else None)
+            attempt = self._begin_for(conn, run_id, owner if begin else None)
+        return run, thread, attempt
 
     create_run = _offloaded(_create_run)
 
@@ -831,7 +832,7 @@ class Store:
         whose deadline has passed raises :class:`RunDeadlinePassed` (expire it, then refuse).
         Outputs go onto the run's waiting ``tool_calls`` steps, which complete. Returns the run
         (as queued), the steps and, with ``begin=True``, the owner's attempt at the run's next
-        step, begun right after the commit in the same database call.
+        step, begun at the end of the same transaction.
         ``key`` claims the request's idempotency key first thing in the same transaction and
         records the run on it last.
         """
@@ -880,7 +881,8 @@ class Store:
             run = _run_changed(current, values)
             if key is not None:
                 key.record_run(conn, run)
-        return run, completed, self._begin_for(run_id, owner if begin else None)
+            attempt = self._begin_for(conn, run_id, owner if begin else None)
+        return run, completed, attempt
 
     requeue_with_outputs = _offloaded(_requeue_with_outputs)
 
@@ -1253,15 +1255,20 @@ class Store:
     begin_attempt = _offloaded(_begin_attempt)
 
     def _begin_for(
-        self, run_id: str, owner: tuple[str, int, str, float] | None
+        self, conn: Connection, run_id: str, owner: tuple[str, int, str, float] | None
     ) -> Attempt | None:
         """Begin ``owner``'s attempt at a run just queued (None without an owner).
 
-        Called by a write that queued the run, after its commit and in the same database
-        call, so the worker starts the model step without another trip to this thread.
+        Called last in the transaction that queued the run, so the worker starts the model
+        step without another transaction or trip to this thread. The history this
+        transaction changed is accounted for first, so the attempt reads it like a later
+        transaction would (and the thread's cached history stays valid).
         """
         if owner is None:
             return None
+        if self._touched:
+            self._bump_history_versions(conn)
+            self._touched = {}
         name, pid, host, lease_seconds = owner
         return self._begin_attempt(run_id, name, pid, host, lease_seconds)
 
