@@ -71,6 +71,7 @@ class EventStreamResponse(Response):
         self.init_headers({**EVENT_STREAM_HEADERS, **(headers or {})})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Stream the chunks; the last one (with ``done``) also ends the body."""
         # The request that opened this stream has just queued the run: let the worker's task
         # (already scheduled) start the model call before any byte is written, so writing
         # the first events and the client reading them overlap with the model's time.
@@ -95,4 +96,8 @@ class EventStreamResponse(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     def _start(self) -> dict[str, Any]:
-        return {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        return {
+            "type": "http.response.start",
+            "status": self.status_code,
+            "headers": self.raw_headers,
+        }

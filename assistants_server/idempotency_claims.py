@@ -55,7 +55,7 @@ class KeyTaken(Exception):
 
 
 def select_key(conn: Connection, api_scope: str, key: str) -> Any:
-    """The key's record, or None."""
+    """Return the key's record, or None."""
     table = db.idempotency_keys
     return conn.execute(select(table).where(table.c.scope == api_scope, table.c.key == key)).first()
 
@@ -119,7 +119,7 @@ class KeyClaim:
             self.held = False
 
     def new_record(self, values: dict[str, Any]) -> dict[str, Any]:
-        """A key record of this request with ``values`` (``state`` etc.)."""
+        """Return a key record of this request with ``values`` (``state`` etc.)."""
         return {
             "scope": self.api_scope,
             "key": self.key,
@@ -164,9 +164,10 @@ class StreamRecorder:
 
 
 def stream_recorder(scope: Scope, stream: bool | None) -> StreamRecorder | None:
-    """For a keyed request that starts or continues a run, what claims its key in the run's
-    write (and records a streamed run on it); None without a key, or for a non-streamed
-    request whose key the middleware already holds."""
+    """Return what claims a run request's key in the run's write (and records a stream).
+
+    None without a key, or for a non-streamed request whose key the middleware already holds.
+    """
     claim: KeyClaim | None = scope.get(SCOPE_KEY_CLAIM)
     if claim is None or (not stream and not claim.deferred):
         return None

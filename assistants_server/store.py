@@ -1229,11 +1229,11 @@ class Store:
         else:
             self._histories.move_to_end(thread_id)
         params = {"thread_id": thread_id}
-        new_messages = [
+        new_messages: list[Any] = [
             MessageRow._make(row)
             for row in conn.execute(_MESSAGES_AFTER, {**params, "seq": cached.message_seq})
         ]
-        new_steps = [
+        new_steps: list[Any] = [
             StepRow._make(row)
             for row in conn.execute(_TOOL_STEPS_AFTER, {**params, "seq": cached.step_seq})
         ]

@@ -111,7 +111,7 @@ class ChatForms:
         return form
 
     def cached(self, object_id: str) -> Any:
-        """The cached form of ``object_id``, or None (no build function needed: no allocation)."""
+        """Return the cached form of ``object_id``, or None (no build function: no allocation)."""
         return self._forms.get(object_id)
 
     def put(self, object_id: str, form: Any) -> Any:

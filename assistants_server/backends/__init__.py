@@ -61,14 +61,8 @@ MISSING_OPENAI_KEY = (
     "OPENAI_API_KEY is empty. Set OPENAI_API_KEY, set OPENAI_BASE_URL (--model-base-url) to "
     "another OpenAI-compatible endpoint (Ollama, vLLM, ...), or use --backend offline."
 )
-BAD_TIMEOUT = (
-    "ASSISTANTS_SERVER_MODEL_TIMEOUT must be a positive number of seconds, "
-    "got {value!r}."
-)
-BAD_RETRIES = (
-    "ASSISTANTS_SERVER_MODEL_MAX_RETRIES must be a whole number >= 0, "
-    "got {value!r}."
-)
+BAD_TIMEOUT = "ASSISTANTS_SERVER_MODEL_TIMEOUT must be a positive number of seconds, got {value!r}."
+BAD_RETRIES = "ASSISTANTS_SERVER_MODEL_MAX_RETRIES must be a whole number >= 0, got {value!r}."
 
 
 def create_backend(settings: ServerSettings) -> ModelBackend:
@@ -80,8 +74,12 @@ def create_backend(settings: ServerSettings) -> ModelBackend:
 
 def _offline(settings: ServerSettings) -> OfflineBackend:
     latency = settings.offline_latency_ms
-    if isinstance(latency, bool) or not isinstance(latency, int | float) \
-            or not math.isfinite(latency) or latency < 0:
+    if (
+        isinstance(latency, bool)
+        or not isinstance(latency, int | float)
+        or not math.isfinite(latency)
+        or latency < 0
+    ):
         raise ValueError(BAD_LATENCY.format(value=latency))
     if not settings.offline_script:
         return OfflineBackend(latency_ms=latency)
@@ -100,8 +98,12 @@ def _chat_completions(settings: ServerSettings) -> ChatCompletionsBackend:
     elif not settings.model_api_key:
         raise ValueError(MISSING_OPENAI_KEY)
     timeout = settings.model_timeout_seconds
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) \
-            or not math.isfinite(timeout) or timeout <= 0:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or timeout <= 0
+    ):
         raise ValueError(BAD_TIMEOUT.format(value=timeout))
     retries = settings.model_max_retries
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:

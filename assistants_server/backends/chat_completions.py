@@ -37,9 +37,7 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 PLACEHOLDER_API_KEY = "no-key"
 """Sent when no key is configured: local servers (Ollama, vLLM) ignore it, the SDK needs one."""
 
-AUTH_REJECTED = (
-    "The model endpoint at {url} rejected the API key ({status}). Check OPENAI_API_KEY."
-)
+AUTH_REJECTED = "The model endpoint at {url} rejected the API key ({status}). Check OPENAI_API_KEY."
 PERMISSION_DENIED = (
     "The model endpoint at {url} refused the request ({status}): {detail} Check that "
     "OPENAI_API_KEY may use model '{model}'."
@@ -143,8 +141,7 @@ class ChatCompletionsBackend:
 
     def __repr__(self) -> str:
         return (
-            f"ChatCompletionsBackend(base_url={self.url!r}, "
-            f"default_model={self.default_model!r})"
+            f"ChatCompletionsBackend(base_url={self.url!r}, default_model={self.default_model!r})"
         )
 
     async def aclose(self) -> None:
@@ -169,7 +166,9 @@ class ChatCompletionsBackend:
             if self._is_model_not_found(exc) and self.default_model and model != self.default_model:
                 logger.warning(
                     "Model %r is unknown to %s; using ASSISTANTS_SERVER_DEFAULT_MODEL %r instead.",
-                    model, self.url, self.default_model,
+                    model,
+                    self.url,
+                    self.default_model,
                 )
                 self._unknown_models.add(model)
                 try:
@@ -239,14 +238,18 @@ class ChatCompletionsBackend:
                     for call_delta in _attr(delta, "tool_calls") or []:
                         _accumulate(call_delta, calls, by_index)
         tool_calls = [
-            ToolCallRequest(name=call.name, arguments="".join(call.arguments) or "{}",
-                            type=call.type or "function")
+            ToolCallRequest(
+                name=call.name,
+                arguments="".join(call.arguments) or "{}",
+                type=call.type or "function",
+            )
             for call in calls
             if call.name
         ]
         incomplete = "max_completion_tokens" if finish_reason == "length" else None
-        return ModelTurn(text="".join(text), tool_calls=tool_calls, usage=usage,
-                         incomplete_reason=incomplete)
+        return ModelTurn(
+            text="".join(text), tool_calls=tool_calls, usage=usage, incomplete_reason=incomplete
+        )
 
     @staticmethod
     def _is_model_not_found(exc: openai.NotFoundError) -> bool:
@@ -265,8 +268,9 @@ class ChatCompletionsBackend:
         """Map an SDK failure to a ModelError saying what happened and what to do; log it."""
         url, retries, attempts = self.url, self.max_retries, self.max_retries + 1
         if isinstance(exc, openai.APITimeoutError):
-            error = ModelError(TIMED_OUT.format(url=url, timeout=self.timeout_seconds,
-                                                attempts=attempts))
+            error = ModelError(
+                TIMED_OUT.format(url=url, timeout=self.timeout_seconds, attempts=attempts)
+            )
         elif isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__
             detail = self._redact(str(cause)) if cause is not None and str(cause) else exc.message
@@ -288,22 +292,29 @@ class ChatCompletionsBackend:
         if status == 401:
             return ModelError(AUTH_REJECTED.format(url=url, status=status))
         if status == 403:
-            return ModelError(PERMISSION_DENIED.format(url=url, status=status, detail=detail,
-                                                       model=model))
+            return ModelError(
+                PERMISSION_DENIED.format(url=url, status=status, detail=detail, model=model)
+            )
         if status == 429:
-            return ModelError(RATE_LIMITED.format(url=url, retries=retries, detail=detail),
-                              code="rate_limit_exceeded")
+            return ModelError(
+                RATE_LIMITED.format(url=url, retries=retries, detail=detail),
+                code="rate_limit_exceeded",
+            )
         if status == 404:
             if isinstance(exc, openai.NotFoundError) and self._is_model_not_found(exc):
-                return ModelError(MODEL_NOT_FOUND.format(url=url, model=model, detail=detail),
-                                  code="invalid_prompt")
+                return ModelError(
+                    MODEL_NOT_FOUND.format(url=url, model=model, detail=detail),
+                    code="invalid_prompt",
+                )
             return ModelError(PATH_NOT_FOUND.format(url=url, detail=detail))
         if status in (400, 413, 422):
-            return ModelError(BAD_REQUEST.format(url=url, status=status, detail=detail),
-                              code="invalid_prompt")
+            return ModelError(
+                BAD_REQUEST.format(url=url, status=status, detail=detail), code="invalid_prompt"
+            )
         if status >= 500:
-            return ModelError(SERVER_FAILED.format(url=url, status=status, retries=retries,
-                                                   detail=detail))
+            return ModelError(
+                SERVER_FAILED.format(url=url, status=status, retries=retries, detail=detail)
+            )
         return ModelError(OTHER_STATUS.format(url=url, status=status, detail=detail))
 
 
@@ -324,8 +335,11 @@ def _accumulate(
         if call is None:
             call = by_index[index] = _PartialToolCall()
             calls.append(call)
-    elif calls and not (call_id and call_id != calls[-1].id) and not (name and not call_id
-                                                                       and calls[-1].name):
+    elif (
+        calls
+        and not (call_id and call_id != calls[-1].id)
+        and not (name and not call_id and calls[-1].name)
+    ):
         call = calls[-1]
     else:
         call = _PartialToolCall()

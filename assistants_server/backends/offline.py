@@ -65,16 +65,16 @@ NOT_CONFIGURED_REPLY = (
 NO_CALCULATOR_REPLY = (
     "This is the offline model of the assistants server: it answers arithmetic by calling a "
     "calculator tool, but this assistant has none, so it cannot compute {expressions}. Give "
-    "the assistant a function tool whose name contains \"calc\" or \"math\" (or that takes a "
-    "single string parameter such as \"expression\"). " + CONFIGURE_A_MODEL
+    'the assistant a function tool whose name contains "calc" or "math" (or that takes a '
+    'single string parameter such as "expression"). ' + CONFIGURE_A_MODEL
 )
 NO_PREVIOUS_RESULT_REPLY = (
-    "This is the offline model of the assistants server. \"{question}\" works on an earlier "
+    'This is the offline model of the assistants server. "{question}" works on an earlier '
     "result, but this conversation has no result yet; ask a complete arithmetic question first."
 )
 TOOL_CHOICE_NONE_REPLY = (
-    "The offline model needs the calculator tool \"{tool}\" to compute {expressions}, but this "
-    "run's tool_choice is \"none\"."
+    'The offline model needs the calculator tool "{tool}" to compute {expressions}, but this '
+    'run\'s tool_choice is "none".'
 )
 RESULT_LINE = "{expression} = {output}"
 CALCULATOR_ERROR_LINE = 'The calculator reported an error for {expression}: "{output}"'
@@ -137,8 +137,11 @@ def _calculator(function: dict[str, Any]) -> CalculatorTool:
     else:
         parameter = "expression"
     descriptions = [str(function.get("description") or "")]
-    descriptions += [str(schema.get("description") or "") for schema in properties.values()
-                     if isinstance(schema, dict)]
+    descriptions += [
+        str(schema.get("description") or "")
+        for schema in properties.values()
+        if isinstance(schema, dict)
+    ]
     return CalculatorTool(
         name=str(function["name"]),
         parameter=parameter,
@@ -155,7 +158,8 @@ def message_text(message: dict[str, Any]) -> str:
         return content
     if isinstance(content, list):
         return "".join(
-            str(part.get("text", "")) for part in content
+            str(part.get("text", ""))
+            for part in content
             if isinstance(part, dict) and part.get("type") in ("text", "input_text", "output_text")
         )
     return str(content)
@@ -227,7 +231,7 @@ def _quote_all(expressions: list[str]) -> str:
 def split_words(text: str) -> list[str]:
     """``text`` cut into word-sized pieces (leading whitespace kept) that join back to it."""
     pieces = re.findall(r"\s*\S+", text)
-    rest = text[sum(len(piece) for piece in pieces):]
+    rest = text[sum(len(piece) for piece in pieces) :]
     if rest:
         if pieces:
             pieces[-1] += rest
@@ -270,8 +274,12 @@ class OfflineBackend:
         (see :mod:`~assistants_server.backends.offline_script`), validated here: an invalid
         script raises :class:`ValueError` saying what is wrong.
         """
-        if isinstance(latency_ms, bool) or not isinstance(latency_ms, int | float) \
-                or not math.isfinite(latency_ms) or latency_ms < 0:
+        if (
+            isinstance(latency_ms, bool)
+            or not isinstance(latency_ms, int | float)
+            or not math.isfinite(latency_ms)
+            or latency_ms < 0
+        ):
             raise ValueError(f"latency_ms must be a non-negative number, got {latency_ms!r}.")
         self.latency_ms = float(latency_ms)
         self.rules: list[ScriptRule] = parse_script(script) if script is not None else []
@@ -299,7 +307,7 @@ class OfflineBackend:
         messages = request.messages
         user_index = _latest_user_index(messages)
         user_text = message_text(messages[user_index]) if user_index is not None else None
-        after_user = messages[user_index + 1:] if user_index is not None else list(messages)
+        after_user = messages[user_index + 1 :] if user_index is not None else list(messages)
 
         if self.rules:
             assistant_turns = sum(1 for m in after_user if m.get("role") == "assistant")
@@ -307,14 +315,16 @@ class OfflineBackend:
             if selected is not None:
                 rule, turn = selected
                 if turn is None:
-                    return await self._finish(request, exhausted_reply(rule, assistant_turns), [],
-                                              on_text_delta, deadline)
+                    return await self._finish(
+                        request, exhausted_reply(rule, assistant_turns), [], on_text_delta, deadline
+                    )
                 deadline += turn.latency_ms / 1000
                 if turn.error_message is not None:
                     await _sleep_until(deadline)
                     raise ModelError(turn.error_message, code=turn.error_code)
-                return await self._finish(request, turn.text or "", list(turn.tool_calls),
-                                          on_text_delta, deadline)
+                return await self._finish(
+                    request, turn.text or "", list(turn.tool_calls), on_text_delta, deadline
+                )
 
         text, calls = self._arithmetic_turn(request, user_index, user_text or "", after_user)
         return await self._finish(request, text, calls, on_text_delta, deadline)
@@ -347,15 +357,25 @@ class OfflineBackend:
         if len(made) < len(expressions):
             if request.tool_choice == "none":
                 return TOOL_CHOICE_NONE_REPLY.format(
-                    tool=target, expressions=_quote_all(expressions)), []
-            pending = expressions[len(made):]
+                    tool=target, expressions=_quote_all(expressions)
+                ), []
+            pending = expressions[len(made) :]
             batch = pending if request.parallel_tool_calls else pending[:1]
             if calculator is None:
-                return "", [ToolCallRequest(name=CODE_INTERPRETER, type=CODE_INTERPRETER,
-                                            arguments=json.dumps({"input": e})) for e in batch]
-            return "", [ToolCallRequest(name=calculator.name,
-                                        arguments=json.dumps({calculator.parameter: e}))
-                        for e in batch]
+                return "", [
+                    ToolCallRequest(
+                        name=CODE_INTERPRETER,
+                        type=CODE_INTERPRETER,
+                        arguments=json.dumps({"input": e}),
+                    )
+                    for e in batch
+                ]
+            return "", [
+                ToolCallRequest(
+                    name=calculator.name, arguments=json.dumps({calculator.parameter: e})
+                )
+                for e in batch
+            ]
 
         parameter = calculator.parameter if calculator else "input"
         outputs = _tool_outputs(after_user)
@@ -394,15 +414,17 @@ class OfflineBackend:
             pieces = pieces[: max(limit, 0)]
             tool_calls, call_tokens = [], 0  # a cut-off tool call is unusable
         text = "".join(pieces)
-        usage = Usage(prompt_tokens=count_prompt_tokens(request),
-                      completion_tokens=len(pieces) + call_tokens)
+        usage = Usage(
+            prompt_tokens=count_prompt_tokens(request), completion_tokens=len(pieces) + call_tokens
+        )
         await _sleep_until(deadline)
         if on_text_delta is not None:
             for chunk in delta_chunks(pieces):
                 await on_text_delta(chunk)
                 await asyncio.sleep(0)
-        return ModelTurn(text=text, tool_calls=tool_calls, usage=usage,
-                         incomplete_reason=incomplete_reason)
+        return ModelTurn(
+            text=text, tool_calls=tool_calls, usage=usage, incomplete_reason=incomplete_reason
+        )
 
 
 async def _sleep_until(deadline: float) -> None:

@@ -78,27 +78,43 @@ _TOKEN = re.compile(
 
 # Phrasings with both operands given: "add 5 and 3", "subtract 2 from 9".
 _EXPLICIT_FORMS: list[tuple[re.Pattern[str], Callable[[str, str], str]]] = [
-    (re.compile(rf"^(?:add|sum)\s+{_SIGNED_NUMBER}\s+(?:and|to)\s+{_SIGNED_NUMBER}"),
-     lambda a, b: f"{a} + {b}"),
-    (re.compile(rf"^subtract\s+{_SIGNED_NUMBER}\s+from\s+{_SIGNED_NUMBER}"),
-     lambda a, b: f"{b} - {a}"),
-    (re.compile(rf"^multiply\s+{_SIGNED_NUMBER}\s+(?:by|and|with)\s+{_SIGNED_NUMBER}"),
-     lambda a, b: f"{a} * {b}"),
-    (re.compile(rf"^divide\s+{_SIGNED_NUMBER}\s+by\s+{_SIGNED_NUMBER}"),
-     lambda a, b: f"{a} / {b}"),
+    (
+        re.compile(rf"^(?:add|sum)\s+{_SIGNED_NUMBER}\s+(?:and|to)\s+{_SIGNED_NUMBER}"),
+        lambda a, b: f"{a} + {b}",
+    ),
+    (
+        re.compile(rf"^subtract\s+{_SIGNED_NUMBER}\s+from\s+{_SIGNED_NUMBER}"),
+        lambda a, b: f"{b} - {a}",
+    ),
+    (
+        re.compile(rf"^multiply\s+{_SIGNED_NUMBER}\s+(?:by|and|with)\s+{_SIGNED_NUMBER}"),
+        lambda a, b: f"{a} * {b}",
+    ),
+    (re.compile(rf"^divide\s+{_SIGNED_NUMBER}\s+by\s+{_SIGNED_NUMBER}"), lambda a, b: f"{a} / {b}"),
 ]
 
 # Follow-ups: an operation applied to the previous result.
 _FOLLOW_UPS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^(?:add|plus)\s+{_SIGNED_NUMBER}(?:\s+to\s+{_REFERENCE})?"), "+ {n}"),
-    (re.compile(rf"^(?:subtract|minus|take\s+away|take)\s+{_SIGNED_NUMBER}"
-                rf"(?:\s+(?:from|off)\s+{_REFERENCE})?"), "- {n}"),
-    (re.compile(rf"^(?:multiply|times)(?:\s+{_REFERENCE})?\s+(?:by\s+)?{_SIGNED_NUMBER}"),
-     "* {n}"),
-    (re.compile(rf"^(?:divide(?:\s+{_REFERENCE})?\s+by|divided\s+by|over)\s+{_SIGNED_NUMBER}"),
-     "/ {n}"),
-    (re.compile(rf"^raise(?:\s+{_REFERENCE})?\s+to(?:\s+the)?(?:\s+power)?(?:\s+of)?\s+"
-                rf"{_SIGNED_NUMBER}"), "** {n}"),
+    (
+        re.compile(
+            rf"^(?:subtract|minus|take\s+away|take)\s+{_SIGNED_NUMBER}"
+            rf"(?:\s+(?:from|off)\s+{_REFERENCE})?"
+        ),
+        "- {n}",
+    ),
+    (re.compile(rf"^(?:multiply|times)(?:\s+{_REFERENCE})?\s+(?:by\s+)?{_SIGNED_NUMBER}"), "* {n}"),
+    (
+        re.compile(rf"^(?:divide(?:\s+{_REFERENCE})?\s+by|divided\s+by|over)\s+{_SIGNED_NUMBER}"),
+        "/ {n}",
+    ),
+    (
+        re.compile(
+            rf"^raise(?:\s+{_REFERENCE})?\s+to(?:\s+the)?(?:\s+power)?(?:\s+of)?\s+"
+            rf"{_SIGNED_NUMBER}"
+        ),
+        "** {n}",
+    ),
     (re.compile(rf"^(?:mod|modulo)\s+{_SIGNED_NUMBER}"), "% {n}"),
     (re.compile(rf"^square\s+{_REFERENCE}"), "** 2"),
     (re.compile(rf"^cube\s+{_REFERENCE}"), "** 3"),
@@ -158,11 +174,11 @@ def extract_expressions(
 def _segment_expressions(segment: str, *, allow_sqrt: bool) -> list[str]:
     for pattern, build in _EXPLICIT_FORMS:
         match = pattern.match(segment)
-        if match and not re.search(r"\d", segment[match.end():]):
+        if match and not re.search(r"\d", segment[match.end() :]):
             return [build(match.group(1), match.group(2))]
     for pattern, template in _FOLLOW_UPS:
         match = pattern.match(segment)
-        if match and not re.search(r"\d", segment[match.end():]):
+        if match and not re.search(r"\d", segment[match.end() :]):
             operand = match.group(1) if match.groups() else ""
             return [f"{PREVIOUS} {template.format(n=as_operand(operand) if operand else '')}"]
 

@@ -20,7 +20,6 @@ from assistants_server.errors import (
     not_found,
 )
 from assistants_server.events import StreamEvent
-from assistants_server.store import Attempt, RunDeadlinePassed
 from assistants_server.idempotency_claims import stream_recorder
 from assistants_server.routes.common import (
     ListParams,
@@ -39,6 +38,7 @@ from assistants_server.schemas import (
     ToolOutput,
     dump_tools,
 )
+from assistants_server.store import Attempt, RunDeadlinePassed
 
 router = APIRouter()
 
@@ -207,10 +207,8 @@ async def cancel_run(thread_id: str, run_id: str, request: Request) -> JSONRespo
     return run_response(cancelled)
 
 
-def checked_tool_outputs(
-    tool_outputs: list[ToolOutput], run: dict[str, Any]
-) -> dict[str, str]:
-    """The submitted outputs by call id; 400 unless there is one for each pending call."""
+def checked_tool_outputs(tool_outputs: list[ToolOutput], run: dict[str, Any]) -> dict[str, str]:
+    """Return the submitted outputs by call id; 400 unless one per pending call."""
     pending = [c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]]
     outputs: dict[str, str] = {}
     for index, item in enumerate(tool_outputs):

@@ -93,7 +93,7 @@ def test_a_refused_streamed_submit_is_remembered_as_its_error(
 def _count(database_url: str, table: str) -> int:
     path = database_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
-        (count,) = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()  # noqa: S608
+        (count,) = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
     conn.close()
     return int(count)
 

@@ -19,6 +19,10 @@ from graph.cli import main
 SEED_QUESTION = "What's 10 - 4 raised to the 2.7?"
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _command() -> list[str]:
     script = shutil.which("assistant-graph")
     return [script] if script else [sys.executable, "-m", "graph.cli"]
@@ -112,7 +116,11 @@ def test_chat_answers_and_exits_on_end_of_input(cli_env):
 
 @pytest.mark.slow
 def test_chat_ctrl_c_exits_130_without_traceback(cli_env):
-    """Ctrl-C at the prompt exits with 130 and a short note, no traceback."""
+    """Ctrl-C at the prompt exits with 130 and a short note, no traceback.
+
+    The child gets SIGINT's default disposition, as in a terminal: a test run started in the
+    background of a non-interactive shell inherits SIGINT ignored, and Python keeps it so.
+    """
     process = subprocess.Popen(
         [*_command(), "chat"],
         stdin=subprocess.PIPE,
@@ -120,6 +128,7 @@ def test_chat_ctrl_c_exits_130_without_traceback(cli_env):
         stderr=subprocess.PIPE,
         text=True,
         env=cli_env,
+        preexec_fn=_default_sigint,
     )
     try:
         assert process.stdout is not None

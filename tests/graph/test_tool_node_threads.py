@@ -84,9 +84,7 @@ def test_a_single_failing_or_unknown_call_is_handled_as_tool_node_does() -> None
 
 def test_several_calls_still_run_in_parallel_threads() -> None:
     inline, _ = _nodes()
-    calls = [
-        {"name": "where_am_i", "args": {"label": str(i)}, "id": f"call_{i}"} for i in range(3)
-    ]
+    calls = [{"name": "where_am_i", "args": {"label": str(i)}, "id": f"call_{i}"} for i in range(3)]
     threads_seen.clear()
     messages = _run(inline, calls)
     assert [m.content for m in messages] == [f"{i}:call_{i}:1" for i in range(3)]
