@@ -29,6 +29,18 @@ NOT_STARTED_MESSAGE = "EmbeddedServer is not started; call start() first."
 START_FAILED_MESSAGE = "The embedded assistants server did not start: {reason}"
 
 
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """Return the server thread's loop: uvloop where installed, else asyncio's.
+
+    The same choice uvicorn's ``loop="auto"`` makes for ``assistant-graph serve``.
+    """
+    try:
+        import uvloop
+    except ImportError:  # e.g. on Windows, where uvloop does not exist
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class EmbeddedServer:
     """A server in a background thread. Use as a context manager or call start()/stop()."""
 
@@ -47,6 +59,7 @@ class EmbeddedServer:
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
     @property
@@ -70,6 +83,16 @@ class EmbeddedServer:
     def running(self) -> bool:
         """Whether the server thread is serving."""
         return self._thread is not None and self._thread.is_alive() and self._port is not None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The server thread's event loop (after :meth:`start`).
+
+        For example to run a coroutine there with ``asyncio.run_coroutine_threadsafe``.
+        """
+        if self._loop is None or self._server is None:
+            raise RuntimeError(NOT_STARTED_MESSAGE)
+        return self._loop
 
     @property
     def context(self) -> ServerContext:
@@ -124,7 +147,7 @@ class EmbeddedServer:
 
     def _serve(self) -> None:
         assert self._server is not None
-        loop = asyncio.new_event_loop()
+        loop = self._loop = _new_event_loop()
         try:
             loop.run_until_complete(self._server.serve())
         except BaseException as exc:  # reported to start() and re-raised there
@@ -143,6 +166,7 @@ class EmbeddedServer:
             self._thread = None
             self._server = None
             self._port = None
+            self._loop = None
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()

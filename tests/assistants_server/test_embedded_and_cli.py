@@ -98,3 +98,22 @@ def test_cli_rejects_bad_flags(capsys: Any) -> None:
         main(["--backend", "gpt"])
     assert info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uvloop does not exist on Windows")
+def test_embedded_server_runs_on_uvloop_where_installed(database_url: str) -> None:
+    """The embedded server's loop is uvloop (a dependency off Windows), as ``serve`` picks."""
+    import asyncio
+
+    import uvloop
+
+    loops: list[Any] = []
+
+    async def loop_type() -> None:
+        loops.append(type(asyncio.get_running_loop()))
+
+    with EmbeddedServer(ServerSettings(port=0, database_url=database_url)) as server:
+        asyncio.run_coroutine_threadsafe(loop_type(), server.loop).result(timeout=10)
+        with sdk_client(server.base_url, server.api_key) as client:
+            assert client.beta.assistants.list().data == []
+    assert loops == [uvloop.Loop]
