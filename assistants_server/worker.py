@@ -24,7 +24,7 @@ import os
 import socket
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 from assistants_server.backends.base import ModelBackend, ModelError, ModelRequest, ModelTurn
@@ -102,13 +102,6 @@ class ChatForms:
     def __init__(self, limit: int = CHAT_FORMS_ITEMS) -> None:
         self.limit = limit
         self._forms: OrderedDict[str, Any] = OrderedDict()
-
-    def get(self, object_id: str, build: Callable[[], Any]) -> Any:
-        """Return the cached form of ``object_id``, building (and keeping) it when missing."""
-        form = self._forms.get(object_id)
-        if form is None:
-            form = self.put(object_id, build())
-        return form
 
     def cached(self, object_id: str) -> Any:
         """Return the cached form of ``object_id``, or None (no build function: no allocation)."""
