@@ -26,12 +26,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from starlette.types import Scope
 
 from assistants_server import db
+from assistants_server.direct_statements import direct
 
 SCOPE_KEY_CLAIM = "assistants_idempotency_claim"
 """ASGI scope entry holding the request's :class:`KeyClaim` (absent without a key)."""
-UPDATE_KEY = update(db.idempotency_keys).where(
-    db.idempotency_keys.c.scope == bindparam("scope_"),
-    db.idempotency_keys.c.key == bindparam("key_"),
+UPDATE_KEY = direct(
+    update(db.idempotency_keys).where(
+        db.idempotency_keys.c.scope == bindparam("scope_"),
+        db.idempotency_keys.c.key == bindparam("key_"),
+    )
 )
 """Prepared ``UPDATE`` of one key record; the SET columns are the keys of its parameters."""
 PENDING_TAKEOVER_SECONDS = 120
@@ -40,7 +43,7 @@ RETENTION_SECONDS = 24 * 60 * 60
 """How long a key is remembered; afterwards the same key executes as a new request."""
 
 _INSERT_IF_ABSENT: dict[str, Insert] = {
-    "sqlite": sqlite.insert(db.idempotency_keys).on_conflict_do_nothing(),
+    "sqlite": direct(sqlite.insert(db.idempotency_keys).on_conflict_do_nothing()),
     "postgresql": postgresql.insert(db.idempotency_keys).on_conflict_do_nothing(),
 }
 """``INSERT ... ON CONFLICT DO NOTHING`` of a key, per dialect name (others: select first)."""

@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from assistants_server import db
 from assistants_server.database_thread import DatabaseThread
+from assistants_server.direct_statements import DirectConnection, DirectStatements, direct
 from assistants_server.errors import (
     ACTIVE_RUN_MESSAGE,
     ACTIVE_RUN_NEW_RUN_MESSAGE,
@@ -175,35 +176,39 @@ def _step_body(
 
 
 _BY_ID = {
-    name: select(table).where(table.c.id == bindparam("object_id"))
+    name: direct(select(table).where(table.c.id == bindparam("object_id")))
     for name, table in db.metadata.tables.items()
     if "id" in table.c
 }
 """One prepared ``SELECT * ... WHERE id = :object_id`` per table (compiled once, cached)."""
 
-_LAST_MESSAGE_SEQ = select(func.max(db.messages.c.seq)).where(
-    db.messages.c.thread_id == bindparam("thread_id")
+_LAST_MESSAGE_SEQ = direct(
+    select(func.max(db.messages.c.seq)).where(db.messages.c.thread_id == bindparam("thread_id"))
 )
 _UPDATE_BY_ID = {
-    name: update(table).where(table.c.id == bindparam("object_id_"))
+    name: direct(update(table).where(table.c.id == bindparam("object_id_")))
     for name, table in db.metadata.tables.items()
     if "id" in table.c
 }
 """One prepared ``UPDATE ... WHERE id = :object_id_`` per table; the SET columns are the keys of
 the parameters it is executed with (built once instead of per call, see :func:`_update_by_id`)."""
-_INSERT = {name: insert(table) for name, table in db.metadata.tables.items()}
+_INSERT = {name: direct(insert(table)) for name, table in db.metadata.tables.items()}
 """One prepared ``INSERT`` per table; the columns are the keys of its parameters."""
 _IN_THREAD = {
-    name: select(table).where(
-        table.c.id == bindparam("object_id"), table.c.thread_id == bindparam("thread_id")
+    name: direct(
+        select(table).where(
+            table.c.id == bindparam("object_id"), table.c.thread_id == bindparam("thread_id")
+        )
     )
     for name, table in db.metadata.tables.items()
     if "id" in table.c and "thread_id" in table.c
 }
-_ACTIVE_RUNS = select(db.runs.c.id, db.runs.c.status, db.runs.c.expires_at).where(
-    db.runs.c.thread_id == bindparam("thread_id"), db.runs.c.status.in_(ACTIVE_RUN_STATUSES)
+_ACTIVE_RUNS = direct(
+    select(db.runs.c.id, db.runs.c.status, db.runs.c.expires_at).where(
+        db.runs.c.thread_id == bindparam("thread_id"), db.runs.c.status.in_(ACTIVE_RUN_STATUSES)
+    )
 )
-_WAITING_TOOL_STEPS = (
+_WAITING_TOOL_STEPS = direct(
     select(db.run_steps)
     .where(
         db.run_steps.c.run_id == bindparam("run_id"),
@@ -212,10 +217,12 @@ _WAITING_TOOL_STEPS = (
     )
     .order_by(db.run_steps.c.seq.asc())
 )
-_OVERDUE_RUNS = select(db.runs.c.id).where(
-    db.runs.c.status == "requires_action", db.runs.c.expires_at <= bindparam("now_s")
+_OVERDUE_RUNS = direct(
+    select(db.runs.c.id).where(
+        db.runs.c.status == "requires_action", db.runs.c.expires_at <= bindparam("now_s")
+    )
 )
-_OVERDUE_THREAD_RUNS = _OVERDUE_RUNS.where(db.runs.c.thread_id == bindparam("thread_id"))
+_OVERDUE_THREAD_RUNS = direct(_OVERDUE_RUNS.where(db.runs.c.thread_id == bindparam("thread_id")))
 
 
 def _update_by_id(conn: Connection, table: Table, object_id: str, values: dict[str, Any]) -> None:
@@ -223,30 +230,34 @@ def _update_by_id(conn: Connection, table: Table, object_id: str, values: dict[s
     conn.execute(_UPDATE_BY_ID[table.name], {"object_id_": object_id, **values})
 
 
-_PARTIAL_MESSAGE_STEPS = select(db.run_steps).where(
-    db.run_steps.c.run_id == bindparam("run_id"),
-    db.run_steps.c.status == "in_progress",
-    db.run_steps.c.type == "message_creation",
+_PARTIAL_MESSAGE_STEPS = direct(
+    select(db.run_steps).where(
+        db.run_steps.c.run_id == bindparam("run_id"),
+        db.run_steps.c.status == "in_progress",
+        db.run_steps.c.type == "message_creation",
+    )
 )
-_DELETE_PARTIAL_MESSAGES = delete(db.messages).where(
-    db.messages.c.run_id == bindparam("run_id"), db.messages.c.status == "in_progress"
+_DELETE_PARTIAL_MESSAGES = direct(
+    delete(db.messages).where(
+        db.messages.c.run_id == bindparam("run_id"), db.messages.c.status == "in_progress"
+    )
 )
 
-_HISTORY_VERSION = select(db.threads.c.history_version).where(
-    db.threads.c.id == bindparam("thread_id")
+_HISTORY_VERSION = direct(
+    select(db.threads.c.history_version).where(db.threads.c.id == bindparam("thread_id"))
 )
-_BUMP_HISTORY_VERSION = (
+_BUMP_HISTORY_VERSION = direct(
     update(db.threads)
     .where(db.threads.c.id == bindparam("thread_id"))
     .values(history_version=db.threads.c.history_version + 1)
     .returning(db.threads.c.history_version)
 )
-_MESSAGES_AFTER = (
+_MESSAGES_AFTER = direct(
     select(db.messages)
     .where(db.messages.c.thread_id == bindparam("thread_id"), db.messages.c.seq > bindparam("seq"))
     .order_by(db.messages.c.seq.asc())
 )
-_TOOL_STEPS_AFTER = (
+_TOOL_STEPS_AFTER = direct(
     select(db.run_steps)
     .where(
         db.run_steps.c.thread_id == bindparam("thread_id"),
@@ -342,6 +353,8 @@ class Store:
         self._thread = DatabaseThread()
         self._conn: Connection | None = None
         """The transaction in progress on the database thread (nested calls join it)."""
+        self._direct: DirectStatements | None = None
+        """Prepared statements compiled for the engine's driver (see ``direct_statements``)."""
         self._histories: OrderedDict[str, _ThreadHistory] = OrderedDict()
         """Decoded history per thread (database thread only); see :meth:`_attempt_history`."""
         self._touched: dict[str, list[tuple[str | None, int | None]]] = {}
@@ -381,6 +394,7 @@ class Store:
         def create() -> None:
             if self._engine is None:
                 self._engine = db.create_engine_for_url(self.url)
+                self._direct = DirectStatements(self._engine.dialect)
 
         await self.call(create)
 
@@ -409,8 +423,9 @@ class Store:
         if self._conn is not None:
             yield self._conn
             return
-        with self.engine.connect().execution_options(**{db.WRITE_OPTION: True}) as conn:
-            with conn.begin():
+        with self.engine.connect().execution_options(**{db.WRITE_OPTION: True}) as connection:
+            with connection.begin():
+                conn = self._direct_connection(connection)
                 self._conn = conn
                 try:
                     yield conn
@@ -426,13 +441,21 @@ class Store:
         if self._conn is not None:
             yield self._conn
             return
-        with self.engine.connect() as conn:
-            with conn.begin():
+        with self.engine.connect() as connection:
+            with connection.begin():
+                conn = self._direct_connection(connection)
                 self._conn = conn
                 try:
                     yield conn
                 finally:
                     self._conn = None
+
+    def _direct_connection(self, connection: Connection) -> Connection:
+        """Return ``connection`` running the registered statements directly on its driver."""
+        if self._direct is None or not self._direct.enabled:
+            return connection
+        # Duck-typed: it answers everything a Connection does (execute, dialect, ...).
+        return DirectConnection(connection, self._direct)  # type: ignore[return-value]
 
     # -- history versions (database thread only) --------------------------------------------
 
