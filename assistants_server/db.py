@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from assistants_server.json_codec import dumps_text, loads_text
+
 metadata = MetaData()
 
 SEQ = BigInteger().with_variant(Integer, "sqlite")
@@ -173,10 +175,17 @@ def create_engine_for_url(url: str) -> Engine:
             from pathlib import Path
 
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 10},
+            json_serializer=dumps_text,
+            json_deserializer=loads_text,
+        )
         _configure_sqlite(engine)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(
+            url, pool_pre_ping=True, json_serializer=dumps_text, json_deserializer=loads_text
+        )
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
         metadata.create_all(conn, checkfirst=True)
         _add_missing_columns(conn)

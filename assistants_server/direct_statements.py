@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Delete, Insert, Select, Table, Update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import ResourceClosedError
 from sqlalchemy.sql import ClauseElement
 
 _DIRECT: set[ClauseElement] = set()
@@ -46,30 +47,45 @@ def supports(dialect: Dialect) -> bool:
     return dialect.name == "sqlite" and dialect.driver == "pysqlite"
 
 
+NO_ROWS_MESSAGE = "This result object does not return rows. It has been closed automatically."
+
+
 class DirectResult:
-    """The rows (or row count) of one directly executed statement; fetched eagerly."""
+    """The rows (or row count) of one directly executed statement; fetched eagerly.
+
+    Answers like SQLAlchemy's result for the store's uses: ``first``, ``all``, ``scalar``,
+    iteration, ``rowcount`` and ``inserted_primary_key``; asking a statement without rows for
+    rows raises SQLAlchemy's ``ResourceClosedError``, as SQLAlchemy does.
+    """
 
     __slots__ = ("_lastrowid", "_rows", "rowcount")
 
-    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None) -> None:
+    def __init__(self, rows: list[Any] | None, rowcount: int, lastrowid: int | None) -> None:
         self._rows = rows
         self.rowcount = rowcount
         self._lastrowid = lastrowid
 
+    def _fetched(self) -> list[Any]:
+        if self._rows is None:
+            raise ResourceClosedError(NO_ROWS_MESSAGE)
+        return self._rows
+
     def first(self) -> Any:
         """Return the first row, or None."""
-        return self._rows[0] if self._rows else None
+        rows = self._fetched()
+        return rows[0] if rows else None
 
     def all(self) -> list[Any]:
         """Return every row."""
-        return list(self._rows)
+        return list(self._fetched())
 
     def scalar(self) -> Any:
         """Return the first column of the first row, or None."""
-        return self._rows[0][0] if self._rows else None
+        rows = self._fetched()
+        return rows[0][0] if rows else None
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._rows)
+        return iter(self._fetched())
 
     @property
     def inserted_primary_key(self) -> tuple[Any, ...]:
@@ -99,11 +115,10 @@ class _Plan:
             values.append(binder(value) if binder is not None else value)
         cursor = dbapi_connection.execute(self.sql, values)
         try:
-            rows: list[Any] = []
+            rows: list[Any] | None = None
             if cursor.description is not None:
                 raw = cursor.fetchall()
-                if raw:
-                    rows = self._decode(cursor.description, raw)
+                rows = self._decode(cursor.description, raw) if raw else []
             return DirectResult(rows, cursor.rowcount, cursor.lastrowid)
         finally:
             cursor.close()

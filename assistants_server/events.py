@@ -9,10 +9,11 @@ and a stream ends with ``event: done`` / ``data: [DONE]``.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from assistants_server.json_codec import dumps as encode_json
 
 RUN_STREAM_END_EVENTS = frozenset(
     {
@@ -39,8 +40,7 @@ STATUS_EVENTS = {
 }
 
 DONE_FRAME = b"event: done\ndata: [DONE]\n\n"
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
-"""Compact JSON of an event's payload (one encoder, not one per frame)."""
+
 STATE_CHECK_SECONDS = 1.0
 """How often an idle stream re-reads its run (covers runs another process executes)."""
 
@@ -54,7 +54,7 @@ class StreamEvent:
 
     def frame(self) -> bytes:
         """Return the server-sent-event frame."""
-        return f"event: {self.event}\ndata: {_ENCODE(self.data)}\n\n".encode()
+        return b"event: " + self.event.encode() + b"\ndata: " + encode_json(self.data) + b"\n\n"
 
 
 class RunEventBus:

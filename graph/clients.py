@@ -2,7 +2,9 @@
 
 Connections are reused across invocations: one sync client per endpoint, and one async client
 per endpoint and event loop (an async connection pool belongs to the loop that opened it).
-With no endpoint configured the embedded server is started lazily, on first use.
+With no endpoint configured the embedded server is started lazily, on first use. A sync
+client for a plain-HTTP endpoint on this machine (the embedded server) sends its requests
+through :class:`~graph.loopback_transport.LoopbackTransport`.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import threading
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import openai
 
 from graph.context import Context
+from graph.loopback_transport import LoopbackTransport, is_loopback_http
 
 ASSISTANTS_BETA_HEADER = {"OpenAI-Beta": "assistants=v2"}
 EMBEDDED_PLACEHOLDER_KEY = "embedded"
@@ -65,9 +69,17 @@ def sync_client(endpoint: Endpoint) -> openai.OpenAI:
                 base_url=endpoint.base_url,
                 api_key=endpoint.api_key,
                 default_headers=ASSISTANTS_BETA_HEADER,
+                http_client=_sync_http_client(endpoint),
             )
             _sync_clients[endpoint] = client
         return client
+
+
+def _sync_http_client(endpoint: Endpoint) -> Any:
+    """Return the SDK's default HTTP client on the lean transport for a loopback endpoint."""
+    if is_loopback_http(endpoint.base_url):
+        return openai.DefaultHttpxClient(transport=LoopbackTransport())
+    return None
 
 
 def async_client(endpoint: Endpoint) -> openai.AsyncOpenAI:

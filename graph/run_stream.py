@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import openai
+import orjson
 
 STREAM_ERROR_FALLBACK = "An error occurred during streaming"
 
@@ -56,7 +57,10 @@ def _decoded(response: Any, frame: tuple[str, str]) -> tuple[str, Any] | None:
     event, data = frame
     if data.startswith("[DONE]"):
         return None
-    payload = json.loads(data)
+    try:
+        payload = orjson.loads(data)  # several times faster on the KB-sized run events
+    except orjson.JSONDecodeError:
+        payload = json.loads(data)  # what only the standard library accepts (NaN, ...)
     if not event.startswith("thread.") and isinstance(payload, dict):
         error = payload.get("error")
         if error:
