@@ -87,6 +87,9 @@ class _Response:
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.headers_complete = False
+        self.keep_alive = False
+        """Whether the socket may carry another request (read when the headers end: the
+        parser forgets it once the message is complete)."""
         self.complete = False
         self.parser = httptools.HttpResponseParser(self)
 
@@ -95,6 +98,7 @@ class _Response:
 
     def on_headers_complete(self) -> None:
         self.headers_complete = True
+        self.keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
@@ -146,7 +150,7 @@ class _ResponseBody(httpx2.SyncByteStream):
     def _finish(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            if self._response.parser.should_keep_alive():
+            if self._response.keep_alive:
                 self._transport.release(connection)
             else:
                 connection.close()
@@ -155,7 +159,7 @@ class _ResponseBody(httpx2.SyncByteStream):
         """Drop the socket if the body was not read to its end (it cannot be reused)."""
         connection, self._connection = self._connection, None
         if connection is not None:
-            if self._response.complete and self._response.parser.should_keep_alive():
+            if self._response.complete and self._response.keep_alive:
                 self._transport.release(connection)
             else:
                 connection.close()
