@@ -57,3 +57,29 @@ def wait_for_status(
             return run
         time.sleep(0.01)
     raise AssertionError(f"run stayed {run.status if run else None}, expected one of {statuses}")
+
+
+def keyed_streamed_tool_round(client: openai.OpenAI, assistant_id: str) -> Any:
+    """Stream a new thread's run to its tool call, then stream the submit to the answer.
+
+    Both POSTs carry an ``Idempotency-Key``; the model must be scripted to call a tool once
+    and then answer. Returns the thread id.
+    """
+    with client.beta.threads.create_and_run_stream(
+        assistant_id=assistant_id,
+        thread={"messages": [{"role": "user", "content": "6*7?"}]},
+        extra_headers={"Idempotency-Key": "turn"},
+    ) as stream:
+        stream.until_done()
+    run = stream.current_run
+    assert run is not None and run.status == "requires_action"
+    call = run.required_action.submit_tool_outputs.tool_calls[0]
+    with client.beta.threads.runs.submit_tool_outputs_stream(
+        run_id=run.id,
+        thread_id=run.thread_id,
+        tool_outputs=[{"tool_call_id": call.id, "output": "42"}],
+        extra_headers={"Idempotency-Key": "submit"},
+    ) as submitted:
+        submitted.until_done()
+    assert submitted.current_run is not None and submitted.current_run.status == "completed"
+    return run.thread_id

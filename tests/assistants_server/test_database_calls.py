@@ -15,7 +15,7 @@ from typing import Any
 
 import openai
 from scripted_backend import ScriptedBackend
-from server_helpers import CALCULATOR_TOOL
+from server_helpers import CALCULATOR_TOOL, keyed_streamed_tool_round
 
 from assistants_server.backends.base import ModelTurn, ToolCallRequest
 from assistants_server.embedded import EmbeddedServer
@@ -47,23 +47,7 @@ def test_a_keyed_streamed_tool_round_takes_one_database_call_per_step(
     )  # the first keyed request also purges expired keys (once an hour)
     calls = _record_calls(server)
 
-    with client.beta.threads.create_and_run_stream(
-        assistant_id=assistant.id,
-        thread={"messages": [{"role": "user", "content": "6*7?"}]},
-        extra_headers={"Idempotency-Key": "turn"},
-    ) as stream:
-        stream.until_done()
-    run = stream.current_run
-    assert run is not None and run.status == "requires_action"
-    call = run.required_action.submit_tool_outputs.tool_calls[0]
-    with client.beta.threads.runs.submit_tool_outputs_stream(
-        run_id=run.id,
-        thread_id=run.thread_id,
-        tool_outputs=[{"tool_call_id": call.id, "output": "42"}],
-        extra_headers={"Idempotency-Key": "submit"},
-    ) as submitted:
-        submitted.until_done()
-    assert submitted.current_run is not None and submitted.current_run.status == "completed"
+    keyed_streamed_tool_round(client, assistant.id)
 
     assert calls == [
         "_create_run",  # thread, message, run, key claim + record, first attempt begun

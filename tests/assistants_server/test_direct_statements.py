@@ -16,7 +16,7 @@ from typing import Any
 import openai
 import pytest
 from scripted_backend import ScriptedBackend
-from server_helpers import CALCULATOR_TOOL
+from server_helpers import CALCULATOR_TOOL, keyed_streamed_tool_round
 from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import ResourceClosedError
@@ -210,26 +210,9 @@ def test_a_keyed_streamed_tool_round_runs_every_statement_directly(
     engine = server.context.store.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        with client.beta.threads.create_and_run_stream(
-            assistant_id=assistant.id,
-            thread={"messages": [{"role": "user", "content": "6*7?"}]},
-            extra_headers={"Idempotency-Key": "turn"},
-        ) as stream:
-            stream.until_done()
-        run = stream.current_run
-        assert run is not None and run.status == "requires_action"
-        call = run.required_action.submit_tool_outputs.tool_calls[0]
-        with client.beta.threads.runs.submit_tool_outputs_stream(
-            run_id=run.id,
-            thread_id=run.thread_id,
-            tool_outputs=[{"tool_call_id": call.id, "output": "42"}],
-            extra_headers={"Idempotency-Key": "submit"},
-        ) as submitted:
-            submitted.until_done()
-        assert submitted.current_run is not None
-        assert submitted.current_run.status == "completed"
+        thread_id = keyed_streamed_tool_round(client, assistant.id)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert executed == []
-    messages = client.beta.threads.messages.list(run.thread_id, order="asc")
+    messages = client.beta.threads.messages.list(thread_id, order="asc")
     assert [m.content[0].text.value for m in messages.data] == ["6*7?", "42"]
