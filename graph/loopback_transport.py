@@ -157,12 +157,11 @@ class _ResponseBody(httpx2.SyncByteStream):
 
     def close(self) -> None:
         """Drop the socket if the body was not read to its end (it cannot be reused)."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            if self._response.complete and self._response.keep_alive:
-                self._transport.release(connection)
-            else:
-                connection.close()
+        if self._response.complete:
+            self._finish()
+        elif self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.close()
 
 
 class LoopbackTransport(httpx2.BaseTransport):
@@ -183,7 +182,7 @@ class LoopbackTransport(httpx2.BaseTransport):
         data = _serialize(request)
         connection = self._checkout(url.host, url.port or 80, timeouts.get("connect"))
         try:
-            response = self._exchange(connection, data, timeouts.get("write"), timeouts)
+            response = self._exchange(connection, data, timeouts)
         except httpx2.TransportError as exc:
             connection.close()
             if not (connection.reused and getattr(exc, "stale", False)):
@@ -192,7 +191,7 @@ class LoopbackTransport(httpx2.BaseTransport):
                 url.host, url.port or 80, timeouts.get("connect"), fresh=True
             )
             try:
-                response = self._exchange(connection, data, timeouts.get("write"), timeouts)
+                response = self._exchange(connection, data, timeouts)
             except BaseException:
                 connection.close()
                 raise
@@ -208,16 +207,16 @@ class LoopbackTransport(httpx2.BaseTransport):
         )
 
     def _exchange(
-        self,
-        connection: _Connection,
-        data: bytes,
-        write_timeout: float | None,
-        timeouts: dict[str, Any],
+        self, connection: _Connection, data: bytes, timeouts: dict[str, Any]
     ) -> _Response:
-        """Send the request and read up to the end of the response's headers."""
+        """Send the request and read up to the end of the response's headers.
+
+        A failure before any of the response arrived is marked ``stale`` (on a reused socket,
+        the server may have closed it while it sat idle: the request is worth sending again).
+        """
         response = _Response()
         try:
-            connection.send(data, write_timeout)
+            connection.send(data, timeouts.get("write"))
         except httpx2.WriteError as exc:
             exc.stale = True  # type: ignore[attr-defined]
             raise
