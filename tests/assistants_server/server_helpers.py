@@ -9,6 +9,7 @@ from typing import Any
 
 import openai
 
+from assistants_server.backends.base import ModelTurn, ToolCallRequest
 from assistants_server.embedded import EmbeddedServer
 
 CALCULATOR_TOOL = {
@@ -57,6 +58,22 @@ def wait_for_status(
             return run
         time.sleep(0.01)
     raise AssertionError(f"run stayed {run.status if run else None}, expected one of {statuses}")
+
+
+def tool_round_assistant(client: openai.OpenAI, backend: Any) -> str:
+    """Script ``backend`` to call the calculator once and then answer; return a new assistant.
+
+    The assistant is created with an ``Idempotency-Key``: the first keyed request also purges
+    expired keys (once an hour), which the keyed requests that follow then do not.
+    """
+    backend.add(
+        ModelTurn(tool_calls=[ToolCallRequest("calculator", '{"expression": "6*7"}')]),
+        ModelTurn(text="42"),
+    )
+    assistant = client.beta.assistants.create(
+        model="m", tools=[CALCULATOR_TOOL], extra_headers={"Idempotency-Key": "warm-up"}
+    )
+    return assistant.id
 
 
 def keyed_streamed_tool_round(client: openai.OpenAI, assistant_id: str) -> Any:

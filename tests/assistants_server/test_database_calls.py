@@ -15,9 +15,8 @@ from typing import Any
 
 import openai
 from scripted_backend import ScriptedBackend
-from server_helpers import CALCULATOR_TOOL, keyed_streamed_tool_round
+from server_helpers import keyed_streamed_tool_round, tool_round_assistant
 
-from assistants_server.backends.base import ModelTurn, ToolCallRequest
 from assistants_server.embedded import EmbeddedServer
 
 
@@ -38,16 +37,10 @@ def _record_calls(server: EmbeddedServer) -> list[str]:
 def test_a_keyed_streamed_tool_round_takes_one_database_call_per_step(
     server: EmbeddedServer, client: openai.OpenAI, backend: ScriptedBackend
 ) -> None:
-    backend.add(
-        ModelTurn(tool_calls=[ToolCallRequest("calculator", '{"expression": "6*7"}')]),
-        ModelTurn(text="42"),
-    )
-    assistant = client.beta.assistants.create(
-        model="m", tools=[CALCULATOR_TOOL], extra_headers={"Idempotency-Key": "warm-up"}
-    )  # the first keyed request also purges expired keys (once an hour)
+    assistant_id = tool_round_assistant(client, backend)
     calls = _record_calls(server)
 
-    keyed_streamed_tool_round(client, assistant.id)
+    keyed_streamed_tool_round(client, assistant_id)
 
     assert calls == [
         "_create_run",  # thread, message, run, key claim + record, first attempt begun

@@ -16,13 +16,12 @@ from typing import Any
 import openai
 import pytest
 from scripted_backend import ScriptedBackend
-from server_helpers import CALCULATOR_TOOL, keyed_streamed_tool_round
+from server_helpers import keyed_streamed_tool_round, tool_round_assistant
 from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import ResourceClosedError
 
 from assistants_server import db
-from assistants_server.backends.base import ModelTurn, ToolCallRequest
 from assistants_server.direct_statements import (
     DirectConnection,
     DirectStatements,
@@ -195,13 +194,7 @@ def test_a_keyed_streamed_tool_round_runs_every_statement_directly(
     server: EmbeddedServer, client: openai.OpenAI, backend: ScriptedBackend
 ) -> None:
     """Over HTTP with the SDK: no statement of a run's steps goes through SQLAlchemy's cursor."""
-    backend.add(
-        ModelTurn(tool_calls=[ToolCallRequest("calculator", '{"expression": "6*7"}')]),
-        ModelTurn(text="42"),
-    )
-    assistant = client.beta.assistants.create(
-        model="m", tools=[CALCULATOR_TOOL], extra_headers={"Idempotency-Key": "warm-up"}
-    )  # the first keyed request also purges expired keys (once an hour)
+    assistant_id = tool_round_assistant(client, backend)
     executed: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -210,7 +203,7 @@ def test_a_keyed_streamed_tool_round_runs_every_statement_directly(
     engine = server.context.store.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
-        thread_id = keyed_streamed_tool_round(client, assistant.id)
+        thread_id = keyed_streamed_tool_round(client, assistant_id)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert executed == []

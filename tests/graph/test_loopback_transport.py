@@ -1,9 +1,9 @@
 """The graph's lean transport: the real SDK over real sockets, against real servers.
 
-The embedded Assistants server covers the normal path (JSON and streamed responses, connection
-reuse, many threads at once). Small socket servers written here cover what a well-behaved
-server never does on request: closing a kept-alive connection, cutting a body short, answering
-too slowly, sending garbage, refusing the connection.
+The embedded Assistants server (the suite's ``server`` fixture) covers the normal path (JSON
+and streamed responses, connection reuse, many threads at once). Small socket servers written
+here cover what a well-behaved server never does on request: closing a kept-alive connection,
+cutting a body short, answering too slowly, sending garbage, refusing the connection.
 """
 
 from __future__ import annotations
@@ -19,17 +19,8 @@ import openai
 import pytest
 
 from assistants_server.embedded import EmbeddedServer
-from assistants_server.settings import ServerSettings
 from graph.clients import ASSISTANTS_BETA_HEADER, Endpoint, sync_client
 from graph.loopback_transport import LoopbackTransport, is_loopback_http
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    path = tmp_path_factory.mktemp("loopback") / "assistants.sqlite3"
-    settings = ServerSettings(port=0, database_url=f"sqlite:///{path}", log_level="warning")
-    with EmbeddedServer(settings) as running:
-        yield running
 
 
 def _client(base_url: str, transport: LoopbackTransport, **options: Any) -> openai.OpenAI:
