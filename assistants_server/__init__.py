@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.settings import ServerSettings
 
 if TYPE_CHECKING:
-    from assistants_server.app import create_app
-    from assistants_server.embedded import EmbeddedServer, shared_embedded_server
+    from assistant_graph.assistants_server.app import create_app
+    from assistant_graph.assistants_server.embedded import EmbeddedServer, shared_embedded_server
 
 __all__ = ["EmbeddedServer", "ServerSettings", "create_app", "shared_embedded_server"]
 
 _LAZY = {
-    "create_app": "assistants_server.app",
-    "EmbeddedServer": "assistants_server.embedded",
-    "shared_embedded_server": "assistants_server.embedded",
+    "create_app": "assistant_graph.assistants_server.app",
+    "EmbeddedServer": "assistant_graph.assistants_server.embedded",
+    "shared_embedded_server": "assistant_graph.assistants_server.embedded",
 }
 
 

@@ -12,26 +12,25 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from assistant_graph.assistants_server.auth import AuthMiddleware
+from assistant_graph.assistants_server.backends.base import ModelBackend
+from assistant_graph.assistants_server.context import ServerContext
+from assistant_graph.assistants_server.errors import install_error_handlers
+from assistant_graph.assistants_server.events import RunEventBus
+from assistant_graph.assistants_server.idempotency import IdempotencyMiddleware
+from assistant_graph.assistants_server.limits import BodyLimitMiddleware
+from assistant_graph.assistants_server.routes import assistants, messages, runs, threads
+from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.store import Store
+from assistant_graph.assistants_server.worker import HEARTBEAT_SECONDS, LEASE_SECONDS, RunWorker
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-
-from assistants_server.auth import AuthMiddleware
-from assistants_server.backends.base import ModelBackend
-from assistants_server.context import ServerContext
-from assistants_server.errors import install_error_handlers
-from assistants_server.events import RunEventBus
-from assistants_server.idempotency import IdempotencyMiddleware
-from assistants_server.limits import BodyLimitMiddleware
-from assistants_server.routes import assistants, messages, runs, threads
-from assistants_server.settings import ServerSettings
-from assistants_server.store import Store
-from assistants_server.worker import HEARTBEAT_SECONDS, LEASE_SECONDS, RunWorker
 
 logger = logging.getLogger(__name__)
 
 
 def _default_backend(settings: ServerSettings) -> ModelBackend:
-    from assistants_server.backends import create_backend
+    from assistant_graph.assistants_server.backends import create_backend
 
     return create_backend(settings)
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hmac
 
+from assistant_graph.assistants_server.errors import (
+    INVALID_API_KEY_MESSAGE,
+    MISSING_API_KEY_MESSAGE,
+    APIError,
+)
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-from assistants_server.errors import INVALID_API_KEY_MESSAGE, MISSING_API_KEY_MESSAGE, APIError
 
 SCOPE_KEY = "assistants_api_key"
 PUBLIC_PATHS = frozenset({"/health"})

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import sys
 
-from assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.settings import ServerSettings
 
 DESCRIPTION = "Run the self-hosted OpenAI Assistants v2 server (offline model unless configured)."
 
@@ -89,8 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"assistant-graph serve: {exc}", file=sys.stderr)
         return 2
     import uvicorn
-
-    from assistants_server.app import create_app
+    from assistant_graph.assistants_server.app import create_app
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"

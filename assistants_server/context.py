@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistants_server.backends.base import ModelBackend
-from assistants_server.events import RunEventBus
-from assistants_server.settings import ServerSettings
-from assistants_server.store import Store
-from assistants_server.worker import RunWorker
+from assistant_graph.assistants_server.backends.base import ModelBackend
+from assistant_graph.assistants_server.events import RunEventBus
+from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.store import Store
+from assistant_graph.assistants_server.worker import RunWorker
 
 
 @dataclass

@@ -9,6 +9,7 @@ PostgreSQL URL works unchanged.
 
 from __future__ import annotations
 
+from assistant_graph.assistants_server.json_codec import dumps_text, loads_text
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -28,8 +29,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
-
-from assistants_server.json_codec import dumps_text, loads_text
 
 metadata = MetaData()
 

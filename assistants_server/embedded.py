@@ -14,13 +14,12 @@ import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
-from assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.settings import ServerSettings
 
 if TYPE_CHECKING:
     import uvicorn
-
-    from assistants_server.backends.base import ModelBackend
-    from assistants_server.context import ServerContext
+    from assistant_graph.assistants_server.backends.base import ModelBackend
+    from assistant_graph.assistants_server.context import ServerContext
 
 PLACEHOLDER_API_KEY = "embedded"
 """Key handed to clients of a server without authentication (the SDK needs a non-empty one)."""
@@ -106,8 +105,7 @@ class EmbeddedServer:
     def start(self) -> EmbeddedServer:
         """Start serving; returns when the server accepts requests."""
         import uvicorn
-
-        from assistants_server.app import create_app
+        from assistant_graph.assistants_server.app import create_app
 
         with self._lock:
             if self._thread is not None:

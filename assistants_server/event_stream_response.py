@@ -15,10 +15,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from assistant_graph.assistants_server.events import DONE_FRAME
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-
-from assistants_server.events import DONE_FRAME
 
 EVENT_STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 

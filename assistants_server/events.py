@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistants_server.json_codec import dumps as encode_json
+from assistant_graph.assistants_server.json_codec import dumps as encode_json
 
 RUN_STREAM_END_EVENTS = frozenset(
     {

@@ -29,16 +29,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, delete
-from sqlalchemy.exc import IntegrityError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from assistants_server import db
-from assistants_server.auth import SCOPE_KEY
-from assistants_server.context import ServerContext
-from assistants_server.errors import APIError
-from assistants_server.events import STATUS_EVENTS, StreamEvent
-from assistants_server.idempotency_claims import (
+from assistant_graph.assistants_server import db
+from assistant_graph.assistants_server.auth import SCOPE_KEY
+from assistant_graph.assistants_server.context import ServerContext
+from assistant_graph.assistants_server.errors import APIError
+from assistant_graph.assistants_server.events import STATUS_EVENTS, StreamEvent
+from assistant_graph.assistants_server.idempotency_claims import (
     RETENTION_SECONDS,
     SCOPE_KEY_CLAIM,
     UPDATE_KEY,
@@ -47,8 +43,11 @@ from assistants_server.idempotency_claims import (
     reserve_key,
     select_key,
 )
-from assistants_server.limits import SCOPE_BODY
-from assistants_server.routes.common import sse_response
+from assistant_graph.assistants_server.limits import SCOPE_BODY
+from assistant_graph.assistants_server.routes.common import sse_response
+from sqlalchemy import Connection, delete
+from sqlalchemy.exc import IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 KEY_REUSED_MESSAGE = (
     "Idempotency-Key '{key}' was already used for a different request (method, path or body "

@@ -21,12 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from assistant_graph.assistants_server import db
+from assistant_graph.assistants_server.direct_statements import direct
 from sqlalchemy import Connection, Insert, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from starlette.types import Scope
-
-from assistants_server import db
-from assistants_server.direct_statements import direct
 
 SCOPE_KEY_CLAIM = "assistants_idempotency_claim"
 """ASGI scope entry holding the request's :class:`KeyClaim` (absent without a key)."""

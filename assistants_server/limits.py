@@ -6,9 +6,8 @@ are also left in the ASGI scope as ``assistants_body`` for the idempotency middl
 
 from __future__ import annotations
 
+from assistant_graph.assistants_server.errors import BODY_TOO_LARGE_MESSAGE, APIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from assistants_server.errors import BODY_TOO_LARGE_MESSAGE, APIError
 
 SCOPE_BODY = "assistants_body"
 

@@ -19,6 +19,23 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from assistant_graph.assistants_server import db
+from assistant_graph.assistants_server.database_thread import DatabaseThread
+from assistant_graph.assistants_server.direct_statements import (
+    DirectConnection,
+    DirectStatements,
+    direct,
+)
+from assistant_graph.assistants_server.errors import (
+    ACTIVE_RUN_MESSAGE,
+    ACTIVE_RUN_NEW_RUN_MESSAGE,
+    NO_TOOL_OUTPUTS_MESSAGE,
+    APIError,
+    bad_request,
+    not_found,
+)
+from assistant_graph.assistants_server.idempotency_claims import StreamRecorder
+from assistant_graph.assistants_server.ids import new_id, now
 from sqlalchemy import (
     Connection,
     Engine,
@@ -32,20 +49,6 @@ from sqlalchemy import (
     true,
     update,
 )
-
-from assistants_server import db
-from assistants_server.database_thread import DatabaseThread
-from assistants_server.direct_statements import DirectConnection, DirectStatements, direct
-from assistants_server.errors import (
-    ACTIVE_RUN_MESSAGE,
-    ACTIVE_RUN_NEW_RUN_MESSAGE,
-    NO_TOOL_OUTPUTS_MESSAGE,
-    APIError,
-    bad_request,
-    not_found,
-)
-from assistants_server.idempotency_claims import StreamRecorder
-from assistants_server.ids import new_id, now
 
 ACTIVE_RUN_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
 EXECUTABLE_RUN_STATUSES = ("queued", "in_progress", "cancelling")

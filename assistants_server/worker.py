@@ -27,14 +27,19 @@ from collections import OrderedDict
 from collections.abc import Coroutine
 from typing import Any
 
-from assistants_server.backends.base import ModelBackend, ModelError, ModelRequest, ModelTurn
-from assistants_server.errors import APIError
-from assistants_server.events import STATUS_EVENTS, RunEventBus
-from assistants_server.ids import new_id, now
-from assistants_server.prompt_budget import fit_prompt
-from assistants_server.schemas import BUILTIN_TOOL_TYPES
-from assistants_server.settings import ServerSettings
-from assistants_server.store import Attempt, Store
+from assistant_graph.assistants_server.backends.base import (
+    ModelBackend,
+    ModelError,
+    ModelRequest,
+    ModelTurn,
+)
+from assistant_graph.assistants_server.errors import APIError
+from assistant_graph.assistants_server.events import STATUS_EVENTS, RunEventBus
+from assistant_graph.assistants_server.ids import new_id, now
+from assistant_graph.assistants_server.prompt_budget import fit_prompt
+from assistant_graph.assistants_server.schemas import BUILTIN_TOOL_TYPES
+from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.store import Attempt, Store
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from assistant_graph.graph import Context, build_graph
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from benchmarks.figure import Figure
@@ -26,7 +27,6 @@ from benchmarks.harness import (
     scripted_server,
 )
 from benchmarks.priming import prime_thread
-from graph import Context, build_graph
 
 NAME = "checkpoint_cost"
 SHORT = 5

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from assistant_graph.graph import Context, build_graph
 from langgraph.checkpoint.memory import InMemorySaver
 
 from benchmarks.figure import Figure, at_most
@@ -20,7 +21,6 @@ from benchmarks.harness import (
     rounded,
     scripted_server,
 )
-from graph import Context, build_graph
 
 NAME = "concurrency"
 LATENCY_MS = 100.0

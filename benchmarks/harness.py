@@ -20,11 +20,10 @@ from typing import Any
 
 import httpx
 import openai
+from assistant_graph.assistants_server.embedded import EmbeddedServer
+from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.graph.clients import ASSISTANTS_BETA_HEADER
 from langchain_core.messages import AIMessage, HumanMessage
-
-from assistants_server.embedded import EmbeddedServer
-from assistants_server.settings import ServerSettings
-from graph.clients import ASSISTANTS_BETA_HEADER
 
 SCRIPT_MATCH = "benchmark two rounds"
 QUESTION = f"Please do the {SCRIPT_MATCH} sum."

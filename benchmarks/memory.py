@@ -30,8 +30,9 @@ def _peak_rss_mib() -> float:
 
 def child(count: int) -> dict[str, float]:
     """Run the conversations in this process and return peak RSS figures (MiB)."""
+    from assistant_graph.graph import Context, build_graph
+
     from benchmarks.concurrency import conversations_at_once
-    from graph import Context, build_graph
 
     with scripted_server(LATENCY_MS) as server:
         context = Context(base_url=server.base_url)

@@ -11,10 +11,10 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from assistant_graph.assistants_server.embedded import EmbeddedServer
 from langchain_core.agents import AgentFinish
 from langchain_core.tools import BaseTool
 
-from assistants_server.embedded import EmbeddedServer
 from benchmarks.harness import ANSWER, BENCHMARK_ERROR, QUESTION, async_client, sync_client
 
 with warnings.catch_warnings():

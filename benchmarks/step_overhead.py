@@ -15,6 +15,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+from assistant_graph.graph import Context, build_graph
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -30,7 +31,6 @@ from benchmarks.harness import (
     scripted_server,
     timed,
 )
-from graph import Context, build_graph
 
 NAME = "step_overhead"
 LATENCY_MS = 100.0

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant_graph.graph import Context, build_graph
 from langgraph.checkpoint.memory import InMemorySaver
 
 from benchmarks.figure import Figure, at_most
@@ -32,7 +33,6 @@ from benchmarks.harness import (
     sync_client,
     timed,
 )
-from graph import Context, build_graph
 
 NAME = "thread_length"
 SHORT = 5

@@ -15,6 +15,7 @@ hits both. Each turn adds six messages, so the lengths grow slightly over the re
 
 from __future__ import annotations
 
+from assistant_graph.graph import Context, build_graph
 from langgraph.checkpoint.memory import InMemorySaver
 
 from benchmarks.figure import Figure
@@ -29,7 +30,6 @@ from benchmarks.harness import (
     timed,
 )
 from benchmarks.priming import prime_thread
-from graph import Context, build_graph
 
 NAME = "thread_length_state"
 SHORT = 5

@@ -11,6 +11,8 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from assistant_graph.graph import Context, build_graph
+from assistant_graph.tools import default_tools
 from langgraph.checkpoint.memory import InMemorySaver
 
 from benchmarks.figure import Figure
@@ -25,8 +27,6 @@ from benchmarks.harness import (
     scripted_server,
 )
 from benchmarks.seed_loop import seed_agent, seed_conversation
-from graph import Context, build_graph
-from tools import default_tools
 
 NAME = "throughput"
 CONVERSATIONS = 200

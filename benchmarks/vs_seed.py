@@ -6,6 +6,8 @@ runnable with upstream defaults (``check_every_ms=1000``); target ratio <= 0.15.
 
 from __future__ import annotations
 
+from assistant_graph.graph import Context, build_graph
+from assistant_graph.tools import default_tools
 from langgraph.checkpoint.memory import InMemorySaver
 
 from benchmarks.figure import Figure, at_most
@@ -21,8 +23,6 @@ from benchmarks.harness import (
     timed,
 )
 from benchmarks.seed_loop import seed_agent, seed_conversation
-from graph import Context, build_graph
-from tools import default_tools
 
 NAME = "vs_seed"
 LATENCY_MS = 100.0

@@ -8,16 +8,16 @@ starts nothing and touches no network: the embedded Assistants server starts on 
 
 from __future__ import annotations
 
-from graph.builder import build_graph, prepare_assistant
-from graph.context import Context
-from graph.errors import (
+from assistant_graph.graph.builder import build_graph, prepare_assistant
+from assistant_graph.graph.context import Context
+from assistant_graph.graph.errors import (
     AssistantGraphError,
     EndpointUnreachableError,
     InvalidInputError,
     RunGoneError,
     UnknownAssistantError,
 )
-from graph.state import InputState, OutputState, State
+from assistant_graph.graph.state import InputState, OutputState, State
 
 graph = build_graph()
 """The agent graph compiled without a checkpointer, with the default tools."""

@@ -7,10 +7,10 @@ tool calls or answer as an ``AIMessage`` plus the plain string ids kept in state
 Crash safety (with a checkpointer and ``durability="sync"``): a step re-run after a crash
 checks the pending run before submitting (only a run this process streamed to
 ``requires_action`` moments ago is submitted to without that check, see
-``graph.recent_runs``), so tool outputs reach a run exactly once — if the
+``assistant_graph.graph.recent_runs``), so tool outputs reach a run exactly once — if the
 run already moved on, its result is taken; if it expired, a new run on the same thread gets a
 user message carrying the tool results. The step is reported to LangChain callbacks as a
-chat-model run (``graph.model_callbacks``), so ``stream_mode="messages"`` and
+chat-model run (``assistant_graph.graph.model_callbacks``), so ``stream_mode="messages"`` and
 ``astream_events`` receive the answer token by token. Every POST carries an
 ``Idempotency-Key`` derived from the LangGraph thread, checkpoint task and call role, so a
 replayed POST is not executed twice.
@@ -26,28 +26,32 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import openai
-from langchain_core.runnables import RunnableConfig
-from langgraph.runtime import Runtime
-
-from graph import clients
-from graph.context import Context, context_of
-from graph.convert import (
+from assistant_graph.graph import clients
+from assistant_graph.graph.context import Context, context_of
+from assistant_graph.graph.convert import (
     expired_results_text,
     response_to_update,
     run_ended_to_update,
 )
-from graph.errors import (
+from assistant_graph.graph.errors import (
     MISSING_TOOL_OUTPUTS,
     EndpointUnreachableError,
     InvalidInputError,
     RunEndedError,
     RunGoneError,
 )
-from graph.model_callbacks import AsyncModelRun, ModelRun
-from graph.planning import NewTurn, Step, SubmitToolOutputs, plan_step
-from graph.provisioning import AssistantSpec, ToolSpec, aensure_assistant, ensure_assistant
-from graph.runnable import WAITING_STATUSES, AssistantRunnable
-from graph.state import State
+from assistant_graph.graph.model_callbacks import AsyncModelRun, ModelRun
+from assistant_graph.graph.planning import NewTurn, Step, SubmitToolOutputs, plan_step
+from assistant_graph.graph.provisioning import (
+    AssistantSpec,
+    ToolSpec,
+    aensure_assistant,
+    ensure_assistant,
+)
+from assistant_graph.graph.runnable import WAITING_STATUSES, AssistantRunnable
+from assistant_graph.graph.state import State
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

@@ -16,18 +16,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import openai
+from assistant_graph.graph.assistant_node import AssistantNode
+from assistant_graph.graph.context import Context
+from assistant_graph.graph.human_review import human_review
+from assistant_graph.graph.input_channel import AssistantGraph, with_input_validation
+from assistant_graph.graph.router import route_after_assistant
+from assistant_graph.graph.state import InputState, OutputState, State
+from assistant_graph.graph.tool_node import build_tool_node
 from langchain_core.tools import BaseTool
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import START, StateGraph
 from langgraph.types import Checkpointer
-
-from graph.assistant_node import AssistantNode
-from graph.context import Context
-from graph.human_review import human_review
-from graph.input_channel import AssistantGraph, with_input_validation
-from graph.router import route_after_assistant
-from graph.state import InputState, OutputState, State
-from graph.tool_node import build_tool_node
 
 GRAPH_NAME = "assistant-graph"
 
@@ -49,7 +48,7 @@ def build_graph(
             (``langgraph dev`` brings its own). Use ``durability="sync"`` when invoking with a
             checkpointer so a crash between steps is always resumable.
         tools: Local tools the ToolNode runs and the assistant's functions are generated
-            from (default: ``tools.default_tools()``).
+            from (default: ``assistant_graph.tools.default_tools()``).
         builtin_tools: Extra Assistants built-in tools (e.g. ``{"type": "code_interpreter"}``)
             added to the provisioned assistant; they run server-side.
         client: Sync ``openai.OpenAI`` client for the Assistants endpoint; overrides the
@@ -60,7 +59,7 @@ def build_graph(
 
     """
     if tools is None:
-        from tools import default_tools
+        from assistant_graph.tools import default_tools
 
         tools = default_tools()
     local_tools = list(tools)
@@ -92,10 +91,10 @@ def prepare_assistant(
     :class:`~graph.errors.ConfigurationError`, ``openai.AuthenticationError``), but before any
     turn is saved; afterwards the graph's first step reuses the result (cached per process).
     ``context`` defaults to the environment's configuration; ``tools`` and ``builtin_tools``
-    must be those given to :func:`build_graph` (default: ``tools.default_tools()``).
+    must be those given to :func:`build_graph` (default: ``assistant_graph.tools.default_tools()``).
     """
     if tools is None:
-        from tools import default_tools
+        from assistant_graph.tools import default_tools
 
         tools = default_tools()
     node = AssistantNode([*tools, *builtin_tools], client=client)

@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "serve":
-        from assistants_server.cli import main as serve_main
+        from assistant_graph.assistants_server.cli import main as serve_main
 
         return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
@@ -178,16 +178,15 @@ def list_threads(db: Path, out: TextIO) -> int:
 def _db_path(db: Path | None) -> Path:
     if db is not None:
         return db.expanduser()
-    from assistants_server.settings import default_data_dir
+    from assistant_graph.assistants_server.settings import default_data_dir
 
     return default_data_dir() / "conversations.sqlite3"
 
 
 @contextmanager
 def _saved_graph(db: Path) -> Iterator[Any]:
+    from assistant_graph.graph.builder import build_graph
     from langgraph.checkpoint.sqlite import SqliteSaver
-
-    from graph.builder import build_graph
 
     db.parent.mkdir(parents=True, exist_ok=True)
     with SqliteSaver.from_conn_string(str(db)) as saver:
@@ -205,9 +204,8 @@ def _thread_saved(db: Path, thread: str) -> bool:
 def _prepare() -> int:
     """Reach the endpoint and provision the assistant before a turn can save anything."""
     import openai
-
-    from graph.builder import prepare_assistant
-    from graph.errors import AssistantGraphError
+    from assistant_graph.graph.builder import prepare_assistant
+    from assistant_graph.graph.errors import AssistantGraphError
 
     try:
         prepare_assistant()
@@ -262,8 +260,7 @@ def _thread_rows(graph: Any, db: Path) -> list[tuple[str, int, str, str]]:
 def _turn(graph: Any, thread: str, text: str, out: TextIO) -> int:
     """One turn, streamed as updates; prints tool activity and the answer."""
     import openai
-
-    from graph.errors import AssistantGraphError
+    from assistant_graph.graph.errors import AssistantGraphError
 
     config = {"configurable": {"thread_id": thread}}
     answer = None

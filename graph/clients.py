@@ -4,7 +4,7 @@ Connections are reused across invocations: one sync client per endpoint, and one
 per endpoint and event loop (an async connection pool belongs to the loop that opened it).
 With no endpoint configured the embedded server is started lazily, on first use. A sync
 client for a plain-HTTP endpoint on this machine (the embedded server) sends its requests
-through :class:`~graph.loopback_transport.LoopbackTransport`.
+through :class:`~assistant_graph.graph.loopback_transport.LoopbackTransport`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
-
-from graph.context import Context
-from graph.loopback_transport import LoopbackTransport, is_loopback_http
+from assistant_graph.graph.context import Context
+from assistant_graph.graph.loopback_transport import LoopbackTransport, is_loopback_http
 
 ASSISTANTS_BETA_HEADER = {"OpenAI-Beta": "assistants=v2"}
 EMBEDDED_PLACEHOLDER_KEY = "embedded"
@@ -54,7 +53,7 @@ def resolve_endpoint(context: Context) -> Endpoint:
     """Return the configured endpoint, or the embedded server (started on first call)."""
     if context.base_url:
         return Endpoint(context.base_url, context.api_key or EMBEDDED_PLACEHOLDER_KEY)
-    from assistants_server.embedded import shared_embedded_server
+    from assistant_graph.assistants_server.embedded import shared_embedded_server
 
     server = shared_embedded_server()
     return Endpoint(server.base_url.rstrip("/"), server.api_key or EMBEDDED_PLACEHOLDER_KEY)

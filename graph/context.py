@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from graph.errors import INVALID_BOOLEAN, INVALID_CHECK_EVERY_MS, ConfigurationError
+from assistant_graph.graph.errors import INVALID_BOOLEAN, INVALID_CHECK_EVERY_MS, ConfigurationError
 
 DEFAULT_ASSISTANT_NAME = "assistant-graph"
 DEFAULT_MODEL = "gpt-4o-mini"

@@ -13,15 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from assistant_graph.graph.errors import RunEndedError
+from assistant_graph.graph.planning import ToolCallResult
+from assistant_graph.graph.runnable import tool_call_message_id
 from langchain_classic.agents.openai_assistant.base import (
     OpenAIAssistantAction,
     OpenAIAssistantFinish,
 )
 from langchain_core.messages import AIMessage
-
-from graph.errors import RunEndedError
-from graph.planning import ToolCallResult
-from graph.runnable import tool_call_message_id
 
 EXPIRED_RUN_NOTE = (
     "(The run that asked for these tool results expired before they could be submitted; "

@@ -24,14 +24,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from assistant_graph.graph.context import Context, context_of
+from assistant_graph.graph.errors import INVALID_REVIEW, InvalidInputError
+from assistant_graph.graph.state import State
+from assistant_graph.graph.tool_node import unanswered_tool_calls
 from langchain_core.messages import AIMessage, ToolCall, ToolMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
-
-from graph.context import Context, context_of
-from graph.errors import INVALID_REVIEW, InvalidInputError
-from graph.state import State
-from graph.tool_node import unanswered_tool_calls
 
 REVIEW_QUESTION = "The assistant wants to run these tools. Approve, edit or reject them."
 REJECTED_TOOL_CALL = "The tool call was rejected by a person and did not run. Reason: {reason}"
@@ -104,7 +103,7 @@ def human_review(state: State, runtime: Runtime[Context]) -> Command[Literal["to
     """Pause for a person's review of the last AI message's tool calls, then apply it.
 
     Without ``interrupt_before_tools`` in this invocation's context it passes straight to
-    ``tools`` (possible only after a state edit, see ``graph.router``).
+    ``tools`` (possible only after a state edit, see ``assistant_graph.graph.router``).
     """
     ai = state.messages[-1]
     calls = unanswered_tool_calls(state.messages)

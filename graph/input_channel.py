@@ -20,23 +20,22 @@ from contextvars import ContextVar
 from dataclasses import is_dataclass
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
-from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.graph import Graph
-from langgraph.channels.ephemeral_value import EphemeralValue
-from langgraph.constants import START
-from langgraph.graph.state import CompiledStateGraph
-
-from graph.context import Context
-from graph.errors import (
+from assistant_graph.graph.context import Context
+from assistant_graph.graph.errors import (
     INPUT_NOT_A_MAPPING,
     INPUT_NOT_A_USER_MESSAGE,
     INVALID_MESSAGE,
     NO_MESSAGES,
     InvalidInputError,
 )
-from graph.planning import user_text
-from graph.state import InputState, OutputState, State
+from assistant_graph.graph.planning import user_text
+from assistant_graph.graph.state import InputState, OutputState, State
+from langchain_core.messages import BaseMessage, HumanMessage, convert_to_messages
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.graph import Graph
+from langgraph.channels.ephemeral_value import EphemeralValue
+from langgraph.constants import START
+from langgraph.graph.state import CompiledStateGraph
 
 _drawing: ContextVar[bool] = ContextVar("assistant_graph_drawing", default=False)
 """True while :class:`AssistantGraph` draws itself (its empty drawing input is not a turn)."""

@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
-
-from graph.errors import (
+from assistant_graph.graph.errors import (
     EMPTY_CONTENT,
     MISSING_CONTENT,
     MISSING_TOOL_OUTPUTS,
@@ -23,6 +21,7 @@ from graph.errors import (
     UNEXPECTED_LAST_MESSAGE,
     InvalidInputError,
 )
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
 
 @dataclass(frozen=True)

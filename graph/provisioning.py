@@ -21,10 +21,9 @@ from functools import cached_property
 from typing import Any
 
 import openai
+from assistant_graph.graph.errors import UnknownAssistantError
 from langchain_community.agents.openai_assistant.base import _get_assistants_tool
 from langchain_core.tools import BaseTool
-
-from graph.errors import UnknownAssistantError
 
 FINGERPRINT_KEY = "assistant_graph_fingerprint"
 """Assistant metadata key holding the fingerprint of its tools, instructions and model."""

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from assistant_graph.graph.context import Context, context_of
+from assistant_graph.graph.state import State
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph._internal._constants import CONFIG_KEY_RUNTIME
-
-from graph.context import Context, context_of
-from graph.state import State
 
 Route = Literal["human_review", "tools", "__end__"]
 

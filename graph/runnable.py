@@ -45,6 +45,14 @@ from json import JSONDecodeError
 from typing import Any, NoReturn, Self
 
 import openai
+from assistant_graph.graph.errors import (
+    INVALID_TOOL_ARGUMENTS,
+    RUN_STREAM_EMPTY,
+    RunEndedError,
+    RunStreamError,
+)
+from assistant_graph.graph.recent_runs import recent_runs
+from assistant_graph.graph.run_stream import aiter_events, iter_events
 from langchain_classic.agents.openai_assistant.base import (
     OpenAIAssistantAction,
     OpenAIAssistantFinish,
@@ -55,15 +63,6 @@ from langchain_core.load import dumpd
 from langchain_core.runnables import RunnableConfig, ensure_config
 from openai.types.beta.threads import Message, Run
 from pydantic import Field, model_validator
-
-from graph.errors import (
-    INVALID_TOOL_ARGUMENTS,
-    RUN_STREAM_EMPTY,
-    RunEndedError,
-    RunStreamError,
-)
-from graph.recent_runs import recent_runs
-from graph.run_stream import aiter_events, iter_events
 
 logger = logging.getLogger(__name__)
 
@@ -257,7 +256,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
     def take_recent_run(self, run_id: str) -> Any:
         """Return the run as this process saw it reach ``requires_action`` moments ago, or None.
 
-        Use-once and only while fresh (see ``graph.recent_runs``).
+        Use-once and only while fresh (see ``assistant_graph.graph.recent_runs``).
         """
         return recent_runs.take(str(self.client.base_url), run_id)
 

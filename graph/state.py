@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, cast
 
+from assistant_graph.graph.errors import INVALID_MESSAGE, InvalidInputError
 from langchain_core.messages import AnyMessage, convert_to_messages
 from langgraph.graph import add_messages
 from langgraph.graph.message import Messages
-
-from graph.errors import INVALID_MESSAGE, InvalidInputError
 
 
 def add_valid_messages(left: Messages, right: Messages) -> Messages:

@@ -6,7 +6,7 @@ message the model can act on; the graph never crashes on a tool. Interrupts and 
 ``GraphBubbleUp`` signals are never swallowed (``ToolNode`` re-raises them before any handler).
 
 Only the calls of the last AI message that have no ToolMessage yet are run: after a person's
-review (``graph.human_review``) the rejected calls already have their answer.
+review (``assistant_graph.graph.human_review``) the rejected calls already have their answer.
 
 A single call (the usual case) runs in the calling thread: ``ToolNode`` itself starts a
 thread pool for every batch of calls, which costs more than a small tool. Several calls still
@@ -19,6 +19,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from assistant_graph.graph.state import State
 from langchain_core.messages import AIMessage, AnyMessage, ToolCall, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.runnables.config import get_config_list
@@ -27,8 +28,6 @@ from langgraph._internal._runnable import RunnableCallable
 from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolInvocationError, ToolRuntime
 from langgraph.runtime import Runtime
-
-from graph.state import State
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-
-from assistants_server.settings import ServerSettings
-from graph.context import ENV_VARIABLES
+from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.graph.context import ENV_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_SOURCE = (ROOT / "assistants_server" / "settings.py").read_text()

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from assistant_graph.tools.calculator import calculator, make_calculator_tool
+from assistant_graph.tools.clock import current_datetime, make_current_datetime_tool
+from assistant_graph.tools.days_between import days_between, make_days_between_tool
+from assistant_graph.tools.text_statistics import make_text_statistics_tool, text_statistics
+from assistant_graph.tools.unit_converter import make_unit_converter_tool, unit_converter
 from langchain_core.tools import BaseTool
-
-from tools.calculator import calculator, make_calculator_tool
-from tools.clock import current_datetime, make_current_datetime_tool
-from tools.days_between import days_between, make_days_between_tool
-from tools.text_statistics import make_text_statistics_tool, text_statistics
-from tools.unit_converter import make_unit_converter_tool, unit_converter
 
 __all__ = [
     "calculator",

@@ -8,16 +8,15 @@ graph's ToolNode decides how an error is returned to the model.
 
 from __future__ import annotations
 
-from langchain_core.tools import StructuredTool, ToolException
-from pydantic import BaseModel, Field
-
-from tools.arithmetic import (
+from assistant_graph.tools.arithmetic import (
     MAX_EXPRESSION_LENGTH,
     SUPPORTED,
     ArithmeticExpressionError,
     evaluate,
 )
-from tools.numbers import format_number
+from assistant_graph.tools.numbers import format_number
+from langchain_core.tools import StructuredTool, ToolException
+from pydantic import BaseModel, Field
 
 NAME = "calculator"
 DESCRIPTION = (

@@ -13,10 +13,9 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from assistant_graph.tools.numbers import format_number
 from langchain_core.tools import StructuredTool, ToolException
 from pydantic import BaseModel, Field
-
-from tools.numbers import format_number
 
 NAME = "unit_converter"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from urllib.parse import urlsplit
 
-from assistants_server.backends.base import (
+from assistant_graph.assistants_server.backends.base import (
     ModelBackend,
     ModelError,
     ModelRequest,
@@ -24,10 +24,13 @@ from assistants_server.backends.base import (
     ToolCallRequest,
     Usage,
 )
-from assistants_server.backends.chat_completions import OPENAI_BASE_URL, ChatCompletionsBackend
-from assistants_server.backends.offline import NOT_CONFIGURED_REPLY, OfflineBackend
-from assistants_server.backends.offline_script import ScriptError
-from assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.backends.chat_completions import (
+    OPENAI_BASE_URL,
+    ChatCompletionsBackend,
+)
+from assistant_graph.assistants_server.backends.offline import NOT_CONFIGURED_REPLY, OfflineBackend
+from assistant_graph.assistants_server.backends.offline_script import ScriptError
+from assistant_graph.assistants_server.settings import ServerSettings
 
 __all__ = [
     "NOT_CONFIGURED_REPLY",

@@ -20,9 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import openai
-from openai import AsyncOpenAI
-
-from assistants_server.backends.base import (
+from assistant_graph.assistants_server.backends.base import (
     ModelError,
     ModelRequest,
     ModelTurn,
@@ -30,6 +28,7 @@ from assistants_server.backends.base import (
     ToolCallRequest,
     Usage,
 )
+from openai import AsyncOpenAI
 
 logger = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistants_server.backends.base import (
+from assistant_graph.assistants_server.backends.base import (
     ModelError,
     ModelRequest,
     ModelTurn,
@@ -38,12 +38,12 @@ from assistants_server.backends.base import (
     ToolCallRequest,
     Usage,
 )
-from assistants_server.backends.offline_arithmetic import (
+from assistant_graph.assistants_server.backends.offline_arithmetic import (
     MissingPreviousResultError,
     extract_expressions,
     last_number,
 )
-from assistants_server.backends.offline_script import (
+from assistant_graph.assistants_server.backends.offline_script import (
     ScriptRule,
     exhausted_reply,
     load_script_file,

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistants_server.backends.base import ToolCallRequest
+from assistant_graph.assistants_server.backends.base import ToolCallRequest
 
 ERROR_CODES = ("server_error", "rate_limit_exceeded", "invalid_prompt")
 TURN_KEYS = frozenset({"text", "tool_calls", "error", "latency_ms"})

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from assistant_graph.assistants_server.routes.common import (
+    ListParams,
+    context,
+    json_response,
+    list_params,
+)
+from assistant_graph.assistants_server.schemas import CreateAssistant, ModifyAssistant, dump_tools
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-
-from assistants_server.routes.common import ListParams, context, json_response, list_params
-from assistants_server.schemas import CreateAssistant, ModifyAssistant, dump_tools
 
 router = APIRouter()
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
+from assistant_graph.assistants_server.context import ServerContext
+from assistant_graph.assistants_server.event_stream_response import EventStreamResponse
+from assistant_graph.assistants_server.events import RunEventBus, StreamEvent, stream_run
+from assistant_graph.assistants_server.schemas import CreateMessage
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
-
-from assistants_server.context import ServerContext
-from assistants_server.event_stream_response import EventStreamResponse
-from assistants_server.events import RunEventBus, StreamEvent, stream_run
-from assistants_server.schemas import CreateMessage
 
 POLL_AFTER_MS = "25"
 """Sent as ``openai-poll-after-ms`` on run responses so SDK pollers check back quickly."""

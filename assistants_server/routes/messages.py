@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
-
-from assistants_server.errors import not_found
-from assistants_server.routes.common import (
+from assistant_graph.assistants_server.errors import not_found
+from assistant_graph.assistants_server.routes.common import (
     ListParams,
     context,
     json_response,
     list_params,
     message_fields,
 )
-from assistants_server.schemas import CreateMessage, ModifyMessage
+from assistant_graph.assistants_server.schemas import CreateMessage, ModifyMessage
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 router = APIRouter()
 

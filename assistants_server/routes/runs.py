@@ -9,19 +9,16 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
-
-from assistants_server.context import ServerContext
-from assistants_server.errors import (
+from assistant_graph.assistants_server.context import ServerContext
+from assistant_graph.assistants_server.errors import (
     CANNOT_CANCEL_MESSAGE,
     NO_TOOL_OUTPUTS_MESSAGE,
     bad_request,
     not_found,
 )
-from assistants_server.events import StreamEvent
-from assistants_server.idempotency_claims import stream_recorder
-from assistants_server.routes.common import (
+from assistant_graph.assistants_server.events import StreamEvent
+from assistant_graph.assistants_server.idempotency_claims import stream_recorder
+from assistant_graph.assistants_server.routes.common import (
     ListParams,
     context,
     json_response,
@@ -30,7 +27,7 @@ from assistants_server.routes.common import (
     run_response,
     sse_response,
 )
-from assistants_server.schemas import (
+from assistant_graph.assistants_server.schemas import (
     CreateRun,
     CreateThreadAndRun,
     ModifyRun,
@@ -38,7 +35,9 @@ from assistants_server.schemas import (
     ToolOutput,
     dump_tools,
 )
-from assistants_server.store import Attempt, RunDeadlinePassed
+from assistant_graph.assistants_server.store import Attempt, RunDeadlinePassed
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
 
 router = APIRouter()
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from assistant_graph.assistants_server.routes.common import context, json_response, message_fields
+from assistant_graph.assistants_server.schemas import CreateThread, ModifyThread
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-
-from assistants_server.routes.common import context, json_response, message_fields
-from assistants_server.schemas import CreateThread, ModifyThread
 
 router = APIRouter()
 

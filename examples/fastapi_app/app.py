@@ -31,6 +31,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import uvicorn
+from assistant_graph.graph import (
+    AssistantGraphError,
+    EndpointUnreachableError,
+    InvalidInputError,
+    build_graph,
+)
 from fastapi import FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
@@ -38,8 +44,6 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field, field_validator
-
-from graph import AssistantGraphError, EndpointUnreachableError, InvalidInputError, build_graph
 
 logger = logging.getLogger("assistant_app")
 

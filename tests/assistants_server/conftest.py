@@ -9,12 +9,11 @@ from typing import Any
 
 import openai
 import pytest
+from assistant_graph.assistants_server.embedded import EmbeddedServer
+from assistant_graph.assistants_server.settings import ServerSettings
 from openapi_contract import Contract
 from scripted_backend import ScriptedBackend
 from server_helpers import CALCULATOR_TOOL, close_open_clients, make_client
-
-from assistants_server.embedded import EmbeddedServer
-from assistants_server.settings import ServerSettings
 
 
 @pytest.fixture

@@ -11,7 +11,12 @@ import asyncio
 import threading
 from collections import deque
 
-from assistants_server.backends.base import ModelError, ModelRequest, ModelTurn, TextDeltaCallback
+from assistant_graph.assistants_server.backends.base import (
+    ModelError,
+    ModelRequest,
+    ModelTurn,
+    TextDeltaCallback,
+)
 
 HOLD = object()
 """A turn that never finishes on its own (the run stays in_progress until cancelled)."""

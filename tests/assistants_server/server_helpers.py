@@ -8,9 +8,8 @@ import time
 from typing import Any
 
 import openai
-
-from assistants_server.backends.base import ModelTurn, ToolCallRequest
-from assistants_server.embedded import EmbeddedServer
+from assistant_graph.assistants_server.backends.base import ModelTurn, ToolCallRequest
+from assistant_graph.assistants_server.embedded import EmbeddedServer
 
 CALCULATOR_TOOL = {
     "type": "function",

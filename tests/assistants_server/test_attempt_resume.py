@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from assistants_server.store import Store
+from assistant_graph.assistants_server.store import Store
 
 OWNER = ("srv_test:1@host", 1, "host", 60.0)
 

@@ -14,9 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fake_chat_completions import FakeChatCompletions, Reply, ScriptedToolCall
-
-from assistants_server.backends import (
+from assistant_graph.assistants_server.backends import (
     ChatCompletionsBackend,
     ModelError,
     ModelRequest,
@@ -24,6 +22,7 @@ from assistants_server.backends import (
     ToolCallRequest,
     Usage,
 )
+from fake_chat_completions import FakeChatCompletions, Reply, ScriptedToolCall
 
 KEY = "sk-test-0123456789abcdef"
 CALCULATOR = {

@@ -14,11 +14,10 @@ from typing import Any
 
 import openai
 import pytest
+from assistant_graph.assistants_server.embedded import EmbeddedServer
+from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.tools.calculator import calculate
 from fake_chat_completions import FakeChatCompletions
-
-from assistants_server.embedded import EmbeddedServer
-from assistants_server.settings import ServerSettings
-from tools.calculator import calculate
 
 MODEL_KEY = "test-key"
 CALCULATOR = {

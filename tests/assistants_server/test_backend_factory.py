@@ -6,15 +6,14 @@ import asyncio
 import json
 
 import pytest
-
-from assistants_server.backends import (
+from assistant_graph.assistants_server.backends import (
     ChatCompletionsBackend,
     ModelBackend,
     ModelRequest,
     OfflineBackend,
     create_backend,
 )
-from assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.settings import ServerSettings
 
 
 def close(backend: ModelBackend) -> None:

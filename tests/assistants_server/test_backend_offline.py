@@ -11,9 +11,7 @@ import math
 from typing import Any
 
 import pytest
-from langchain_core.utils.function_calling import convert_to_openai_tool
-
-from assistants_server.backends import (
+from assistant_graph.assistants_server.backends import (
     NOT_CONFIGURED_REPLY,
     ModelError,
     ModelRequest,
@@ -21,18 +19,19 @@ from assistants_server.backends import (
     OfflineBackend,
     ToolCallRequest,
 )
-from assistants_server.backends import offline as offline_module
-from assistants_server.backends.offline import (
+from assistant_graph.assistants_server.backends import offline as offline_module
+from assistant_graph.assistants_server.backends.offline import (
     WORDS_PER_DELTA,
     delta_chunks,
     find_calculator_tool,
     split_words,
 )
-from assistants_server.backends.offline_arithmetic import (
+from assistant_graph.assistants_server.backends.offline_arithmetic import (
     MissingPreviousResultError,
     extract_expressions,
 )
-from tools.calculator import calculate, make_calculator_tool
+from assistant_graph.tools.calculator import calculate, make_calculator_tool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 
 def function_tool(name: str, properties: dict[str, Any], description: str = "") -> dict[str, Any]:

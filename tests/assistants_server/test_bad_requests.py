@@ -8,9 +8,8 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from assistant_graph.assistants_server.embedded import EmbeddedServer
 from server_helpers import sdk_client
-
-from assistants_server.embedded import EmbeddedServer
 
 # (description, method, path template, json body or raw bytes, status, param, message fragment)
 CASES = [

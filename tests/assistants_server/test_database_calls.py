@@ -14,10 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import openai
+from assistant_graph.assistants_server.embedded import EmbeddedServer
 from scripted_backend import ScriptedBackend
 from server_helpers import keyed_streamed_tool_round, tool_round_assistant
-
-from assistants_server.embedded import EmbeddedServer
 
 
 def _record_calls(server: EmbeddedServer) -> list[str]:

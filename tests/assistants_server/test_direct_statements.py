@@ -15,22 +15,16 @@ from typing import Any
 
 import openai
 import pytest
-from scripted_backend import ScriptedBackend
-from server_helpers import keyed_streamed_tool_round, tool_round_assistant
-from sqlalchemy import bindparam, event, insert, select, update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import ResourceClosedError
-
-from assistants_server import db
-from assistants_server.direct_statements import (
+from assistant_graph.assistants_server import db
+from assistant_graph.assistants_server.direct_statements import (
     DirectConnection,
     DirectStatements,
     direct,
     supports,
 )
-from assistants_server.embedded import EmbeddedServer
-from assistants_server.idempotency_claims import UPDATE_KEY
-from assistants_server.store import (
+from assistant_graph.assistants_server.embedded import EmbeddedServer
+from assistant_graph.assistants_server.idempotency_claims import UPDATE_KEY
+from assistant_graph.assistants_server.store import (
     _ACTIVE_RUNS,
     _BUMP_HISTORY_VERSION,
     _BY_ID,
@@ -40,6 +34,11 @@ from assistants_server.store import (
     _WAITING_TOOL_STEPS,
     Store,
 )
+from scripted_backend import ScriptedBackend
+from server_helpers import keyed_streamed_tool_round, tool_round_assistant
+from sqlalchemy import bindparam, event, insert, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import ResourceClosedError
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ from typing import Any
 
 import openai
 import pytest
+from assistant_graph.assistants_server.embedded import EmbeddedServer, shared_embedded_server
+from assistant_graph.assistants_server.settings import ServerSettings
 from server_helpers import sdk_client
-
-from assistants_server.embedded import EmbeddedServer, shared_embedded_server
-from assistants_server.settings import ServerSettings
 
 
 def test_embedded_server_lifecycle(database_url: str) -> None:
@@ -37,7 +36,7 @@ def test_shared_embedded_server_is_a_singleton() -> None:
 
 
 def test_importing_the_package_starts_nothing() -> None:
-    """import assistants_server loads neither FastAPI, uvicorn nor SQLAlchemy."""
+    """import assistant_graph.assistants_server loads neither FastAPI, uvicorn nor SQLAlchemy."""
     code = (
         "import sys, assistants_server; "
         "print(sorted(m for m in ('fastapi', 'uvicorn', 'sqlalchemy') if m in sys.modules))"
@@ -58,7 +57,7 @@ def test_serve_cli_prints_url_and_backend_not_keys(
         [
             sys.executable,
             "-m",
-            "assistants_server.cli",
+            "assistant_graph.assistants_server.cli",
             "--port",
             "0",
             "--backend",
@@ -92,7 +91,7 @@ def test_serve_cli_prints_url_and_backend_not_keys(
 
 def test_cli_rejects_bad_flags(capsys: Any) -> None:
     """A wrong --backend value exits with status 2 and argparse's message."""
-    from assistants_server.cli import main
+    from assistant_graph.assistants_server.cli import main
 
     with pytest.raises(SystemExit) as info:
         main(["--backend", "gpt"])

@@ -17,12 +17,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from assistant_graph.assistants_server.backends.base import ModelTurn, ToolCallRequest
+from assistant_graph.assistants_server.embedded import EmbeddedServer
 from blockbuster import BlockingError, blockbuster_ctx
 from scripted_backend import HOLD, ScriptedBackend
 from server_helpers import CALCULATOR_TOOL, make_client, wait_for_status
-
-from assistants_server.backends.base import ModelTurn, ToolCallRequest
-from assistants_server.embedded import EmbeddedServer
 
 
 @pytest.fixture

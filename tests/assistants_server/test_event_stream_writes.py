@@ -11,8 +11,13 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from assistants_server.event_stream_response import EventStreamResponse
-from assistants_server.events import DONE_FRAME, RunEventBus, StreamEvent, stream_run
+from assistant_graph.assistants_server.event_stream_response import EventStreamResponse
+from assistant_graph.assistants_server.events import (
+    DONE_FRAME,
+    RunEventBus,
+    StreamEvent,
+    stream_run,
+)
 
 RUN = {"id": "run_1", "status": "queued"}
 
@@ -82,7 +87,7 @@ def test_the_prelude_and_events_already_published_are_one_chunk() -> None:
 
 
 def test_an_idle_stream_ends_when_its_client_is_gone(monkeypatch: Any) -> None:
-    monkeypatch.setattr("assistants_server.events.STATE_CHECK_SECONDS", 0.01)
+    monkeypatch.setattr("assistant_graph.assistants_server.events.STATE_CHECK_SECONDS", 0.01)
     reads = 0
 
     async def main() -> list[bytes]:

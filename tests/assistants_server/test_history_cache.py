@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import openai
+from assistant_graph.assistants_server.backends.base import ModelTurn
+from assistant_graph.assistants_server.embedded import EmbeddedServer
 from scripted_backend import ScriptedBackend
 from server_helpers import make_client, wait_for_status
-
-from assistants_server.backends.base import ModelTurn
-from assistants_server.embedded import EmbeddedServer
 
 PRIOR = 40
 """Messages in the long thread before its first run."""

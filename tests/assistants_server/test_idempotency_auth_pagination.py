@@ -6,10 +6,9 @@ from typing import Any
 
 import openai
 import pytest
+from assistant_graph.assistants_server.backends.base import ModelTurn
 from scripted_backend import ScriptedBackend
 from server_helpers import make_client, wait_for_status
-
-from assistants_server.backends.base import ModelTurn
 
 
 def test_same_idempotency_key_creates_one_message(client: openai.OpenAI) -> None:
@@ -161,9 +160,12 @@ def _stored_keys(database_url: str) -> list[str]:
 def test_idempotency_keys_expire_after_retention(database_url: str, tmp_path: Any) -> None:
     """Keys are remembered for RETENTION_SECONDS (injected clock), then execute anew
     and are purged."""
-    from assistants_server.embedded import EmbeddedServer
-    from assistants_server.idempotency import PURGE_INTERVAL_SECONDS, RETENTION_SECONDS
-    from assistants_server.settings import ServerSettings
+    from assistant_graph.assistants_server.embedded import EmbeddedServer
+    from assistant_graph.assistants_server.idempotency import (
+        PURGE_INTERVAL_SECONDS,
+        RETENTION_SECONDS,
+    )
+    from assistant_graph.assistants_server.settings import ServerSettings
 
     clock = [1_900_000_000.0]
     settings = ServerSettings(port=0, database_url=database_url, log_level="warning")

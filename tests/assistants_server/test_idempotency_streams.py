@@ -14,10 +14,9 @@ from typing import Any
 
 import openai
 import pytest
+from assistant_graph.assistants_server.backends.base import ModelTurn, ToolCallRequest
 from scripted_backend import Gate, ScriptedBackend
 from server_helpers import CALCULATOR_TOOL
-
-from assistants_server.backends.base import ModelTurn, ToolCallRequest
 
 
 def _key_rows(database_url: str) -> dict[str, tuple[str, str | None]]:

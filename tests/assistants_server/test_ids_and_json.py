@@ -7,9 +7,9 @@ import math
 import re
 from collections import Counter
 
-from assistants_server.events import StreamEvent
-from assistants_server.ids import ID_LENGTH, new_id
-from assistants_server.json_codec import dumps, dumps_text, loads_text
+from assistant_graph.assistants_server.events import StreamEvent
+from assistant_graph.assistants_server.ids import ID_LENGTH, new_id
+from assistant_graph.assistants_server.json_codec import dumps, dumps_text, loads_text
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 

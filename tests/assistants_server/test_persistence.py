@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from assistant_graph.assistants_server.backends.base import ModelTurn
 from scripted_backend import Gate, ScriptedBackend
 from server_helpers import CALCULATOR_TOOL, make_client, sdk_client, wait_for_status
-
-from assistants_server.backends.base import ModelTurn
 
 
 def _start_cli_server(
@@ -26,7 +25,7 @@ def _start_cli_server(
         [
             sys.executable,
             "-m",
-            "assistants_server.cli",
+            "assistant_graph.assistants_server.cli",
             "--port",
             "0",
             "--database-url",

@@ -5,10 +5,9 @@ not fit. The estimate is deterministic (about four characters per token)."""
 from __future__ import annotations
 
 import openai
+from assistant_graph.assistants_server.backends.base import ModelTurn
+from assistant_graph.assistants_server.prompt_budget import estimate_tokens, fit_prompt
 from scripted_backend import ScriptedBackend
-
-from assistants_server.backends.base import ModelTurn
-from assistants_server.prompt_budget import estimate_tokens, fit_prompt
 
 SYSTEM = {"role": "system", "content": "Be brief."}
 

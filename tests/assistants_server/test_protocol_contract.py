@@ -6,11 +6,10 @@ import json
 from typing import Any
 
 import openai
+from assistant_graph.assistants_server.backends.base import ModelTurn, ToolCallRequest, Usage
 from openapi_contract import Contract
 from scripted_backend import ScriptedBackend
 from server_helpers import CALCULATOR_TOOL, wait_for_status
-
-from assistants_server.backends.base import ModelTurn, ToolCallRequest, Usage
 
 
 def body(raw: Any) -> Any:

@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import openai
+from assistant_graph.assistants_server.backends.base import ModelTurn, ToolCallRequest
 from scripted_backend import ScriptedBackend
 from server_helpers import wait_for_status
-
-from assistants_server.backends.base import ModelTurn, ToolCallRequest
 
 SYSTEM = {"role": "system", "content": "You are a math tutor."}
 

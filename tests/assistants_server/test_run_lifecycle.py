@@ -8,10 +8,14 @@ from typing import Any
 
 import openai
 import pytest
+from assistant_graph.assistants_server.backends.base import (
+    ModelError,
+    ModelTurn,
+    ToolCallRequest,
+    Usage,
+)
 from scripted_backend import HOLD, ScriptedBackend
 from server_helpers import CALCULATOR_TOOL, sdk_client, wait_for_status
-
-from assistants_server.backends.base import ModelError, ModelTurn, ToolCallRequest, Usage
 
 CALL = ToolCallRequest("calculator", '{"expression": "6*7"}')
 

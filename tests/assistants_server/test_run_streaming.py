@@ -8,12 +8,11 @@ import json
 from typing import Any
 
 import openai
+from assistant_graph.assistants_server.backends.base import ModelTurn, ToolCallRequest
 from openapi_contract import Contract
 from scripted_backend import ScriptedBackend
 from server_helpers import CALCULATOR_TOOL
 from typing_extensions import override
-
-from assistants_server.backends.base import ModelTurn, ToolCallRequest
 
 CALL = ToolCallRequest("calculator", '{"expression": "6*7"}')
 

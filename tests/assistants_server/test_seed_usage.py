@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from assistant_graph.assistants_server.embedded import EmbeddedServer
 from langchain_community.agents.openai_assistant import OpenAIAssistantV2Runnable
 from langchain_core.agents import AgentFinish
 from langchain_core.tools import tool
 from server_helpers import sdk_client
-
-from assistants_server.embedded import EmbeddedServer
 
 
 @tool

@@ -16,16 +16,16 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
+from assistant_graph.assistants_server.embedded import EmbeddedServer
+from assistant_graph.graph import build_graph, provisioning
+from assistant_graph.graph.clients import ASSISTANTS_BETA_HEADER
+from assistant_graph.tools import default_tools
 from langgraph.checkpoint.memory import InMemorySaver
 
-from assistants_server.embedded import EmbeddedServer
 from benchmarks.harness import QUESTION, check_graph_answer, new_thread_config, question
 from benchmarks.harness import scripted_server as start_scripted_server
 from benchmarks.priming import prime_thread
 from benchmarks.seed_loop import execute_agent, seed_agent
-from graph import build_graph, provisioning
-from graph.clients import ASSISTANTS_BETA_HEADER
-from tools import default_tools
 
 SHORT = 5
 LONG = 200

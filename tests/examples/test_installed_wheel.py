@@ -23,9 +23,10 @@ CONFIG_PREFIXES = ("OPENAI_", "ASSISTANT_", "ASSISTANTS_")
 
 CHECK_SCRIPT = """
 import json
-import assistants_server, tools
-import graph as package
-from graph import build_graph, graph
+import assistant_graph.assistants_server as assistants_server
+import assistant_graph.graph as package
+import assistant_graph.tools as tools
+from assistant_graph.graph import build_graph, graph
 
 answer = graph.invoke({"messages": [{"role": "user", "content": "What's 6 times 7?"}]})
 print(json.dumps({
@@ -48,7 +49,7 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> str
 
 @pytest.mark.slow
 def test_graph_imports_and_answers_from_an_installed_wheel(tmp_path: Path) -> None:
-    """``from graph import graph, build_graph`` works from the wheel, and the graph answers."""
+    """``from assistant_graph.graph import graph, build_graph`` works from an installed wheel."""
     source = tmp_path / "source"
     source.mkdir()
     shutil.copy2(REPO_ROOT / "pyproject.toml", source)

@@ -20,11 +20,10 @@ from typing import Any
 import httpx
 import openai
 import pytest
-
-from assistants_server.embedded import EmbeddedServer
-from assistants_server.settings import ServerSettings
-from graph import provisioning
-from graph.recent_runs import recent_runs
+from assistant_graph.assistants_server.embedded import EmbeddedServer
+from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.graph import provisioning
+from assistant_graph.graph.recent_runs import recent_runs
 
 SERVER_TESTS_DIR = Path(__file__).resolve().parents[1] / "assistants_server"
 """Where ``fake_chat_completions`` lives (shared with the server's tests)."""

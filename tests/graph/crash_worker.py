@@ -18,10 +18,9 @@ import sys
 
 import httpx
 import openai
+from assistant_graph.graph import build_graph
 from langchain_core.callbacks import BaseCallbackHandler
 from langgraph.checkpoint.sqlite import SqliteSaver
-
-from graph import build_graph
 
 QUESTION = "crash test: what is 6*7?"
 

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from graph.cli import main
+from assistant_graph.graph.cli import main
 
 SEED_QUESTION = "What's 10 - 4 raised to the 2.7?"
 
@@ -25,7 +24,7 @@ def _default_sigint() -> None:
 
 def _command() -> list[str]:
     script = shutil.which("assistant-graph")
-    return [script] if script else [sys.executable, "-m", "graph.cli"]
+    return [script] if script else [sys.executable, "-m", "assistant_graph.graph.cli"]
 
 
 def _run(args: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:

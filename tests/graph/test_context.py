@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from assistant_graph.graph import Context, build_graph
+from assistant_graph.graph.errors import ConfigurationError
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
-
-from graph import Context, build_graph
-from graph.errors import ConfigurationError
 
 
 def test_defaults_without_environment():
@@ -51,7 +50,7 @@ def test_assistants_base_url_from_the_environment_is_used(server, monkeypatch):
         {"messages": [HumanMessage("What's 3 * 3?")]}, {"configurable": {"thread_id": "env"}}
     )
     assert "9" in result["messages"][-1].content
-    import assistants_server.embedded as embedded
+    import assistant_graph.assistants_server.embedded as embedded
 
     assert embedded._shared is None or embedded._shared.base_url != server.base_url
 

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import openai
 import pytest
+from assistant_graph.graph import build_graph
 from langgraph.checkpoint.sqlite import SqliteSaver
-
-from graph import build_graph
 
 WORKER = Path(__file__).with_name("crash_worker.py")
 RULES = [

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from assistant_graph.graph import Context, build_graph
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
-
-from graph import Context, build_graph
 
 SEED_QUESTION = "What's 10 - 4 raised to the 2.7?"
 SEED_FOLLOW_UP = "now add 17.241"
@@ -124,7 +123,7 @@ def test_parallel_tool_calls_are_submitted_together(server, request_log):
 
 def test_graph_without_checkpointer_answers_one_shot(server):
     """The exported graph (no checkpointer) answers a single invocation end to end."""
-    from graph import graph
+    from assistant_graph.graph import graph
 
     result = graph.invoke(
         {"messages": [{"role": "user", "content": SEED_QUESTION}]},

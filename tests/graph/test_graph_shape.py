@@ -13,14 +13,14 @@ def test_mermaid_diagram_matches_the_snapshot():
     """assistant ⇄ tools loop from START, optional human_review before the tools (which goes
     on to the tools or, all calls rejected, back to the assistant), conditional edge to END
     (update the snapshot file deliberately when the shape changes)."""
-    from graph import graph
+    from assistant_graph.graph import graph
 
     assert graph.get_graph().draw_mermaid(with_styles=False) == SNAPSHOT.read_text()
 
 
 def test_exported_graph_is_named_and_has_no_checkpointer():
     """``langgraph dev`` refuses graphs compiled with a checkpointer."""
-    from graph import graph
+    from assistant_graph.graph import graph
 
     assert graph.name == "assistant-graph"
     assert graph.checkpointer is None
@@ -29,7 +29,7 @@ def test_exported_graph_is_named_and_has_no_checkpointer():
 def test_input_and_output_schemas_expose_messages_only():
     """Studio's chat view needs ``messages`` in the input and output schemas; the ids stay
     internal to the full state."""
-    from graph import graph
+    from assistant_graph.graph import graph
 
     assert set(graph.get_input_jsonschema()["properties"]) == {"messages"}
     assert set(graph.get_output_jsonschema()["properties"]) == {"messages"}
@@ -40,7 +40,7 @@ def test_input_and_output_schemas_expose_messages_only():
 
 def test_context_schema_fields_are_described():
     """Every configuration field carries a description (shown by Studio and the README)."""
-    from graph import graph
+    from assistant_graph.graph import graph
 
     properties = graph.get_context_jsonschema()["properties"]
     assert set(properties) == {
@@ -63,7 +63,7 @@ def test_importing_the_graph_starts_no_server_and_opens_no_socket():
         "def refuse(*a, **k): raise AssertionError('network touched at import')\n"
         "socket.socket.connect = refuse\n"
         "import graph\n"
-        "import assistants_server.embedded as e\n"
+        "import assistant_graph.assistants_server.embedded as e\n"
         "assert e._shared is None, 'embedded server started at import'\n"
         "assert threading.active_count() == 1, threading.enumerate()\n"
         "print('ok')\n"

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import openai
 import pytest
+from assistant_graph.graph import Context, build_graph
+from assistant_graph.graph.human_review import parse_review
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
-
-from graph import Context, build_graph
-from graph.human_review import parse_review
 
 REVIEWED = Context(interrupt_before_tools=True)
 
@@ -168,7 +167,7 @@ def test_resume_in_a_new_process_from_the_sqlite_file(server, saver, db_path):
         import json, sqlite3
         from langgraph.checkpoint.sqlite import SqliteSaver
         from langgraph.types import Command
-        from graph import Context, build_graph
+        from assistant_graph.graph import Context, build_graph
         saver = SqliteSaver(sqlite3.connect({str(db_path)!r}, check_same_thread=False))
         graph = build_graph(checkpointer=saver)
         result = graph.invoke(

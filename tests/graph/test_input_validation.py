@@ -8,13 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from assistant_graph.graph import Context, InvalidInputError, build_graph
+from assistant_graph.graph.errors import EMPTY_CONTENT, NO_MESSAGES
+from assistant_graph.graph.input_channel import validate_graph_input
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
-
-from graph import Context, InvalidInputError, build_graph
-from graph.errors import EMPTY_CONTENT, NO_MESSAGES
-from graph.input_channel import validate_graph_input
 
 CONFIG = {"configurable": {"thread_id": "validated"}}
 

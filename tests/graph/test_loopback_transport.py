@@ -17,10 +17,9 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-
-from assistants_server.embedded import EmbeddedServer
-from graph.clients import ASSISTANTS_BETA_HEADER, Endpoint, sync_client
-from graph.loopback_transport import LoopbackTransport, is_loopback_http
+from assistant_graph.assistants_server.embedded import EmbeddedServer
+from assistant_graph.graph.clients import ASSISTANTS_BETA_HEADER, Endpoint, sync_client
+from assistant_graph.graph.loopback_transport import LoopbackTransport, is_loopback_http
 
 
 def _client(base_url: str, transport: LoopbackTransport, **options: Any) -> openai.OpenAI:

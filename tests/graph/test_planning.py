@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-
-from graph.errors import (
+from assistant_graph.graph.errors import (
     EMPTY_CONTENT,
     NO_MESSAGES,
     NO_PENDING_RUN,
     InvalidInputError,
 )
-from graph.planning import NewTurn, SubmitToolOutputs, plan_step
+from assistant_graph.graph.planning import NewTurn, SubmitToolOutputs, plan_step
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 
 def _calls(*ids: str) -> AIMessage:

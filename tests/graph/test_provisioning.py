@@ -6,14 +6,13 @@ import socket
 
 import openai
 import pytest
+from assistant_graph.graph import Context, EndpointUnreachableError, build_graph, provisioning
+from assistant_graph.graph.builder import prepare_assistant
+from assistant_graph.graph.provisioning import FINGERPRINT_KEY
+from assistant_graph.tools import calculator
 from langchain_core.messages import HumanMessage
 from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
-
-from graph import Context, EndpointUnreachableError, build_graph, provisioning
-from graph.builder import prepare_assistant
-from graph.provisioning import FINGERPRINT_KEY
-from tools import calculator
 
 
 @tool

@@ -11,11 +11,10 @@ from types import SimpleNamespace
 
 import openai
 import pytest
+from assistant_graph.graph import build_graph
+from assistant_graph.graph.recent_runs import RecentRuns, recent_runs
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
-
-from graph import build_graph
-from graph.recent_runs import RecentRuns, recent_runs
 
 ENDPOINT = "http://127.0.0.1:1/v1/"
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from assistant_graph.graph import Context
+from assistant_graph.graph.router import route_after_assistant
+from assistant_graph.graph.state import State
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph._internal._constants import CONFIG_KEY_RUNTIME
 from langgraph.runtime import Runtime
-
-from graph import Context
-from graph.router import route_after_assistant
-from graph.state import State
 
 
 def test_tool_calls_go_to_the_tools_node():

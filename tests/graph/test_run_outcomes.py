@@ -6,10 +6,15 @@ import time
 
 import openai
 import pytest
+from assistant_graph.graph import (
+    Context,
+    InvalidInputError,
+    RunGoneError,
+    UnknownAssistantError,
+    build_graph,
+)
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
-
-from graph import Context, InvalidInputError, RunGoneError, UnknownAssistantError, build_graph
 
 
 def _config(thread_id: str = "outcomes") -> dict:

@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
-
-from graph.run_stream import iter_events
+from assistant_graph.graph.run_stream import iter_events
 
 
 def _response(body: str) -> httpx.Response:

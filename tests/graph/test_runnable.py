@@ -6,13 +6,12 @@ import asyncio
 
 import openai
 import pytest
+from assistant_graph.graph.errors import RunEndedError
+from assistant_graph.graph.runnable import AssistantRunnable
 from langchain_classic.agents.openai_assistant.base import (
     OpenAIAssistantAction,
     OpenAIAssistantFinish,
 )
-
-from graph.errors import RunEndedError
-from graph.runnable import AssistantRunnable
 
 
 @pytest.fixture

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import openai
 import pytest
+from assistant_graph.graph import Context, build_graph
+from assistant_graph.graph.router import route_after_assistant
+from assistant_graph.graph.state import State
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
-
-from graph import Context, build_graph
-from graph.router import route_after_assistant
-from graph.state import State
 
 
 @pytest.fixture

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import openai
 import pytest
+from assistant_graph.graph import Context, build_graph
+from assistant_graph.graph.runnable import AssistantRunnable
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
-
-from graph import Context, build_graph
-from graph.runnable import AssistantRunnable
 
 FIRST_TEXT = "Let me compute that."
 SECOND_TEXT = "Now the product."

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+from assistant_graph.graph import Context, build_graph
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
-
-from graph import Context, build_graph
 
 QUESTION = "What's 10 - 4 raised to the 2.7?"
 

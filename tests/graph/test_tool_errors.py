@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import openai
+from assistant_graph.graph import Context, build_graph
+from assistant_graph.tools import calculator
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import StructuredTool, ToolException
 from langgraph.checkpoint.memory import InMemorySaver
-
-from graph import Context, build_graph
-from tools import calculator
 
 
 def _broken(value: str) -> str:

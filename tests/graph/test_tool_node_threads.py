@@ -10,13 +10,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from assistant_graph.graph.tool_node import SingleCallInlineToolNode, tool_error_message
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.prebuilt.tool_node import ToolRuntime
-
-from graph.tool_node import SingleCallInlineToolNode, tool_error_message
 
 threads_seen: list[int] = []
 

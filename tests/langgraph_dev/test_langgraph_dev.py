@@ -21,6 +21,9 @@ from typing import Any
 
 import openai
 import pytest
+from assistant_graph.assistants_server.embedded import EmbeddedServer
+from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.graph import Context
 from langgraph_dev_process import (
     REPO_CONFIG,
     LanggraphDev,
@@ -32,10 +35,6 @@ from langgraph_dev_process import (
     stop_langgraph_dev,
 )
 from langgraph_sdk import get_client
-
-from assistants_server.embedded import EmbeddedServer
-from assistants_server.settings import ServerSettings
-from graph import Context
 
 pytestmark = pytest.mark.slow
 
@@ -93,23 +92,22 @@ def run(coro: Any) -> Any:
 
 
 def test_langgraph_json_exports_the_installed_graph_module() -> None:
-    """langgraph.json loads ``graph:graph`` (module syntax, works from any directory) + .env.
+    """langgraph.json loads ``assistant_graph.graph:graph`` (module syntax) + .env.
 
     The exported graph carries no checkpointer (``langgraph dev`` refuses one) and the CLI's own
     validator accepts the file.
     """
+    from assistant_graph.graph import graph as exported
     from langgraph_cli.config import validate_config_file
 
-    import graph
-
     config = json.loads(REPO_CONFIG.read_text())
-    assert config["graphs"] == {GRAPH_ID: "graph:graph"}
+    assert config["graphs"] == {GRAPH_ID: "assistant_graph.graph:graph"}
     assert config["env"] == ".env"
     assert config["python_version"] == "3.11"
     assert config["dependencies"] == ["."]
     validated = validate_config_file(REPO_CONFIG)
     assert validated["graphs"] == config["graphs"]
-    assert graph.graph.checkpointer is None
+    assert exported.checkpointer is None
 
 
 def test_assistant_exposes_chat_and_context_schemas(dev_server: LanggraphDev) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import assistant_graph.tools as tools
 import pytest
+from assistant_graph.tools.arithmetic import MAX_DEPTH, MAX_EXPRESSION_LENGTH, MAX_INT_BITS
+from assistant_graph.tools.calculator import calculator
 from langchain_core.tools import ToolException
-
-import tools
-from tools.arithmetic import MAX_DEPTH, MAX_EXPRESSION_LENGTH, MAX_INT_BITS
-from tools.calculator import calculator
 
 ACCEPTED = [
     # The seed's example: ** binds tighter than unary minus and than subtraction.

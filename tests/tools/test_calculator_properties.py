@@ -9,11 +9,10 @@ from __future__ import annotations
 import math
 import operator
 
+from assistant_graph.tools.calculator import calculate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.tools import ToolException
-
-from tools.calculator import calculate
 
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, database=None)
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import assistant_graph.tools.clock as clock_module
 import pytest
+from assistant_graph.tools.clock import make_current_datetime_tool
 from langchain_core.tools import ToolException
-
-import tools.clock as clock_module
-from tools.clock import make_current_datetime_tool
 
 LATE_EVENING_UTC = datetime(2026, 11, 25, 23, 30, 5, tzinfo=UTC)
 SUMMER_NOON_UTC = datetime(2026, 7, 1, 12, 0, 0, tzinfo=UTC)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from assistant_graph.tools.days_between import days_between
 from langchain_core.tools import ToolException
-
-from tools.days_between import days_between
 
 
 @pytest.mark.parametrize(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from assistant_graph.tools import calculator, default_tools, tools_by_name
 from jsonschema import Draft202012Validator
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import BaseTool, ToolException
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
-
-from tools import calculator, default_tools, tools_by_name
 
 EXPECTED_NAMES = {
     "calculator",

@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from assistant_graph.tools.numbers import format_number
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from tools.numbers import format_number
 
 
 @pytest.mark.parametrize(

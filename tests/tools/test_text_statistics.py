@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from assistant_graph.tools.text_statistics import MAX_TEXT_LENGTH, text_statistics
 from langchain_core.tools import ToolException
-
-from tools.text_statistics import MAX_TEXT_LENGTH, text_statistics
 
 SAMPLE = "Hello world. Hello again!\nIt\u2019s a well-known test... 3.5 or 1,000?\n\nSecond one"
 

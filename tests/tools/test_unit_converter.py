@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from assistant_graph.tools.unit_converter import UNITS, convert, unit_converter
 from langchain_core.tools import ToolException
-
-from tools.unit_converter import UNITS, convert, unit_converter
 
 
 @pytest.mark.parametrize(
