@@ -17,11 +17,12 @@ from assistant_graph.assistants_server.backends.base import ModelBackend
 from assistant_graph.assistants_server.context import ServerContext
 from assistant_graph.assistants_server.errors import install_error_handlers
 from assistant_graph.assistants_server.events import RunEventBus
-from assistant_graph.assistants_server.idempotency import IdempotencyMiddleware
+from assistant_graph.assistants_server.idempotency import KeyClock
 from assistant_graph.assistants_server.limits import BodyLimitMiddleware
 from assistant_graph.assistants_server.routes import assistants, messages, runs, threads
+from assistant_graph.assistants_server.routes.common import store_error_handler
 from assistant_graph.assistants_server.settings import ServerSettings
-from assistant_graph.assistants_server.store import Store
+from assistant_graph.assistants_server.store import Store, StoreError
 from assistant_graph.assistants_server.worker import HEARTBEAT_SECONDS, LEASE_SECONDS, RunWorker
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -63,7 +64,7 @@ def create_app(
         heartbeat_seconds=heartbeat_seconds,
         lease_seconds=lease_seconds,
     )
-    context = ServerContext(settings, store, bus, backend, worker, owns_backend)
+    context = ServerContext(settings, store, bus, backend, worker, owns_backend, KeyClock(clock))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -89,6 +90,7 @@ def create_app(
     )
     app.state.context = context
     install_error_handlers(app)
+    app.add_exception_handler(StoreError, store_error_handler)
     # runs first: "POST /threads/runs" must not be taken for "POST /threads/{thread_id}".
     for module in (runs, assistants, threads, messages):
         app.include_router(module.router, prefix="/v1")
@@ -98,8 +100,7 @@ def create_app(
         """Liveness probe (no authentication)."""
         return JSONResponse({"status": "ok", "backend": backend.name})
 
-    # Outermost first at request time: auth → body limit → idempotency → routes.
-    app.add_middleware(IdempotencyMiddleware, context=lambda: context, clock=clock)
+    # Outermost first at request time: auth → body limit → routes.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(AuthMiddleware, api_keys=settings.api_keys)
     return app

@@ -1,8 +1,9 @@
-"""The objects one server instance shares between its routes, middleware and worker."""
+"""The objects one server instance shares between its routes and worker."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from assistant_graph.assistants_server.backends.base import ModelBackend
 from assistant_graph.assistants_server.events import RunEventBus
@@ -10,10 +11,19 @@ from assistant_graph.assistants_server.settings import ServerSettings
 from assistant_graph.assistants_server.store import Store
 from assistant_graph.assistants_server.worker import RunWorker
 
+if TYPE_CHECKING:
+    from assistant_graph.assistants_server.idempotency import KeyClock
+
+
+def _key_clock() -> KeyClock:
+    from assistant_graph.assistants_server.idempotency import KeyClock
+
+    return KeyClock()
+
 
 @dataclass
 class ServerContext:
-    """Settings, store, event bus, backend and worker of one server instance."""
+    """Settings, store, event bus, backend, worker and idempotency clock of one instance."""
 
     settings: ServerSettings
     store: Store
@@ -21,3 +31,4 @@ class ServerContext:
     backend: ModelBackend
     worker: RunWorker
     owns_backend: bool
+    key_clock: KeyClock = field(default_factory=_key_clock)

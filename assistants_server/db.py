@@ -3,13 +3,13 @@
 Each object keeps the columns the server filters, orders or claims by as real columns; the
 rest of its public body lives in a JSON ``data`` column. ``seq`` is a monotonically increasing
 integer used for ordering and pagination cursors (``created_at`` seconds often tie).
-Nothing here is SQLite-specific except :func:`create_engine_for_url`'s pragma setup, so a
-PostgreSQL URL works unchanged.
+Assistants and threads carry ``api_key_hash``, a fingerprint of the API key that created them
+(never the key itself); messages, runs and steps belong to their thread's key.
+Only SQLite is tested; :func:`create_engine_for_url` sets its pragmas and locking up.
 """
 
 from __future__ import annotations
 
-from assistant_graph.assistants_server.json_codec import dumps_text, loads_text
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -41,6 +41,8 @@ assistants = Table(
     Column("id", String(64), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
     Column("data", JSON, nullable=False),
+    Column("api_key_hash", String(64), nullable=False, server_default=text("''")),
+    Index("ix_assistants_key_seq", "api_key_hash", "seq"),
 )
 
 threads = Table(
@@ -50,10 +52,7 @@ threads = Table(
     Column("id", String(64), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
     Column("data", JSON, nullable=False),
-    # Bumped in the same transaction as every write to the thread's messages or run steps, so
-    # a process that keeps a decoded copy of the history can tell (one indexed select) whether
-    # anyone, in any process, changed it since.
-    Column("history_version", BigInteger, nullable=False, server_default=text("0")),
+    Column("api_key_hash", String(64), nullable=False, server_default=text("''")),
 )
 
 messages = Table(
@@ -143,16 +142,14 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         # A deferred transaction that later writes can fail with SQLITE_BUSY without waiting
         # when another process committed meanwhile; writers therefore take the lock up front.
-        # Straight on the driver: this runs once per transaction, and SQLAlchemy's execution
-        # path would cost several times what the BEGIN itself does.
-        driver = conn.connection.driver_connection
-        driver.execute(
+        conn.exec_driver_sql(
             "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
         )
 
 
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("threads", "history_version", "BIGINT NOT NULL DEFAULT 0"),
+    ("assistants", "api_key_hash", "VARCHAR(64) NOT NULL DEFAULT ''"),
+    ("threads", "api_key_hash", "VARCHAR(64) NOT NULL DEFAULT ''"),
 )
 """Columns added after the first release: (table, column, DDL type), added to older files."""
 
@@ -165,6 +162,13 @@ def _add_missing_columns(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
 
 
+def _create_missing_indexes(conn: Connection) -> None:
+    """Create indexes on added columns that an older file lacks (``create_all`` skips them)."""
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
 def create_engine_for_url(url: str) -> Engine:
     """One engine per server; creates missing tables and adds columns missing from old files."""
     parsed = make_url(url)
@@ -174,19 +178,13 @@ def create_engine_for_url(url: str) -> Engine:
             from pathlib import Path
 
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            connect_args={"check_same_thread": False, "timeout": 10},
-            json_serializer=dumps_text,
-            json_deserializer=loads_text,
-        )
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         _configure_sqlite(engine)
     else:
-        engine = create_engine(
-            url, pool_pre_ping=True, json_serializer=dumps_text, json_deserializer=loads_text
-        )
+        engine = create_engine(url, pool_pre_ping=True)
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
         metadata.create_all(conn, checkfirst=True)
         _add_missing_columns(conn)
+        _create_missing_indexes(conn)
         conn.commit()
     return engine

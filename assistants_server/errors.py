@@ -18,10 +18,6 @@ logger = logging.getLogger(__name__)
 
 INVALID_REQUEST = "invalid_request_error"
 
-NOT_FOUND_MESSAGE = "No {kind} found with id '{id}'."
-ACTIVE_RUN_MESSAGE = "Can't add messages to {thread_id} while a run {run_id} is active."
-ACTIVE_RUN_NEW_RUN_MESSAGE = "Thread {thread_id} already has an active run {run_id}."
-NO_TOOL_OUTPUTS_MESSAGE = 'Runs in status "{status}" do not accept tool outputs.'
 CANNOT_CANCEL_MESSAGE = "Cannot cancel run with status '{status}'."
 INVALID_API_KEY_MESSAGE = (
     "Incorrect API key provided. Send one of this server's keys as 'Authorization: Bearer <key>' "
@@ -74,11 +70,6 @@ class APIError(Exception):
     def response(self) -> JSONResponse:
         """Return the error as a response."""
         return JSONResponse(self.body(), status_code=self.status_code)
-
-
-def not_found(kind: str, object_id: str, param: str | None = None) -> APIError:
-    """404 for an unknown id, worded like upstream."""
-    return APIError(404, NOT_FOUND_MESSAGE.format(kind=kind, id=object_id), param=param)
 
 
 def bad_request(message: str, param: str | None = None, code: str | None = None) -> APIError:

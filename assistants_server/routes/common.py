@@ -1,15 +1,20 @@
-"""Helpers shared by the route modules: context access, list parameters, responses, content."""
+"""Helpers shared by the route modules: context, the caller's owner, list parameters, responses,
+content, and the one mapping of the store's errors to OpenAI's error shape."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
+from assistant_graph.assistants_server.auth import SCOPE_KEY
 from assistant_graph.assistants_server.context import ServerContext
+from assistant_graph.assistants_server.errors import APIError
 from assistant_graph.assistants_server.event_stream_response import EventStreamResponse
 from assistant_graph.assistants_server.events import RunEventBus, StreamEvent, stream_run
 from assistant_graph.assistants_server.schemas import CreateMessage
-from fastapi import Query, Request
+from assistant_graph.assistants_server.store import NotFound, StoreError, runs
+from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 POLL_AFTER_MS = "25"
@@ -19,6 +24,33 @@ POLL_AFTER_MS = "25"
 def context(request: Request) -> ServerContext:
     """Return the server instance handling this request."""
     return request.app.state.context  # type: ignore[no-any-return]
+
+
+def key_fingerprint(api_key: str) -> str:
+    """The owner of objects created with ``api_key``: a hash of it (``""`` without keys)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:32] if api_key else ""
+
+
+async def request_owner(request: Request) -> str:
+    """The fingerprint of the request's API key (authentication put the key in the scope)."""
+    return key_fingerprint(request.scope.get(SCOPE_KEY, ""))
+
+
+Owner = Annotated[str, Depends(request_owner)]
+"""Route parameter: the caller's owner fingerprint; objects of other keys are not found."""
+
+
+def api_error(exc: StoreError) -> APIError:
+    """The store's error in OpenAI's shape: 404 for what the caller cannot see, else 400."""
+    return APIError(
+        404 if isinstance(exc, NotFound) else 400, exc.message, param=exc.param, code=exc.code
+    )
+
+
+async def store_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Exception handler for :class:`StoreError` (registered by ``create_app``)."""
+    assert isinstance(exc, StoreError)
+    return api_error(exc).response()
 
 
 class ListParams:
@@ -31,7 +63,7 @@ class ListParams:
         self.before = before
 
     def kwargs(self) -> dict[str, Any]:
-        """As keyword arguments of :meth:`Store.list`."""
+        """As keyword arguments of the store's list functions (``store.queries.list_page``)."""
         return {
             "limit": self.limit,
             "order": self.order,
@@ -67,7 +99,7 @@ def sse_response(
     bus: RunEventBus = ctx.bus
 
     async def current() -> dict[str, Any]:
-        return await ctx.worker.refresh(await ctx.store.get("runs", run_id))
+        return await ctx.worker.refresh(await ctx.store.read(runs.get_run_by_id, run_id))
 
     def open_stream(disconnected: Callable[[], bool]) -> AsyncIterator[bytes]:
         return stream_run(bus, run_id, queue, prelude, current, disconnected)

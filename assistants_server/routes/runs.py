@@ -6,20 +6,16 @@ Create (optionally streaming), retrieve, list, modify, cancel, submit_tool_outpu
 
 from __future__ import annotations
 
-import functools
 from typing import Annotated, Any
 
 from assistant_graph.assistants_server.context import ServerContext
-from assistant_graph.assistants_server.errors import (
-    CANNOT_CANCEL_MESSAGE,
-    NO_TOOL_OUTPUTS_MESSAGE,
-    bad_request,
-    not_found,
-)
+from assistant_graph.assistants_server.errors import CANNOT_CANCEL_MESSAGE, bad_request
 from assistant_graph.assistants_server.events import StreamEvent
-from assistant_graph.assistants_server.idempotency_claims import stream_recorder
+from assistant_graph.assistants_server.idempotency import Key, once, run_request
 from assistant_graph.assistants_server.routes.common import (
+    POLL_AFTER_MS,
     ListParams,
+    Owner,
     context,
     json_response,
     list_params,
@@ -32,42 +28,28 @@ from assistant_graph.assistants_server.schemas import (
     CreateThreadAndRun,
     ModifyRun,
     SubmitToolOutputs,
-    ToolOutput,
     dump_tools,
 )
-from assistant_graph.assistants_server.store import Attempt, RunDeadlinePassed
+from assistant_graph.assistants_server.store import Attempt, RunDeadlinePassed, runs
+from assistant_graph.assistants_server.store.errors import NO_TOOL_OUTPUTS_MESSAGE
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 router = APIRouter()
 
-MISSING_OUTPUTS_MESSAGE = (
-    "Expected tool outputs for call_ids {expected}, got {got}. Submit one output for every "
-    "pending tool call in a single request."
-)
-UNKNOWN_OUTPUT_MESSAGE = (
-    "No tool call found with id '{call_id}' pending on this run. Pending call ids: {expected}."
-)
-DUPLICATE_OUTPUT_MESSAGE = "Tool call id '{call_id}' was given more than one output."
 
-
-def _run_data(assistant: dict[str, Any], body: CreateRun | CreateThreadAndRun) -> dict[str, Any]:
-    """Return a run's stored body: run overrides, else the assistant's settings."""
-    additional = getattr(body, "additional_instructions", None)
+def _requested(body: CreateRun | CreateThreadAndRun) -> dict[str, Any]:
+    """The run's stored body as requested; None settings take the assistant's (in the store)."""
     tool_choice: Any = body.tool_choice
     if tool_choice is not None and not isinstance(tool_choice, str):
         tool_choice = tool_choice.model_dump(exclude_none=True)
     return {
-        "model": body.model or assistant["model"],
-        "instructions": body.instructions
-        if body.instructions is not None
-        else (assistant["instructions"] or ""),
-        "tools": dump_tools(body.tools) if body.tools is not None else assistant["tools"],
+        "model": body.model or None,
+        "instructions": body.instructions,
+        "tools": dump_tools(body.tools) if body.tools is not None else None,
         "metadata": body.metadata or {},
-        "temperature": body.temperature
-        if body.temperature is not None
-        else assistant.get("temperature"),
-        "top_p": body.top_p if body.top_p is not None else assistant.get("top_p"),
+        "temperature": body.temperature,
+        "top_p": body.top_p,
         "max_prompt_tokens": body.max_prompt_tokens,
         "max_completion_tokens": body.max_completion_tokens,
         "truncation_strategy": (
@@ -79,9 +61,7 @@ def _run_data(assistant: dict[str, Any], body: CreateRun | CreateThreadAndRun) -
         "parallel_tool_calls": True
         if body.parallel_tool_calls is None
         else body.parallel_tool_calls,
-        "response_format": body.response_format
-        if body.response_format is not None
-        else (assistant.get("response_format") or "auto"),
+        "response_format": body.response_format,
         "required_action": None,
         "last_error": None,
         "started_at": None,
@@ -90,7 +70,7 @@ def _run_data(assistant: dict[str, Any], body: CreateRun | CreateThreadAndRun) -
         "completed_at": None,
         "incomplete_details": None,
         "usage": None,
-        "_additional_instructions": additional,
+        "_additional_instructions": getattr(body, "additional_instructions", None),
         "_tool_resources": getattr(body, "tool_resources", None),
     }
 
@@ -114,7 +94,9 @@ def _start(
 
 
 @router.post("/threads/runs")
-async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> Response:
+async def create_thread_and_run(
+    body: CreateThreadAndRun, request: Request, owner: Owner, key: Key
+) -> Response:
     """Create a thread with its messages and start a run on it, in one transaction."""
     ctx = context(request)
     thread_body = body.thread
@@ -125,122 +107,117 @@ async def create_thread_and_run(body: CreateThreadAndRun, request: Request) -> R
         or {},
     }
     messages = [message_fields(m) for m in (thread_body.messages if thread_body else None) or []]
-    run, thread, attempt = await ctx.store.create_run(
-        "",
-        body.assistant_id,
-        lambda assistant: _run_data(assistant, body),
-        new_thread=(thread_data, messages),
-        owner=ctx.worker.owner_claim,
-        key=stream_recorder(request.scope, body.stream),
-        begin=ctx.worker.accepting,
-    )
-    return _start(ctx, run, body.stream, attempt, thread)
+
+    async def create() -> Response:
+        run, thread, attempt = await ctx.store.write(
+            runs.create_run,
+            owner,
+            None,
+            body.assistant_id,
+            _requested(body),
+            new_thread=(thread_data, messages),
+            lease=ctx.worker.lease,
+            begin=ctx.worker.accepting,
+            key=key,
+            stream=bool(body.stream),
+        )
+        return _start(ctx, run, body.stream, attempt, thread)
+
+    return await run_request(ctx, key, create)
 
 
 @router.post("/threads/{thread_id}/runs")
-async def create_run(thread_id: str, body: CreateRun, request: Request) -> Response:
+async def create_run(
+    thread_id: str, body: CreateRun, request: Request, owner: Owner, key: Key
+) -> Response:
     """Start a run; refused while another run is active on the thread."""
     ctx = context(request)
     await ctx.worker.expire_overdue(thread_id)
-    run, _, attempt = await ctx.store.create_run(
-        thread_id,
-        body.assistant_id,
-        lambda assistant: _run_data(assistant, body),
-        additional_messages=[message_fields(m) for m in body.additional_messages or []],
-        owner=ctx.worker.owner_claim,
-        key=stream_recorder(request.scope, body.stream),
-        begin=ctx.worker.accepting,
-    )
-    return _start(ctx, run, body.stream, attempt)
+
+    async def create() -> Response:
+        run, _, attempt = await ctx.store.write(
+            runs.create_run,
+            owner,
+            thread_id,
+            body.assistant_id,
+            _requested(body),
+            additional_messages=[message_fields(m) for m in body.additional_messages or []],
+            lease=ctx.worker.lease,
+            begin=ctx.worker.accepting,
+            key=key,
+            stream=bool(body.stream),
+        )
+        return _start(ctx, run, body.stream, attempt)
+
+    return await run_request(ctx, key, create)
 
 
 @router.get("/threads/{thread_id}/runs")
 async def list_runs(
-    thread_id: str, request: Request, params: Annotated[ListParams, Depends(list_params)]
+    thread_id: str,
+    request: Request,
+    owner: Owner,
+    params: Annotated[ListParams, Depends(list_params)],
 ) -> JSONResponse:
     """List a thread's runs."""
     ctx = context(request)
-    if not await ctx.store.exists("threads", thread_id):
-        raise not_found("thread", thread_id, "thread_id")
-    page = await ctx.store.list_objects("runs", **params.kwargs(), thread_id=thread_id)
+    page = await ctx.store.read(runs.list_runs, owner, thread_id, **params.kwargs())
     page.data = [await ctx.worker.refresh(run) for run in page.data]
     return json_response(page.body())
 
 
-async def _get_run(ctx: ServerContext, thread_id: str, run_id: str) -> dict[str, Any]:
-    return await ctx.worker.refresh(await ctx.store.get_in_thread("runs", run_id, thread_id))
+async def _get_run(ctx: ServerContext, owner: str, thread_id: str, run_id: str) -> dict[str, Any]:
+    return await ctx.worker.refresh(await ctx.store.read(runs.get_run, owner, thread_id, run_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
-async def retrieve_run(thread_id: str, run_id: str, request: Request) -> JSONResponse:
+async def retrieve_run(thread_id: str, run_id: str, request: Request, owner: Owner) -> JSONResponse:
     """Retrieve a run (expired when its tool-output deadline passed)."""
-    return run_response(await _get_run(context(request), thread_id, run_id))
+    return run_response(await _get_run(context(request), owner, thread_id, run_id))
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}")
 async def modify_run(
-    thread_id: str, run_id: str, body: ModifyRun, request: Request
-) -> JSONResponse:
+    thread_id: str, run_id: str, body: ModifyRun, request: Request, owner: Owner, key: Key
+) -> Response:
     """Change a run's metadata."""
     ctx = context(request)
-    await _get_run(ctx, thread_id, run_id)
-    run = (
-        await ctx.store.update_run(run_id, metadata=body.metadata or {})
-        if "metadata" in body.model_fields_set
-        else None
-    )
-    return run_response(run or await ctx.store.get("runs", run_id))
+    metadata = (body.metadata or {}) if "metadata" in body.model_fields_set else None
+
+    async def modify() -> dict[str, Any]:
+        run = await ctx.store.write(runs.modify_run, owner, thread_id, run_id, metadata)
+        return await ctx.worker.refresh(run)
+
+    response = await once(ctx, key, modify)
+    response.headers["openai-poll-after-ms"] = POLL_AFTER_MS
+    return response
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel")
-async def cancel_run(thread_id: str, run_id: str, request: Request) -> JSONResponse:
+async def cancel_run(
+    thread_id: str, run_id: str, request: Request, owner: Owner, key: Key
+) -> Response:
     """Cancel a queued, in-progress or waiting run (it moves through ``cancelling``)."""
     ctx = context(request)
-    run = await _get_run(ctx, thread_id, run_id)
-    if run["status"] == "cancelling":
-        return run_response(run)
-    cancelled = await ctx.worker.cancel(run_id)
-    if cancelled is None:
-        current = await ctx.store.get("runs", run_id)
-        raise bad_request(CANNOT_CANCEL_MESSAGE.format(status=current["status"]))
-    return run_response(cancelled)
 
+    async def cancel() -> dict[str, Any]:
+        run = await _get_run(ctx, owner, thread_id, run_id)
+        if run["status"] == "cancelling":
+            return run
+        cancelled = await ctx.worker.cancel(run_id)
+        if cancelled is None:
+            current = await ctx.store.read(runs.get_run_by_id, run_id)
+            raise bad_request(CANNOT_CANCEL_MESSAGE.format(status=current["status"]))
+        return cancelled
 
-def checked_tool_outputs(tool_outputs: list[ToolOutput], run: dict[str, Any]) -> dict[str, str]:
-    """Return the submitted outputs by call id; 400 unless one per pending call."""
-    pending = [c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]]
-    outputs: dict[str, str] = {}
-    for index, item in enumerate(tool_outputs):
-        if item.tool_call_id is None:
-            raise bad_request(
-                f"Missing required parameter: 'tool_outputs[{index}].tool_call_id'.",
-                param=f"tool_outputs[{index}].tool_call_id",
-            )
-        if item.tool_call_id not in pending:
-            raise bad_request(
-                UNKNOWN_OUTPUT_MESSAGE.format(
-                    call_id=item.tool_call_id, expected=", ".join(pending)
-                ),
-                param=f"tool_outputs[{index}].tool_call_id",
-            )
-        if item.tool_call_id in outputs:
-            raise bad_request(
-                DUPLICATE_OUTPUT_MESSAGE.format(call_id=item.tool_call_id),
-                param=f"tool_outputs[{index}].tool_call_id",
-            )
-        outputs[item.tool_call_id] = item.output or ""
-    missing = [call_id for call_id in pending if call_id not in outputs]
-    if missing:
-        raise bad_request(
-            MISSING_OUTPUTS_MESSAGE.format(expected=pending, got=list(outputs)),
-            param="tool_outputs",
-        )
-    return outputs
+    response = await once(ctx, key, cancel)
+    response.headers["openai-poll-after-ms"] = POLL_AFTER_MS
+    return response
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs")
 async def submit_tool_outputs(
-    thread_id: str, run_id: str, body: SubmitToolOutputs, request: Request
+    thread_id: str, run_id: str, body: SubmitToolOutputs, request: Request, owner: Owner, key: Key
 ) -> Response:
     """Give the outputs of every pending tool call; the run continues in the background.
 
@@ -248,26 +225,34 @@ async def submit_tool_outputs(
     re-queue are one transaction.
     """
     ctx = context(request)
-    try:
-        run, steps, attempt = await ctx.store.requeue_with_outputs(
-            thread_id,
-            run_id,
-            functools.partial(checked_tool_outputs, body.tool_outputs),
-            ctx.worker.owner_claim,
-            key=stream_recorder(request.scope, body.stream),
-            begin=ctx.worker.accepting,
-        )
-    except RunDeadlinePassed:
-        current = await ctx.worker.refresh(await ctx.store.get("runs", run_id))
-        raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=current["status"])) from None
-    for step in steps:
-        ctx.bus.publish(run_id, "thread.run.step.completed", step)
-    if not body.stream:
+    outputs = [(item.tool_call_id, item.output or "") for item in body.tool_outputs]
+
+    async def submit() -> Response:
+        try:
+            run, steps, attempt = await ctx.store.write(
+                runs.requeue_with_outputs,
+                owner,
+                thread_id,
+                run_id,
+                outputs,
+                ctx.worker.lease,
+                begin=ctx.worker.accepting,
+                key=key,
+                stream=bool(body.stream),
+            )
+        except RunDeadlinePassed:
+            current = await ctx.worker.refresh(await ctx.store.read(runs.get_run_by_id, run_id))
+            raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=current["status"])) from None
+        for step in steps:
+            ctx.bus.publish(run_id, "thread.run.step.completed", step)
+        if not body.stream:
+            ctx.worker.submit(run_id, attempt)
+            return run_response(run)
+        queue = ctx.bus.subscribe(run_id)
         ctx.worker.submit(run_id, attempt)
-        return run_response(run)
-    queue = ctx.bus.subscribe(run_id)
-    ctx.worker.submit(run_id, attempt)
-    return sse_response(ctx, run_id, queue, [StreamEvent("thread.run.queued", run)])
+        return sse_response(ctx, run_id, queue, [StreamEvent("thread.run.queued", run)])
+
+    return await run_request(ctx, key, submit)
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/steps")
@@ -275,21 +260,19 @@ async def list_run_steps(
     thread_id: str,
     run_id: str,
     request: Request,
+    owner: Owner,
     params: Annotated[ListParams, Depends(list_params)],
 ) -> JSONResponse:
     """List a run's steps."""
-    ctx = context(request)
-    await _get_run(ctx, thread_id, run_id)
-    return json_response(
-        (await ctx.store.list_objects("run_steps", **params.kwargs(), run_id=run_id)).body()
-    )
+    store = context(request).store
+    page = await store.read(runs.list_steps, owner, thread_id, run_id, **params.kwargs())
+    return json_response(page.body())
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/steps/{step_id}")
 async def retrieve_run_step(
-    thread_id: str, run_id: str, step_id: str, request: Request
+    thread_id: str, run_id: str, step_id: str, request: Request, owner: Owner
 ) -> JSONResponse:
     """Retrieve a run step."""
-    ctx = context(request)
-    await _get_run(ctx, thread_id, run_id)
-    return json_response(await ctx.store.get("run_steps", step_id, run_id=run_id))
+    store = context(request).store
+    return json_response(await store.read(runs.get_step, owner, thread_id, run_id, step_id))

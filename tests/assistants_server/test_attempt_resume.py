@@ -12,29 +12,40 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from assistant_graph.assistants_server.store import Store
+from assistant_graph.assistants_server.store import Lease, Store, leases, objects, run_progress, runs
 
-OWNER = ("srv_test:1@host", 1, "host", 60.0)
+LEASE = Lease("srv_test:1@host", 1, "host", 60.0)
+OWNER = ""
+"""The owner of objects on a server without API keys."""
 
 
 async def _scenario(url: str) -> tuple[list[str], list[str], list[str]]:
     store = Store(url)
     await store.open()
     try:
-        assistant = await store.create_assistant({"model": "m", "instructions": None})
-        thread = await store.create_thread({"metadata": {}}, [{"role": "user", "content": []}])
-        run, _, _ = await store.create_run(
-            thread["id"], assistant["id"], lambda _assistant: {"instructions": None}
+        assistant = await store.write(
+            objects.create_assistant, OWNER, {"model": "m", "instructions": None}
         )
-        first = await store.begin_attempt(run["id"], *OWNER)
+        thread = await store.write(
+            objects.create_thread, OWNER, {"metadata": {}}, [{"role": "user", "content": []}]
+        )
+        run, _, _ = await store.write(
+            runs.create_run, OWNER, thread["id"], assistant["id"], {"instructions": None}
+        )
+        first = await store.write(leases.begin_attempt, run["id"], LEASE)
         assert first is not None and first.moved_to_in_progress
-        partial, _step = await store.start_assistant_message(first.run)
-        second = await store.begin_attempt(run["id"], *OWNER)
+        partial, _step = await store.write(run_progress.start_assistant_message, first.run)
+        second = await store.write(leases.begin_attempt, run["id"], LEASE)
         assert second is not None and not second.moved_to_in_progress
         first_ids = [row.id for row in first.message_rows]
         second_ids = [row.id for row in second.message_rows]
-        steps = [s["id"] for s in await store.run_steps(run["id"])]
-        messages = [m["id"] for m in await store.run_messages(run["id"])]
+        page = {"limit": 100, "order": "asc", "after": None, "before": None}
+        steps_page = await store.read(runs.list_steps, OWNER, thread["id"], run["id"], **page)
+        messages_page = await store.read(
+            objects.list_messages, OWNER, thread["id"], run["id"], **page
+        )
+        steps = [s["id"] for s in steps_page.data]
+        messages = [m["id"] for m in messages_page.data]
         assert partial["id"] not in second_ids
         return first_ids + second_ids, steps, messages
     finally:

@@ -62,13 +62,9 @@ def test_idempotency_keys_are_scoped_per_api_key(start_server: Any) -> None:
     """The same idempotency key under two API keys executes twice."""
     server = start_server(api_keys=("key-a", "key-b"))
     a, b = make_client(server, api_key="key-a"), make_client(server, api_key="key-b")
-    thread = a.beta.threads.create()
-    first = a.beta.threads.messages.create(
-        thread.id, role="user", content="x", extra_headers={"Idempotency-Key": "same"}
-    )
-    second = b.beta.threads.messages.create(
-        thread.id, role="user", content="x", extra_headers={"Idempotency-Key": "same"}
-    )
+    headers = {"Idempotency-Key": "same"}
+    first = a.beta.assistants.create(model="m", extra_headers=headers)
+    second = b.beta.assistants.create(model="m", extra_headers=headers)
     assert first.id != second.id
 
 

@@ -1,0 +1,16 @@
+"""The run worker: executes runs in the background (see :mod:`.runner` for the flow).
+
+- :mod:`.runner` — :class:`RunWorker`: tasks per run, cancel, expiry, ending a run;
+- :mod:`.step` — one model step: attempt, prompt, backend call, the turn's outcome;
+- :mod:`.prompt` — a thread's stored history → the model's chat messages;
+- :mod:`.writer` — the run's assistant message, streamed as the model writes it;
+- :mod:`.leases` — the heartbeat, and taking over runs of dead processes.
+"""
+
+from assistant_graph.assistants_server.worker.runner import (
+    HEARTBEAT_SECONDS,
+    LEASE_SECONDS,
+    RunWorker,
+)
+
+__all__ = ["HEARTBEAT_SECONDS", "LEASE_SECONDS", "RunWorker"]

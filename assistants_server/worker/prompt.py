@@ -1,0 +1,112 @@
+"""Prompt building: a thread's stored messages and tool rounds → the model's chat messages.
+
+Every call builds new dicts for one model request: nothing is shared between requests, so a
+backend may change the messages it is given without touching another thread's prompt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _text_of(content: list[dict[str, Any]]) -> str:
+    return "".join(block["text"]["value"] for block in content if block.get("type") == "text")
+
+
+def chat_content(content: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """Assistants content blocks → Chat Completions content (string unless images)."""
+    if all(block.get("type") == "text" for block in content):
+        return _text_of(content)
+    parts: list[dict[str, Any]] = []
+    for block in content:
+        if block.get("type") == "text":
+            parts.append({"type": "text", "text": block["text"]["value"]})
+        elif block.get("type") == "image_url":
+            parts.append({"type": "image_url", "image_url": dict(block["image_url"])})
+        elif block.get("type") == "image_file":
+            parts.append({"type": "text", "text": f"[image file {block['image_file']['file_id']}]"})
+    return parts
+
+
+def tool_round(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A tool-calls step as an assistant message with its calls, then one tool message each."""
+    chat: list[dict[str, Any]] = [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {
+                        "name": call["function"]["name"],
+                        "arguments": call["function"]["arguments"],
+                    },
+                }
+                for call in calls
+            ],
+        }
+    ]
+    for call in calls:
+        chat.append(
+            {
+                "role": "tool",
+                "tool_call_id": call["id"],
+                "content": call["function"].get("output") or "",
+            }
+        )
+    return chat
+
+
+def _append_tool_round(chat: list[dict[str, Any]], round_messages: list[dict[str, Any]]) -> None:
+    """Append a tool round; text the model wrote in the same turn joins its tool-call message.
+
+    A model turn with text and tool calls is stored as a message plus a tool-calls step; the
+    model produced one assistant message, so that is what it sees again (one assistant turn,
+    ``content`` and ``tool_calls`` together).
+    """
+    calls_message, *tool_messages = round_messages
+    previous = chat[-1] if chat else None
+    if (
+        previous is not None
+        and previous.get("role") == "assistant"
+        and "tool_calls" not in previous
+        and not calls_message.get("content")
+    ):
+        calls_message["content"] = previous["content"]
+        chat[-1] = calls_message
+    else:
+        chat.append(calls_message)
+    chat.extend(tool_messages)
+
+
+def build_chat_messages(
+    instructions: str | None,
+    additional_instructions: str | None,
+    message_rows: list[Any],
+    tool_steps: list[Any],
+) -> list[dict[str, Any]]:
+    """Return the model's view of a thread.
+
+    The system prompt comes first, then messages and tool round trips in order. Tool-call
+    steps sit after the message that was latest when they were recorded; only steps whose
+    outputs were all submitted are included (a call without a result is not valid chat).
+    Messages still being written (``in_progress``) are left out.
+    """
+    chat: list[dict[str, Any]] = []
+    system = "\n\n".join(part for part in (instructions, additional_instructions) if part)
+    if system:
+        chat.append({"role": "system", "content": system})
+    steps = [s for s in tool_steps if s.status == "completed"]
+    step_index = 0
+    for row in message_rows:
+        while step_index < len(steps) and steps[step_index].after_message_seq < row.seq:
+            _append_tool_round(
+                chat, tool_round(steps[step_index].data["step_details"]["tool_calls"])
+            )
+            step_index += 1
+        if row.status != "in_progress":
+            chat.append({"role": row.role, "content": chat_content(row.data.get("content", []))})
+    for step in steps[step_index:]:
+        _append_tool_round(chat, tool_round(step.data["step_details"]["tool_calls"]))
+    return chat
