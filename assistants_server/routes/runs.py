@@ -118,6 +118,7 @@ async def create_thread_and_run(
             new_thread=(thread_data, messages),
             lease=ctx.worker.lease,
             begin=ctx.worker.accepting,
+            history=ctx.store.history,
             key=key,
             stream=bool(body.stream),
         )
@@ -144,6 +145,7 @@ async def create_run(
             additional_messages=[message_fields(m) for m in body.additional_messages or []],
             lease=ctx.worker.lease,
             begin=ctx.worker.accepting,
+            history=ctx.store.history,
             key=key,
             stream=bool(body.stream),
         )
@@ -237,6 +239,7 @@ async def submit_tool_outputs(
                 outputs,
                 ctx.worker.lease,
                 begin=ctx.worker.accepting,
+                history=ctx.store.history,
                 key=key,
                 stream=bool(body.stream),
             )

@@ -17,6 +17,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 from assistant_graph.assistants_server import db
 from assistant_graph.assistants_server.store.database_thread import DatabaseThread
+from assistant_graph.assistants_server.store.history import AFTER_COMMIT, HistoryCache
 from sqlalchemy import Connection, Engine
 
 _P = ParamSpec("_P")
@@ -34,6 +35,8 @@ class Store:
         self.url = url
         self._engine: Engine | None = None
         self._thread = DatabaseThread()
+        self.history = HistoryCache()
+        """Decoded thread histories, for :func:`store.leases.begin_attempt` (see ``history``)."""
 
     @property
     def engine(self) -> Engine:
@@ -69,8 +72,7 @@ class Store:
         """Run ``function(conn, *args, **kwargs)`` in one read transaction; return its result."""
 
         def run() -> _T:
-            with self.engine.connect() as conn, conn.begin():
-                return function(conn, *args, **kwargs)
+            return _transaction(self.engine.connect(), function, *args, **kwargs)
 
         return await self._thread.call(run)
 
@@ -85,7 +87,26 @@ class Store:
 
         def run() -> _T:
             connection = self.engine.connect().execution_options(**{db.WRITE_OPTION: True})
-            with connection as conn, conn.begin():
-                return function(conn, *args, **kwargs)
+            return _transaction(connection, function, *args, **kwargs)
 
         return await self._thread.call(run)
+
+
+def _transaction(
+    connection: Connection,
+    function: Callable[Concatenate[Connection, _P], _T],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> _T:
+    """Run ``function`` in one transaction on ``connection``; then its after-commit callbacks."""
+    with connection as conn:
+        callbacks: list[Callable[[], None]] = conn.info.setdefault(AFTER_COMMIT, [])
+        callbacks.clear()  # left by nothing: a rolled-back transaction's are cleared below
+        try:
+            with conn.begin():
+                result = function(conn, *args, **kwargs)
+            for callback in callbacks:
+                callback()
+        finally:
+            callbacks.clear()
+        return result

@@ -1,35 +1,101 @@
-"""A thread's history as a model request needs it: its messages and tool-call steps, in order."""
+"""A thread's history as a model request needs it: its messages and tool-call steps, in order.
+
+Decoding a long thread's rows (their JSON bodies) for every model step is most of a step's
+database time, so decoded rows are kept between steps and runs in a :class:`HistoryCache`.
+It is correct by construction:
+
+- it keeps only rows in a final state (a completed or incomplete message, a finished step),
+  whose content never changes again (only metadata can, which no prompt reads);
+- every read lists the thread's current rows (id and status, no bodies) from the database, so
+  rows deleted or added by any process are seen, and ids are never reused;
+- it is updated only after the reading transaction commits (:func:`after_commit`), and the
+  only invalidation is dropping the least recently used thread beyond its bound.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from assistant_graph.assistants_server import db
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
+
+HISTORY_CACHE_THREADS = 256
+"""How many threads keep their decoded history in memory (least recently used dropped)."""
+FINAL_STATUSES = frozenset({"completed", "incomplete", "failed", "cancelled", "expired"})
+"""Statuses after which a message's or step's content never changes."""
+_CHUNK = 500
+"""Ids fetched per ``IN (...)`` query (below every SQLite build's variable limit)."""
+AFTER_COMMIT = "assistants_after_commit"
+"""``Connection.info`` entry: callbacks :class:`~.database.Store` runs once the transaction
+committed (and drops when it rolls back)."""
+
+
+def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the transaction of ``conn`` has committed."""
+    conn.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+class HistoryCache:
+    """Decoded final rows (messages and tool-call steps) by id, per recently run thread."""
+
+    def __init__(self, threads: int = HISTORY_CACHE_THREADS) -> None:
+        self.threads = threads
+        self._rows: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def known(self, thread_id: str) -> Mapping[str, Any]:
+        """The thread's cached rows by id (empty when none)."""
+        return self._rows.get(thread_id, {})
+
+    def keep(self, thread_id: str, rows: dict[str, Any]) -> None:
+        """Replace the thread's cached rows (called after commit only)."""
+        self._rows[thread_id] = rows
+        self._rows.move_to_end(thread_id)
+        while len(self._rows) > self.threads:
+            self._rows.popitem(last=False)
+
+
+def _current_rows(
+    conn: Connection, table: Table, conditions: list[Any], known: Mapping[str, Any]
+) -> list[Any]:
+    """The rows matching ``conditions`` in ``seq`` order; bodies decoded only if not known."""
+    listing = conn.execute(
+        select(table.c.id, table.c.status).where(*conditions).order_by(table.c.seq)
+    ).all()
+    missing = [row.id for row in listing if row.id not in known]
+    fetched: dict[str, Any] = {}
+    for start in range(0, len(missing), _CHUNK):
+        chunk = missing[start : start + _CHUNK]
+        for row in conn.execute(select(table).where(table.c.id.in_(chunk))):
+            fetched[row.id] = row
+    return [known[row.id] if row.id in known else fetched[row.id] for row in listing]
 
 
 def read_history(
-    conn: Connection, thread_id: str, last_messages: int | None = None
+    conn: Connection,
+    thread_id: str,
+    last_messages: int | None = None,
+    cache: HistoryCache | None = None,
 ) -> tuple[list[Any], list[Any]]:
     """Return the thread's message rows and tool-call step rows, oldest first.
 
     With ``last_messages`` (a run's ``truncation_strategy``), only that many latest messages
-    and the tool-call steps recorded after the message before them.
+    and the tool-call steps recorded after the message before them. With ``cache``, rows
+    decoded before are reused, and the final rows read here are kept once the transaction
+    commits.
     """
-    messages = db.messages
-    steps = db.run_steps
-    message_rows = list(
-        conn.execute(
-            select(messages).where(messages.c.thread_id == thread_id).order_by(messages.c.seq)
-        )
+    known = cache.known(thread_id) if cache is not None else {}
+    messages, steps = db.messages, db.run_steps
+    message_rows = _current_rows(conn, messages, [messages.c.thread_id == thread_id], known)
+    tool_steps = _current_rows(
+        conn, steps, [steps.c.thread_id == thread_id, steps.c.type == "tool_calls"], known
     )
-    tool_steps = list(
-        conn.execute(
-            select(steps)
-            .where(steps.c.thread_id == thread_id, steps.c.type == "tool_calls")
-            .order_by(steps.c.seq)
-        )
-    )
+    if cache is not None:
+        final = {
+            row.id: row for row in (*message_rows, *tool_steps) if row.status in FINAL_STATUSES
+        }
+        after_commit(conn, lambda: cache.keep(thread_id, final))
     if last_messages is not None:
         message_rows = message_rows[max(0, len(message_rows) - last_messages) :]
         if last_messages:

@@ -15,7 +15,7 @@ from typing import Any
 from assistant_graph.assistants_server import db
 from assistant_graph.assistants_server.ids import now
 from assistant_graph.assistants_server.store import rows
-from assistant_graph.assistants_server.store.history import read_history
+from assistant_graph.assistants_server.store.history import HistoryCache, read_history
 from assistant_graph.assistants_server.store.run_progress import (
     RELEASED,
     discard_partial_output,
@@ -66,11 +66,14 @@ def _free_for(row: Any, owner: str, dead_owners: tuple[str, ...] = ()) -> bool:
     )
 
 
-def begin_attempt(conn: Connection, run_id: str, lease: Lease) -> Attempt | None:
+def begin_attempt(
+    conn: Connection, run_id: str, lease: Lease, history: HistoryCache | None = None
+) -> Attempt | None:
     """Start an attempt at a run's next model step.
 
     Claims the run, clears an interrupted attempt's output, marks it ``in_progress`` and
-    reads what the model request needs. None when the run is not ours to run.
+    reads what the model request needs (reusing rows ``history`` decoded before). None when
+    the run is not ours to run.
     """
     row = conn.execute(select(_RUNS).where(_RUNS.c.id == run_id)).first()
     if row is None or row.status not in rows.EXECUTABLE_RUN_STATUSES:
@@ -93,7 +96,7 @@ def begin_attempt(conn: Connection, run_id: str, lease: Lease) -> Attempt | None
     run = rows.run(row, values)
     truncation = run.get("truncation_strategy") or {}
     last = truncation.get("last_messages") if truncation.get("type") == "last_messages" else None
-    message_rows, tool_steps = read_history(conn, row.thread_id, last)
+    message_rows, tool_steps = read_history(conn, row.thread_id, last, history)
     instructions = row.data.get("_additional_instructions")
     return Attempt(run, moved, instructions, message_rows, tool_steps)
 

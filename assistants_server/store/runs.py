@@ -24,6 +24,7 @@ from assistant_graph.assistants_server.store.errors import (
     RunDeadlinePassed,
     ThreadBusy,
 )
+from assistant_graph.assistants_server.store.history import HistoryCache
 from assistant_graph.assistants_server.store.idempotency_keys import IdempotencyKey
 from assistant_graph.assistants_server.store.leases import Attempt, Lease, begin_attempt
 from assistant_graph.assistants_server.store.objects import (
@@ -62,6 +63,7 @@ def create_run(
     new_thread: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
     lease: Lease | None = None,
     begin: bool = False,
+    history: HistoryCache | None = None,
     key: IdempotencyKey | None = None,
     stream: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any] | None, Attempt | None]:
@@ -104,7 +106,7 @@ def create_run(
     )
     run = rows.run(get_row(conn, _RUNS, run_id))
     idempotency_keys.record_run(conn, key, run, stream)
-    attempt = begin_attempt(conn, run_id, lease) if begin and lease is not None else None
+    attempt = begin_attempt(conn, run_id, lease, history) if begin and lease is not None else None
     return run, thread, attempt
 
 
@@ -139,6 +141,7 @@ def requeue_with_outputs(
     lease: Lease,
     *,
     begin: bool = False,
+    history: HistoryCache | None = None,
     key: IdempotencyKey | None = None,
     stream: bool = False,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], Attempt | None]:
@@ -194,7 +197,7 @@ def requeue_with_outputs(
     conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(**values))
     run = rows.run(current, values)
     idempotency_keys.record_run(conn, key, run, stream)
-    attempt = begin_attempt(conn, run_id, lease) if begin else None
+    attempt = begin_attempt(conn, run_id, lease, history) if begin else None
     return run, completed, attempt
 
 

@@ -50,7 +50,9 @@ async def _end_incomplete(worker: RunWorker, run_id: str, **changes: Any) -> Non
 async def execute_step(worker: RunWorker, run_id: str, attempt: Attempt | None) -> None:
     """Execute the run's next model step (``attempt``: begun already, in_progress published)."""
     if attempt is None:
-        attempt = await worker.store.write(leases.begin_attempt, run_id, worker.lease)
+        attempt = await worker.store.write(
+            leases.begin_attempt, run_id, worker.lease, worker.store.history
+        )
         if attempt is not None and attempt.moved_to_in_progress:
             worker.bus.publish(run_id, "thread.run.in_progress", attempt.run)
     if attempt is None:
