@@ -76,7 +76,7 @@ class KeyClock:
 
 
 async def idempotency_key(request: Request) -> IdempotencyKey | None:
-    """The request's ``Idempotency-Key`` (None without one); 400 when it is malformed."""
+    """Return the request's ``Idempotency-Key`` (None without one); 400 when it is malformed."""
     raw = request.headers.get("idempotency-key")
     if raw is None:
         return None
@@ -133,7 +133,7 @@ async def repeat(ctx: ServerContext, record: Any, key: IdempotencyKey) -> Respon
 
 
 def _error(exc: Exception) -> APIError | None:
-    """The client error ``exc`` stands for (None for anything else: not remembered)."""
+    """Return the client error ``exc`` stands for (None for anything else: not remembered)."""
     if isinstance(exc, StoreError):
         return api_error(exc)
     if isinstance(exc, APIError) and exc.status_code < 500:

@@ -1,5 +1,8 @@
-"""Helpers shared by the route modules: context, the caller's owner, list parameters, responses,
-content, and the one mapping of the store's errors to OpenAI's error shape."""
+"""Helpers shared by the route modules.
+
+Context access, the caller's owner, list parameters, responses, content, and the one mapping
+of the store's errors to OpenAI's error shape.
+"""
 
 from __future__ import annotations
 
@@ -27,12 +30,12 @@ def context(request: Request) -> ServerContext:
 
 
 def key_fingerprint(api_key: str) -> str:
-    """The owner of objects created with ``api_key``: a hash of it (``""`` without keys)."""
+    """Return the owner of objects created with ``api_key``: a hash of it (``""`` without keys)."""
     return hashlib.sha256(api_key.encode()).hexdigest()[:32] if api_key else ""
 
 
 async def request_owner(request: Request) -> str:
-    """The fingerprint of the request's API key (authentication put the key in the scope)."""
+    """Return the fingerprint of the request's API key (authentication put the key in the scope)."""
     return key_fingerprint(request.scope.get(SCOPE_KEY, ""))
 
 
@@ -41,7 +44,7 @@ Owner = Annotated[str, Depends(request_owner)]
 
 
 def api_error(exc: StoreError) -> APIError:
-    """The store's error in OpenAI's shape: 404 for what the caller cannot see, else 400."""
+    """Return the store's error in OpenAI's shape: 404 for what the caller cannot see, else 400."""
     return APIError(
         404 if isinstance(exc, NotFound) else 400, exc.message, param=exc.param, code=exc.code
     )

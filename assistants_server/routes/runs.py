@@ -39,7 +39,7 @@ router = APIRouter()
 
 
 def _requested(body: CreateRun | CreateThreadAndRun) -> dict[str, Any]:
-    """The run's stored body as requested; None settings take the assistant's (in the store)."""
+    """Return the run's stored body as requested (None settings: the assistant's, in the store)."""
     tool_choice: Any = body.tool_choice
     if tool_choice is not None and not isinstance(tool_choice, str):
         tool_choice = tool_choice.model_dump(exclude_none=True)

@@ -82,8 +82,10 @@ class Store:
         *args: _P.args,
         **kwargs: _P.kwargs,
     ) -> _T:
-        """Run ``function(conn, *args, **kwargs)`` in one write transaction (SQLite: BEGIN
-        IMMEDIATE), committed when it returns and rolled back when it raises."""
+        """Run ``function(conn, *args, **kwargs)`` in one write transaction; return its result.
+
+        SQLite: BEGIN IMMEDIATE. Committed when it returns, rolled back when it raises.
+        """
 
         def run() -> _T:
             connection = self.engine.connect().execution_options(**{db.WRITE_OPTION: True})

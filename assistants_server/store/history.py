@@ -45,7 +45,7 @@ class HistoryCache:
         self._rows: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def known(self, thread_id: str) -> Mapping[str, Any]:
-        """The thread's cached rows by id (empty when none)."""
+        """Return the thread's cached rows by id (empty when none)."""
         return self._rows.get(thread_id, {})
 
     def keep(self, thread_id: str, rows: dict[str, Any]) -> None:
@@ -71,7 +71,7 @@ def _current_rows(
     known: Mapping[str, Any],
     final: dict[str, Any],
 ) -> list[Any]:
-    """The rows matching ``conditions`` in ``seq`` order; bodies decoded only if not known.
+    """Return the rows matching ``conditions`` in ``seq`` order; bodies decoded only if not known.
 
     Rows in a final state are also put in ``final`` (by id).
     """

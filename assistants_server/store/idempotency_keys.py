@@ -26,8 +26,11 @@ _KEYS = db.idempotency_keys
 
 @dataclass(frozen=True)
 class IdempotencyKey:
-    """A request's ``Idempotency-Key``: its scope (API key fingerprint), the key, a hash of
-    the request (method, path, query, body) and the time it arrived (Unix seconds)."""
+    """A request's ``Idempotency-Key``.
+
+    Its scope (API key fingerprint), the key, a hash of the request (method, path, query,
+    body) and the time it arrived (Unix seconds).
+    """
 
     scope: str
     key: str
@@ -35,7 +38,7 @@ class IdempotencyKey:
     now_s: float
 
     def record(self, **values: Any) -> dict[str, Any]:
-        """A new record of this request with ``values`` (``state`` etc.)."""
+        """Return a new record of this request with ``values`` (``state`` etc.)."""
         return {
             "scope": self.scope,
             "key": self.key,

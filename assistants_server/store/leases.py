@@ -133,7 +133,7 @@ def release_run(conn: Connection, run_id: str, owner: str) -> None:
 
 
 def orphan_candidates(conn: Connection) -> list[Any]:
-    """The executable runs with their owner columns, for the reclaim check."""
+    """Return the executable runs with their owner columns, for the reclaim check."""
     return list(
         conn.execute(
             select(

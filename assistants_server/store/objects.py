@@ -42,7 +42,7 @@ def get_assistant(conn: Connection, owner: str, assistant_id: str) -> dict[str, 
 
 
 def list_assistants(conn: Connection, owner: str, **page: Any) -> rows.Page:
-    """A page of the owner's assistants."""
+    """Return a page of the owner's assistants."""
     return list_page(conn, db.assistants, [db.assistants.c.api_key_hash == owner], **page)
 
 
@@ -142,7 +142,7 @@ def insert_message(
 
 
 def active_run_id(conn: Connection, thread_id: str) -> str | None:
-    """The id of the run that blocks the thread, if any.
+    """Return the id of the run that blocks the thread, if any.
 
     A run waiting for tool outputs past its deadline no longer blocks it (it is due to expire).
     """
@@ -185,7 +185,7 @@ def get_message(conn: Connection, owner: str, thread_id: str, message_id: str) -
 def list_messages(
     conn: Connection, owner: str, thread_id: str, run_id: str | None = None, **page: Any
 ) -> rows.Page:
-    """A page of the thread's messages (only those ``run_id`` wrote, if given)."""
+    """Return a page of the thread's messages (only those ``run_id`` wrote, if given)."""
     owned_thread(conn, owner, thread_id)
     conditions = [db.messages.c.thread_id == thread_id]
     if run_id is not None:

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Connection, Table, select
 def get_row(
     conn: Connection, table: Table, object_id: str, *conditions: ColumnElement[bool]
 ) -> Any:
-    """The row of ``table`` with ``object_id`` matching ``conditions``; else :class:`NotFound`."""
+    """Return the row of ``table`` with ``object_id`` matching ``conditions`` (or NotFound)."""
     row = conn.execute(select(table).where(table.c.id == object_id, *conditions)).first()
     if row is None:
         kind, param = rows.KINDS[table.name]
@@ -26,7 +26,7 @@ def get_row(
 
 
 def owned_thread(conn: Connection, owner: str, thread_id: str) -> Any:
-    """The thread's row if the API key ``owner`` owns it; else :class:`NotFound`.
+    """Return the thread's row if the API key ``owner`` owns it; else :class:`NotFound`.
 
     Messages, runs and steps belong to their thread's owner: every request about them passes
     through here first.
@@ -44,7 +44,7 @@ def list_page(
     after: str | None,
     before: str | None,
 ) -> rows.Page:
-    """A page of ``table`` (rows matching ``conditions``) ordered by ``seq``.
+    """Return a page of ``table`` (rows matching ``conditions``) ordered by ``seq``.
 
     ``after``/``before`` are ids from the same list (:class:`InvalidRequest` otherwise).
     """

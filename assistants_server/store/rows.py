@@ -21,17 +21,17 @@ def public(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def assistant(row: Any) -> dict[str, Any]:
-    """An ``assistant`` object."""
+    """Return an ``assistant`` object."""
     return {"id": row.id, "object": "assistant", "created_at": row.created_at, **public(row.data)}
 
 
 def thread(row: Any) -> dict[str, Any]:
-    """A ``thread`` object."""
+    """Return a ``thread`` object."""
     return {"id": row.id, "object": "thread", "created_at": row.created_at, **row.data}
 
 
 def message(row: Any) -> dict[str, Any]:
-    """A ``thread.message`` object."""
+    """Return a ``thread.message`` object."""
     return {
         "id": row.id,
         "object": "thread.message",
@@ -45,7 +45,7 @@ def message(row: Any) -> dict[str, Any]:
 
 
 def run(row: Any, changes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A ``thread.run`` object; with ``changes`` (column values), as after that UPDATE."""
+    """Return a ``thread.run`` object; with ``changes`` (column values), as after that UPDATE."""
     values = changes or {}
     return {
         "id": row.id,
@@ -60,7 +60,7 @@ def run(row: Any, changes: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def step(row: Any) -> dict[str, Any]:
-    """A ``thread.run.step`` object."""
+    """Return a ``thread.run.step`` object."""
     return {
         "id": row.id,
         "object": "thread.run.step",

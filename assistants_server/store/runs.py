@@ -42,7 +42,7 @@ INHERITED = ("model", "instructions", "tools", "temperature", "top_p", "response
 
 
 def run_settings(assistant: dict[str, Any], requested: dict[str, Any]) -> dict[str, Any]:
-    """A run's stored body: the requested settings, the assistant's where they are None."""
+    """Return a run's stored body: the requested settings, the assistant's where they are None."""
     data = dict(requested)
     for name in INHERITED:
         if data.get(name) is None:
@@ -113,7 +113,7 @@ def create_run(
 def checked_tool_outputs(
     tool_outputs: list[tuple[str | None, str]], run: dict[str, Any]
 ) -> dict[str, str]:
-    """The submitted ``(tool_call_id, output)`` pairs by call id: one per pending call."""
+    """Return the submitted ``(tool_call_id, output)`` pairs by call id: one per pending call."""
     pending = [c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]]
     outputs: dict[str, str] = {}
     for index, (call_id, output) in enumerate(tool_outputs):
@@ -212,7 +212,7 @@ def get_run(conn: Connection, owner: str, thread_id: str, run_id: str) -> dict[s
 
 
 def list_runs(conn: Connection, owner: str, thread_id: str, **page: Any) -> rows.Page:
-    """A page of the thread's runs."""
+    """Return a page of the thread's runs."""
     owned_thread(conn, owner, thread_id)
     return list_page(conn, _RUNS, [_RUNS.c.thread_id == thread_id], **page)
 
@@ -238,13 +238,13 @@ def get_step(
 
 
 def list_steps(conn: Connection, owner: str, thread_id: str, run_id: str, **page: Any) -> rows.Page:
-    """A page of a run's steps."""
+    """Return a page of a run's steps."""
     _run_row_in_thread(conn, owner, thread_id, run_id)
     return list_page(conn, _STEPS, [_STEPS.c.run_id == run_id], **page)
 
 
 def run_row(conn: Connection, run_id: str) -> Any:
-    """The raw run row (with owner and lease columns), for the worker."""
+    """Return the raw run row (with owner and lease columns), for the worker."""
     return get_row(conn, _RUNS, run_id)
 
 

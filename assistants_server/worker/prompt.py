@@ -29,7 +29,7 @@ def chat_content(content: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
 
 
 def tool_round(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A tool-calls step as an assistant message with its calls, then one tool message each."""
+    """Return a tool-calls step as an assistant message with its calls, then its tool messages."""
     chat: list[dict[str, Any]] = [
         {
             "role": "assistant",

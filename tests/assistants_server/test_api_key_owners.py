@@ -86,9 +86,7 @@ def test_another_key_cannot_reach_a_thread_or_what_it_holds(two_keys: Any) -> No
     assert len(backend.requests) == 1, "B started no run"
 
 
-def test_the_database_holds_a_fingerprint_not_the_key(
-    two_keys: Any, database_url: str
-) -> None:
+def test_the_database_holds_a_fingerprint_not_the_key(two_keys: Any, database_url: str) -> None:
     """The owner column is a hash of the API key; the key itself is stored nowhere."""
     a, _b, backend = two_keys
     _objects_of_a(a, backend)

@@ -12,7 +12,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from assistant_graph.assistants_server.store import Lease, Store, leases, objects, run_progress, runs
+from assistant_graph.assistants_server.store import (
+    Lease,
+    Store,
+    leases,
+    objects,
+    run_progress,
+    runs,
+)
 
 LEASE = Lease("srv_test:1@host", 1, "host", 60.0)
 OWNER = ""
