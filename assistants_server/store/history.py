@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from assistant_graph.assistants_server import db
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Select, Table, bindparam, select
 
 HISTORY_CACHE_THREADS = 256
 """How many threads keep their decoded history in memory (least recently used dropped)."""
@@ -63,26 +63,42 @@ StepRow = namedtuple("StepRow", db.run_steps.c.keys())  # type: ignore[misc]
 """A decoded run-step row."""
 
 
+def _listing(table: Table, *conditions: Any) -> Select[Any]:
+    """Ids and statuses of a thread's rows, in order (no bodies)."""
+    thread = table.c.thread_id == bindparam("thread_id")
+    return select(table.c.id, table.c.status).where(thread, *conditions).order_by(table.c.seq)
+
+
+def _by_ids(table: Table) -> Select[Any]:
+    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+
+_MESSAGES = (db.messages, MessageRow, _listing(db.messages), _by_ids(db.messages))
+_TOOL_STEPS = (
+    db.run_steps,
+    StepRow,
+    _listing(db.run_steps, db.run_steps.c.type == "tool_calls"),
+    _by_ids(db.run_steps),
+)
+
+
 def _current_rows(
     conn: Connection,
-    table: Table,
-    record: Any,
-    conditions: list[Any],
+    kind: tuple[Table, Any, Select[Any], Select[Any]],
+    thread_id: str,
     known: Mapping[str, Any],
     final: dict[str, Any],
 ) -> list[Any]:
-    """Return the rows matching ``conditions`` in ``seq`` order; bodies decoded only if not known.
+    """Return the thread's rows of ``kind`` in order, decoding bodies only if not ``known``.
 
     Rows in a final state are also put in ``final`` (by id).
     """
-    listing = conn.execute(
-        select(table.c.id, table.c.status).where(*conditions).order_by(table.c.seq)
-    ).all()
+    _table, record, listing_statement, by_ids = kind
+    listing = conn.execute(listing_statement, {"thread_id": thread_id}).all()
     missing = [object_id for object_id, _status in listing if object_id not in known]
     fetched: dict[str, Any] = {}
     for start in range(0, len(missing), _CHUNK):
-        chunk = missing[start : start + _CHUNK]
-        for row in conn.execute(select(table).where(table.c.id.in_(chunk))):
+        for row in conn.execute(by_ids, {"ids": missing[start : start + _CHUNK]}):
             fetched[row.id] = record._make(row)
     current = []
     for object_id, status in listing:
@@ -107,13 +123,9 @@ def read_history(
     commits.
     """
     known = cache.known(thread_id) if cache is not None else {}
-    messages, steps = db.messages, db.run_steps
     final: dict[str, Any] = {}
-    message_rows = _current_rows(
-        conn, messages, MessageRow, [messages.c.thread_id == thread_id], known, final
-    )
-    tool_conditions = [steps.c.thread_id == thread_id, steps.c.type == "tool_calls"]
-    tool_steps = _current_rows(conn, steps, StepRow, tool_conditions, known, final)
+    message_rows = _current_rows(conn, _MESSAGES, thread_id, known, final)
+    tool_steps = _current_rows(conn, _TOOL_STEPS, thread_id, known, final)
     if cache is not None:
         after_commit(conn, lambda: cache.keep(thread_id, final))
     if last_messages is not None:

@@ -16,6 +16,7 @@ from assistant_graph.assistants_server import db
 from assistant_graph.assistants_server.ids import now
 from assistant_graph.assistants_server.store import rows
 from assistant_graph.assistants_server.store.history import HistoryCache, read_history
+from assistant_graph.assistants_server.store.queries import update_by_id
 from assistant_graph.assistants_server.store.run_progress import (
     RELEASED,
     discard_partial_output,
@@ -82,7 +83,7 @@ def begin_attempt(
         return None
     values = lease.values()
     if row.status == "cancelling":
-        conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(**values))
+        update_by_id(conn, _RUNS, run_id, values)
         return Attempt(rows.run(row), False, None, [], [])
     moved = row.status == "queued"
     if moved:
@@ -92,7 +93,7 @@ def begin_attempt(
         # Only an attempt cut short leaves partial output, and it leaves the run
         # in_progress: a queued run (new, or re-queued after tool outputs) has none.
         discard_partial_output(conn, run_id)
-    conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(**values))
+    update_by_id(conn, _RUNS, run_id, values)
     run = rows.run(row, values)
     truncation = run.get("truncation_strategy") or {}
     last = truncation.get("last_messages") if truncation.get("type") == "last_messages" else None
@@ -110,7 +111,7 @@ def claim_run(conn: Connection, run_id: str, lease: Lease, dead_owners: tuple[st
         return False
     if not _free_for(row, lease.owner, dead_owners):
         return False
-    conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(**lease.values()))
+    update_by_id(conn, _RUNS, run_id, lease.values())
     return True
 
 

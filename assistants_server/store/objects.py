@@ -15,14 +15,20 @@ from assistant_graph.assistants_server.store.errors import (
     ACTIVE_RUN_MESSAGE,
     ThreadBusy,
 )
-from assistant_graph.assistants_server.store.queries import get_row, list_page, owned_thread
-from sqlalchemy import Connection, delete, insert, select, update
+from assistant_graph.assistants_server.store.queries import (
+    get_row,
+    insert_row,
+    list_page,
+    owned_thread,
+    update_by_id,
+)
+from sqlalchemy import Connection, delete, insert, select
 
 # -- assistants ---------------------------------------------------------------------------
 
 
 def _owned_assistant(conn: Connection, owner: str, assistant_id: str) -> Any:
-    return get_row(conn, db.assistants, assistant_id, db.assistants.c.api_key_hash == owner)
+    return get_row(conn, db.assistants, assistant_id, api_key_hash=owner)
 
 
 def create_assistant(conn: Connection, owner: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +58,7 @@ def modify_assistant(
     """Merge ``changes`` into an assistant's body."""
     row = _owned_assistant(conn, owner, assistant_id)
     data = {**row.data, **changes}
-    conn.execute(update(db.assistants).where(db.assistants.c.id == row.id).values(data=data))
+    update_by_id(conn, db.assistants, row.id, {"data": data})
     return rows.assistant(_owned_assistant(conn, owner, assistant_id))
 
 
@@ -89,7 +95,7 @@ def modify_thread(
     """Merge ``changes`` (metadata, tool resources) into a thread's body."""
     row = owned_thread(conn, owner, thread_id)
     data = {**row.data, **changes}
-    conn.execute(update(db.threads).where(db.threads.c.id == thread_id).values(data=data))
+    update_by_id(conn, db.threads, thread_id, {"data": data})
     return rows.thread(owned_thread(conn, owner, thread_id))
 
 
@@ -134,7 +140,7 @@ def insert_message(
         "status": status,
         "created_at": created,
     }
-    result = conn.execute(insert(db.messages).values(**columns, data=data))
+    result = insert_row(conn, db.messages, {**columns, "data": data})
     primary_key = result.inserted_primary_key
     assert primary_key is not None
     body = {"object": "thread.message", **columns, **data}
@@ -174,7 +180,7 @@ def add_message(
 
 def _message_row(conn: Connection, owner: str, thread_id: str, message_id: str) -> Any:
     owned_thread(conn, owner, thread_id)
-    return get_row(conn, db.messages, message_id, db.messages.c.thread_id == thread_id)
+    return get_row(conn, db.messages, message_id, thread_id=thread_id)
 
 
 def get_message(conn: Connection, owner: str, thread_id: str, message_id: str) -> dict[str, Any]:
@@ -199,7 +205,7 @@ def modify_message(
     """Merge ``changes`` (metadata) into a message's body."""
     row = _message_row(conn, owner, thread_id, message_id)
     data = {**row.data, **changes}
-    conn.execute(update(db.messages).where(db.messages.c.id == message_id).values(data=data))
+    update_by_id(conn, db.messages, message_id, {"data": data})
     return rows.message(_message_row(conn, owner, thread_id, message_id))
 
 

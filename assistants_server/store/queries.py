@@ -1,7 +1,13 @@
-"""Queries every kind of object shares: one row by id, the caller's thread, a page of a list."""
+"""Queries every kind of object shares: one row by id, the caller's thread, a page of a list.
+
+The statements for one row by id (and other columns) and for an update by id are built once
+per table and column set, with bound parameters, and reused: SQLAlchemy then reuses their
+cache key and compiled form instead of building them again for every call.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from assistant_graph.assistants_server import db
@@ -11,18 +17,55 @@ from assistant_graph.assistants_server.store.errors import (
     InvalidRequest,
     NotFound,
 )
-from sqlalchemy import ColumnElement, Connection, Table, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 
 
-def get_row(
-    conn: Connection, table: Table, object_id: str, *conditions: ColumnElement[bool]
-) -> Any:
-    """Return the row of ``table`` with ``object_id`` matching ``conditions`` (or NotFound)."""
-    row = conn.execute(select(table).where(table.c.id == object_id, *conditions)).first()
+@functools.cache
+def _select_by(table_name: str, columns: tuple[str, ...]) -> Select[Any]:
+    table = db.metadata.tables[table_name]
+    return select(table).where(*(table.c[name] == bindparam(f"by_{name}") for name in columns))
+
+
+@functools.cache
+def _update_by_id(table_name: str) -> Update:
+    table = db.metadata.tables[table_name]
+    return update(table).where(table.c.id == bindparam("by_id"))
+
+
+def get_row(conn: Connection, table: Table, object_id: str, **columns: str) -> Any:
+    """Return the row of ``table`` with ``object_id`` and these column values (or NotFound)."""
+    values = {"id": object_id, **columns}
+    statement = _select_by(table.name, tuple(values))
+    row = conn.execute(statement, {f"by_{name}": value for name, value in values.items()}).first()
     if row is None:
         kind, param = rows.KINDS[table.name]
         raise NotFound(kind, object_id, param)
     return row
+
+
+def update_by_id(conn: Connection, table: Table, object_id: str, values: dict[str, Any]) -> None:
+    """Set the columns ``values`` of the row of ``table`` with ``object_id``."""
+    conn.execute(_update_by_id(table.name), {"by_id": object_id, **values})
+
+
+@functools.cache
+def _insert(table_name: str) -> Any:
+    return insert(db.metadata.tables[table_name])
+
+
+def insert_row(conn: Connection, table: Table, values: dict[str, Any]) -> Any:
+    """Insert one row of ``table`` with the columns ``values``; return the result."""
+    return conn.execute(_insert(table.name), values)
 
 
 def owned_thread(conn: Connection, owner: str, thread_id: str) -> Any:
@@ -31,7 +74,7 @@ def owned_thread(conn: Connection, owner: str, thread_id: str) -> Any:
     Messages, runs and steps belong to their thread's owner: every request about them passes
     through here first.
     """
-    return get_row(conn, db.threads, thread_id, db.threads.c.api_key_hash == owner)
+    return get_row(conn, db.threads, thread_id, api_key_hash=owner)
 
 
 def list_page(

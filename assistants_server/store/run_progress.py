@@ -12,8 +12,8 @@ from assistant_graph.assistants_server import db
 from assistant_graph.assistants_server.ids import new_id, now
 from assistant_graph.assistants_server.store import rows
 from assistant_graph.assistants_server.store.objects import insert_message
-from assistant_graph.assistants_server.store.queries import get_row
-from sqlalchemy import Connection, delete, func, insert, select, update
+from assistant_graph.assistants_server.store.queries import get_row, insert_row, update_by_id
+from sqlalchemy import Connection, delete, func, select
 
 _RUNS, _STEPS, _MESSAGES = db.runs, db.run_steps, db.messages
 RELEASED = {"owner": None, "owner_pid": None, "owner_host": None, "lease_expires_at": None}
@@ -57,7 +57,7 @@ def insert_step(
         "status": "in_progress",
         "created_at": now(),
     }
-    conn.execute(insert(_STEPS).values(**columns, after_message_seq=after_message_seq, data=data))
+    insert_row(conn, _STEPS, {**columns, "after_message_seq": after_message_seq, "data": data})
     return {"object": "thread.run.step", **columns, **data}
 
 
@@ -69,7 +69,7 @@ def _update_row(
     values: dict[str, Any] = {"data": {**row.data, **changes}}
     if status is not None:
         values["status"] = status
-    conn.execute(update(table).where(table.c.id == object_id).values(**values))
+    update_by_id(conn, table, object_id, values)
     return {**rows.BUILDERS[table.name](row), "status": values.get("status", row.status), **changes}
 
 
@@ -123,7 +123,7 @@ def update_run(
         if status not in rows.EXECUTABLE_RUN_STATUSES:
             values.update(RELEASED)
     if values:
-        conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(**values))
+        update_by_id(conn, _RUNS, run_id, values)
     return rows.run(row, values)
 
 

@@ -32,7 +32,12 @@ from assistant_graph.assistants_server.store.objects import (
     create_thread,
     insert_message,
 )
-from assistant_graph.assistants_server.store.queries import get_row, list_page, owned_thread
+from assistant_graph.assistants_server.store.queries import (
+    get_row,
+    list_page,
+    owned_thread,
+    update_by_id,
+)
 from sqlalchemy import Connection, insert, select, update
 
 _RUNS, _STEPS = db.runs, db.run_steps
@@ -78,7 +83,7 @@ def create_run(
     if new_thread is None:
         assert thread_id is not None
         owned_thread(conn, owner, thread_id)
-    assistant = get_row(conn, db.assistants, assistant_id, db.assistants.c.api_key_hash == owner)
+    assistant = get_row(conn, db.assistants, assistant_id, api_key_hash=owner)
     data = run_settings(rows.assistant(assistant), requested)
     thread: dict[str, Any] | None = None
     if new_thread is not None:
@@ -194,7 +199,7 @@ def requeue_with_outputs(
         "data": {**current.data, "required_action": None},
         **lease.values(),
     }
-    conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(**values))
+    update_by_id(conn, _RUNS, run_id, values)
     run = rows.run(current, values)
     idempotency_keys.record_run(conn, key, run, stream)
     attempt = begin_attempt(conn, run_id, lease, history) if begin else None
@@ -203,7 +208,7 @@ def requeue_with_outputs(
 
 def _run_row_in_thread(conn: Connection, owner: str, thread_id: str, run_id: str) -> Any:
     owned_thread(conn, owner, thread_id)
-    return get_row(conn, _RUNS, run_id, _RUNS.c.thread_id == thread_id)
+    return get_row(conn, _RUNS, run_id, thread_id=thread_id)
 
 
 def get_run(conn: Connection, owner: str, thread_id: str, run_id: str) -> dict[str, Any]:
@@ -225,7 +230,7 @@ def modify_run(
     if metadata is None:
         return rows.run(row)
     values = {"data": {**row.data, "metadata": metadata}}
-    conn.execute(update(_RUNS).where(_RUNS.c.id == run_id).values(**values))
+    update_by_id(conn, _RUNS, run_id, values)
     return rows.run(row, values)
 
 
@@ -234,7 +239,7 @@ def get_step(
 ) -> dict[str, Any]:
     """One step of a run of the owner's thread."""
     _run_row_in_thread(conn, owner, thread_id, run_id)
-    return rows.step(get_row(conn, _STEPS, step_id, _STEPS.c.run_id == run_id))
+    return rows.step(get_row(conn, _STEPS, step_id, run_id=run_id))
 
 
 def list_steps(conn: Connection, owner: str, thread_id: str, run_id: str, **page: Any) -> rows.Page:
