@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant_graph.assistants_server.backends.base import ModelBackend
@@ -15,12 +15,6 @@ if TYPE_CHECKING:
     from assistant_graph.assistants_server.idempotency import KeyClock
 
 
-def _key_clock() -> KeyClock:
-    from assistant_graph.assistants_server.idempotency import KeyClock
-
-    return KeyClock()
-
-
 @dataclass
 class ServerContext:
     """Settings, store, event bus, backend, worker and idempotency clock of one instance."""
@@ -31,4 +25,4 @@ class ServerContext:
     backend: ModelBackend
     worker: RunWorker
     owns_backend: bool
-    key_clock: KeyClock = field(default_factory=_key_clock)
+    key_clock: KeyClock
