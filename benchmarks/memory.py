@@ -1,11 +1,12 @@
 """Memory: peak RSS of a 32-conversation run, the graph's and the prebuilt agent's.
 
-For each agent a child process (``python -m benchmarks.memory AGENT BASE_URL COUNT``) builds
-the agent of :mod:`benchmarks.contenders` on the fake Chat Completions endpoint (L = 300 ms; the
-graph with its embedded server in the same process), runs one conversation, then 32 at once,
-and prints its peak RSS (``VmHWM``) before and after the batch as JSON, so nothing else this process
-did inflates the figure. The value is the graph's peak; the prebuilt agent's peak and the ratio
-are reported beside it. No target.
+For each agent a child process (``python -m benchmarks.memory AGENT PORT COUNT``) builds the
+agent of :mod:`benchmarks.contenders` on the fake Chat Completions endpoint (L = 300 ms; the
+graph with its embedded server in the same process), runs one conversation, then 32 at once, and
+prints its peak RSS (``VmHWM``) before and after the batch as JSON, so nothing else this process
+did inflates the figure. The two children run side by side (peak memory does not depend on
+speed). The value is the graph's peak; the prebuilt agent's peak and the ratio are reported
+beside it. No target.
 """
 
 from __future__ import annotations
@@ -53,25 +54,39 @@ def child(agent: str, port: int, count: int) -> dict[str, float]:
     return {"peak_rss_before_batch_mib": ready, "peak_rss_mib": _peak_rss_mib()}
 
 
-def _in_child(agent: str, endpoint: FakeChatEndpoint, count: int) -> dict[str, float]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.memory", agent, str(endpoint.port), str(count)],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_SECONDS,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(CHILD_FAILED.format(code=proc.returncode, stderr=proc.stderr[-2000:]))
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def _children(endpoint: FakeChatEndpoint, count: int) -> dict[str, dict[str, float]]:
+    """Both agents' figures, each from its own child process (the two run side by side)."""
+    processes = {
+        agent: subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.memory", agent, str(endpoint.port), str(count)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for agent in (GRAPH, PREBUILT)
+    }
+    results = {}
+    try:
+        for agent, process in processes.items():
+            stdout, stderr = process.communicate(timeout=CHILD_TIMEOUT_SECONDS)
+            if process.returncode != 0:
+                code = process.returncode
+                raise RuntimeError(CHILD_FAILED.format(code=code, stderr=stderr[-2000:]))
+            results[agent] = json.loads(stdout.strip().splitlines()[-1])
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    return results
 
 
 def measure(options: Options) -> Figure:
     """Run the figure (in two child processes)."""
     count = QUICK_CONVERSATIONS if options.quick else CONVERSATIONS
     with fake_chat_endpoint() as endpoint:
-        graph = _in_child(GRAPH, endpoint, count)
-        prebuilt = _in_child(PREBUILT, endpoint, count)
+        measured = _children(endpoint, count)
+    graph, prebuilt = measured[GRAPH], measured[PREBUILT]
     peak = graph["peak_rss_mib"]
     return Figure(
         name=NAME,
