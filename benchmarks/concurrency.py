@@ -94,7 +94,7 @@ def throughput_figure(
 def measure(options: Options) -> list[Figure]:
     """Run the figures (one per latency)."""
     count = QUICK_CONVERSATIONS if options.quick else CONVERSATIONS
-    reps = options.reps(3, 1)
+    reps = options.reps(5, 1)
     figures = []
     with fake_chat_endpoint() as endpoint:
         for latency_ms in QUICK_LATENCIES_MS if options.quick else LATENCIES_MS:
