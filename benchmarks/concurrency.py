@@ -6,13 +6,15 @@ together with ``asyncio.gather(agent.ainvoke(...))`` in one event loop; the agen
 alternate (graph first on even repetitions), after one warm-up batch each. Throughput is
 conversations ÷ the batch's wall time; the figure is the graph's median throughput ÷ the
 prebuilt agent's (above 1: the graph completes more). The p50/p95 conversation latency inside a
-batch and the CPU per conversation under load are reported beside it. Everything on the graph's
-side (graph, embedded server) shares one process and its GIL, as does the prebuilt agent.
+batch and the CPU per conversation under load are reported beside it, and so is the number of
+conversations that did not end with the scripted answer (the target is none). Everything on the
+graph's side (graph, embedded server) shares one process and its GIL, as does the prebuilt agent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 from benchmarks.contenders import GRAPH, PREBUILT, Contender, contenders, gather_conversations
@@ -26,6 +28,8 @@ QUICK_CONVERSATIONS = 8
 LATENCIES_MS = (0.0, 300.0, 1000.0)
 QUICK_LATENCIES_MS = (0.0, 100.0)
 WARM_UP_CONVERSATIONS = 4
+RIGHT_ANSWERS = "every answer right"
+"""The figure's target: the ratio is reported; every conversation must reach the answer."""
 
 
 class Batches:
@@ -35,14 +39,19 @@ class Batches:
         self.walls: list[float] = []
         self.latencies: list[float] = []
         self.cpu: list[float] = []
+        self.wrong: list[str] = []
+        """What went wrong in each conversation whose answer was wrong."""
 
     async def run(self, contender: Contender, count: int) -> None:
         """Run and record one batch of ``count`` conversations."""
         cpu_start = time.process_time()
-        wall, latencies = await gather_conversations(contender, count)
+        wall, latencies, wrong = await gather_conversations(contender, count)
         self.cpu.append(time.process_time() - cpu_start)
         self.walls.append(wall)
         self.latencies.extend(latencies)
+        self.wrong.extend(wrong)
+        for problem in wrong:
+            print(f"[benchmarks] {NAME}: {problem}", file=sys.stderr, flush=True)
 
 
 async def measure_latency(both: dict[str, Contender], count: int, reps: int) -> dict[str, Batches]:
@@ -75,18 +84,24 @@ def throughput_figure(
             f"{name}_p50_s": rounded(median(agent.latencies), 3),
             f"{name}_p95_s": rounded(percentile(agent.latencies, 0.95), 3),
             f"{name}_cpu_ms_per_conversation": rounded(median(agent.cpu) / count * 1000, 1),
+            f"{name}_wrong_answers": len(agent.wrong),
         }
+    wrong = sum(len(agent.wrong) for agent in batches.values())
     return Figure(
         name=f"{NAME}_L{latency_ms:g}",
         title=f"{count} at once: graph conv/s / prebuilt conv/s, L={latency_ms:g}ms",
         value=rounded(rate[GRAPH] / rate[PREBUILT], 3),
         unit="x",
+        target=RIGHT_ANSWERS,
+        holds=wrong == 0,
         details=details,
         shown=(
             "graph_conversations_per_s",
             "prebuilt_conversations_per_s",
             "graph_p95_s",
             "prebuilt_p95_s",
+            "graph_wrong_answers",
+            "prebuilt_wrong_answers",
         ),
     )
 

@@ -30,6 +30,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from benchmarks.fake_chat_endpoint import API_KEY, MODEL, FakeChatEndpoint
 from benchmarks.harness import (
+    WrongAnswerError,
     chat_completions_server,
     check_answer,
     graph_context,
@@ -82,14 +83,20 @@ class Contender:
             raise RuntimeError(f"The {self.name} streamed no answer text.")
         return Sample(wall=wall, first_token=first_token, cpu=cpu)
 
-    async def ainvoke_once(self) -> float:
-        """Run one conversation with ``ainvoke`` on a fresh thread; its seconds (checked)."""
+    async def ainvoke_once(self) -> tuple[float, str]:
+        """Run one conversation with ``ainvoke`` on a fresh thread.
+
+        Returns its seconds and, when its answer is wrong, what went wrong (else "").
+        """
         config = new_thread_config()
         start = time.perf_counter()
         result = await self.graph.ainvoke(question(), config, **self.invoke_options)
         seconds = time.perf_counter() - start
-        check_answer(result["messages"], self.name)
-        return seconds
+        try:
+            check_answer(result["messages"], self.name)
+        except WrongAnswerError as exc:
+            return seconds, str(exc)
+        return seconds, ""
 
     def check(self, config: dict[str, Any]) -> None:
         """Raise unless the thread ``config`` names holds the finished conversation."""
@@ -154,8 +161,12 @@ def contenders(
         yield agents
 
 
-async def gather_conversations(contender: Contender, count: int) -> tuple[float, list[float]]:
-    """(wall seconds, per-conversation seconds) of ``count`` conversations started together."""
+async def gather_conversations(
+    contender: Contender, count: int
+) -> tuple[float, list[float], list[str]]:
+    """``count`` conversations started together: wall seconds, each one's seconds, and what
+    went wrong in those whose answer was wrong."""
     start = time.perf_counter()
-    latencies = await asyncio.gather(*(contender.ainvoke_once() for _ in range(count)))
-    return time.perf_counter() - start, list(latencies)
+    results = await asyncio.gather(*(contender.ainvoke_once() for _ in range(count)))
+    wall = time.perf_counter() - start
+    return wall, [seconds for seconds, _ in results], [wrong for _, wrong in results if wrong]

@@ -42,6 +42,7 @@ __all__ = [
     "QUESTION",
     "SCRIPT_MATCH",
     "Options",
+    "WrongAnswerError",
     "chat_completions_server",
     "check_answer",
     "check_graph_answer",
@@ -169,12 +170,17 @@ def question() -> dict[str, Any]:
     return {"messages": [HumanMessage(QUESTION)]}
 
 
+class WrongAnswerError(RuntimeError):
+    """A benchmark conversation did not end with both tool rounds and the scripted answer."""
+
+
 def check_answer(messages: list[BaseMessage], who: str = "graph") -> None:
-    """Raise unless the turn went through both tool rounds to the scripted answer."""
+    """Raise :class:`WrongAnswerError` unless the turn went through both tool rounds to the
+    scripted answer."""
     last = messages[-1]
     tool_rounds = sum(1 for m in messages if isinstance(m, AIMessage) and m.tool_calls)
     if not isinstance(last, AIMessage) or ANSWER not in str(last.content) or tool_rounds < 2:
-        raise RuntimeError(BENCHMARK_ERROR.format(detail=f"{who}'s last message {last!r}"))
+        raise WrongAnswerError(BENCHMARK_ERROR.format(detail=f"{who}'s last message {last!r}"))
 
 
 def check_graph_answer(result: dict[str, Any]) -> None:

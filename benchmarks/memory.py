@@ -22,7 +22,7 @@ from pathlib import Path
 from benchmarks.contenders import GRAPH, PREBUILT, contenders, gather_conversations
 from benchmarks.fake_chat_endpoint import FakeChatEndpoint, fake_chat_endpoint
 from benchmarks.figure import Figure
-from benchmarks.harness import Options, rounded
+from benchmarks.harness import Options, WrongAnswerError, rounded
 
 NAME = "memory"
 LATENCY_MS = 300.0
@@ -50,7 +50,9 @@ def child(agent: str, port: int, count: int) -> dict[str, float]:
     endpoint = FakeChatEndpoint.running_at(port)
     with contenders(endpoint, LATENCY_MS, only=agent) as both:
         ready = _peak_rss_mib()
-        asyncio.run(gather_conversations(both[agent], count))
+        _, _, wrong = asyncio.run(gather_conversations(both[agent], count))
+    if wrong:
+        raise WrongAnswerError(wrong[0])
     return {"peak_rss_before_batch_mib": ready, "peak_rss_mib": _peak_rss_mib()}
 
 
