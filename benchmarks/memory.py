@@ -32,7 +32,7 @@ CHILD_TIMEOUT_SECONDS = 300
 CHILD_FAILED = "The memory benchmark's child process failed (exit {code}): {stderr}"
 
 
-def _peak_rss_mib() -> float:
+def peak_rss_mib() -> float:
     """Peak RSS of this process: ``VmHWM`` on Linux, else ``ru_maxrss``.
 
     ``ru_maxrss`` survives ``exec``: in a child it starts at the parent's size at fork time,
@@ -49,11 +49,11 @@ def child(agent: str, port: int, count: int) -> dict[str, float]:
     """Run the conversations of ``agent`` in this process; peak RSS figures (MiB)."""
     endpoint = FakeChatEndpoint.running_at(port)
     with contenders(endpoint, LATENCY_MS, only=agent) as both:
-        ready = _peak_rss_mib()
+        ready = peak_rss_mib()
         _, _, wrong = asyncio.run(gather_conversations(both[agent], count))
     if wrong:
         raise WrongAnswerError(wrong[0])
-    return {"peak_rss_before_batch_mib": ready, "peak_rss_mib": _peak_rss_mib()}
+    return {"peak_rss_before_batch_mib": ready, "peak_rss_mib": peak_rss_mib()}
 
 
 def _children(endpoint: FakeChatEndpoint, count: int) -> dict[str, dict[str, float]]:
