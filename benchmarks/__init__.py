@@ -1,25 +1,27 @@
-"""Benchmarks: the graph's overhead against the model's own time and the seed's agent loop.
+"""Benchmarks: the graph against LangGraph's prebuilt agent on the same model, and start-up.
 
-Run every figure (about two minutes on two cores) and write the figures as JSON::
+Run every benchmark and write the figures as JSON::
 
     python -m benchmarks                       # table + benchmarks/results/latest.json
     python -m benchmarks --json out.json       # choose the JSON path
-    python -m benchmarks --only step_overhead --only vs_seed
-    python -m benchmarks --quick               # smoke test: few repetitions, small sizes
+    python -m benchmarks --only vs_prebuilt --only startup
+    python -m benchmarks --quick               # smoke run: few repetitions, small sizes
 
-Every figure is a ratio or count measured in the same run against an embedded Assistants
-server (temporary SQLite file, offline model scripted to two tool rounds + an answer, an
-artificial latency L per model call), so the noise of a shared machine cancels out; times
-are medians of several repetitions. One module per figure:
+Every figure is a ratio, rate or size measured within one run (times are medians, the compared
+sides alternate), so the noise of a shared machine cancels out as far as it can. Every
+conversation is the one of :mod:`benchmarks.conversation` (two calculator rounds and an answer:
+three model calls). One module per benchmark (``--only`` takes its name):
 
-* :mod:`benchmarks.step_overhead` — graph wall ÷ (3 x L), L = 100 ms;
-* :mod:`benchmarks.vs_seed` — graph wall ÷ the seed's ``execute_agent`` loop (upstream defaults);
-* :mod:`benchmarks.thread_length` — agent loop: one turn on an Assistants thread of 500 prior
-  messages ÷ of 5 (the LangGraph state holds only the current conversation), L = 0;
-* :mod:`benchmarks.thread_length_state` — the same with the prior messages also in the
-  LangGraph state (its checkpointer's whole-list (de)serialisation included; reported);
-* :mod:`benchmarks.concurrency` — 32 conversations at once ÷ one, L = 100 ms;
-* :mod:`benchmarks.throughput` — runs per second, p50/p95 latency, L = 0, beside the seed loop;
-* :mod:`benchmarks.checkpoint_cost` — SQLite checkpoint bytes per step at thread length 5 and 500;
-* :mod:`benchmarks.memory` — peak RSS of the 32-conversation run (in a child process).
+* :mod:`benchmarks.startup` — ``assistant-graph --help`` wall time; import time of
+  ``assistant_graph.graph`` ÷ ``langgraph.graph`` + langchain_community's V2 runnable;
+* :mod:`benchmarks.vs_prebuilt` — graph ÷ LangGraph's prebuilt agent with ``ChatOpenAI``, same
+  fake Chat Completions endpoint (:mod:`benchmarks.fake_chat_endpoint`), L = 0, 300, 1000 ms:
+  wall time, time to first answer token, CPU per conversation;
+* :mod:`benchmarks.concurrency` — 32 conversations at once: the graph's conversations per second
+  ÷ the prebuilt agent's, same endpoint and latencies;
+* :mod:`benchmarks.vs_seed` — graph wall ÷ the seed's ``execute_agent`` loop (offline model);
+* :mod:`benchmarks.thread_length` — one turn on an Assistants thread of 500 messages ÷ of 5;
+* :mod:`benchmarks.thread_length_state` — the same with the messages also in LangGraph state;
+* :mod:`benchmarks.checkpoint_cost` — SQLite checkpoint bytes per step at 5 and 500 messages;
+* :mod:`benchmarks.memory` — peak RSS of 32 conversations at once, beside the prebuilt agent's.
 """

@@ -14,13 +14,14 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from assistant_graph.graph import Context, build_graph
+from assistant_graph.graph import build_graph
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from benchmarks.figure import Figure
 from benchmarks.harness import (
     Options,
     check_graph_answer,
+    graph_context,
     new_thread_config,
     question,
     rounded,
@@ -31,7 +32,7 @@ from benchmarks.priming import prime_thread
 NAME = "checkpoint_cost"
 SHORT = 5
 LONG = 500
-QUICK_LONG = 100
+QUICK_LONG = 40
 
 _BLOB_BYTES = """
 SELECT
@@ -61,7 +62,7 @@ def measure(options: Options) -> Figure:
     per_length: dict[int, dict[str, float]] = {}
     with scripted_server(0.0) as server, tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "checkpoints.sqlite"
-        context = Context(base_url=server.base_url)
+        context = graph_context(server)
         with SqliteSaver.from_conn_string(str(path)) as saver:
             graph = build_graph(checkpointer=saver)
             for length in (SHORT, long):

@@ -1,79 +1,114 @@
-"""Memory: peak RSS of the 32-conversation run, measured in a child process.
+"""Memory: peak RSS of a 32-conversation run, the graph's and the prebuilt agent's.
 
-The child (``python -m benchmarks.memory``) starts the embedded server, builds the graph, runs
-32 conversations at once (L = 100 ms) and prints its ``ru_maxrss`` before and after as JSON, so
-nothing else this process did inflates the figure. Reported, no target.
+For each agent a child process (``python -m benchmarks.memory AGENT PORT COUNT``) builds the
+agent of :mod:`benchmarks.contenders` on the fake Chat Completions endpoint (L = 300 ms; the
+graph with its embedded server in the same process), runs one conversation, then 32 at once, and
+prints its peak RSS (``VmHWM``) before and after the batch as JSON, so nothing else this process
+did inflates the figure. The two children run side by side (peak memory does not depend on
+speed). The value is the graph's peak; the prebuilt agent's peak and the ratio are reported
+beside it. No target.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
-from langgraph.checkpoint.memory import InMemorySaver
-
-from benchmarks.concurrency import CONVERSATIONS, LATENCY_MS, QUICK_CONVERSATIONS
+from benchmarks.contenders import GRAPH, PREBUILT, contenders, gather_conversations
+from benchmarks.fake_chat_endpoint import FakeChatEndpoint, fake_chat_endpoint
 from benchmarks.figure import Figure
-from benchmarks.harness import Options, rounded, scripted_server
+from benchmarks.harness import Options, WrongAnswerError, rounded
 
 NAME = "memory"
+LATENCY_MS = 300.0
+CONVERSATIONS = 32
+QUICK_CONVERSATIONS = 8
 CHILD_TIMEOUT_SECONDS = 300
 CHILD_FAILED = "The memory benchmark's child process failed (exit {code}): {stderr}"
 
 
-def _peak_rss_mib() -> float:
+def peak_rss_mib() -> float:
+    """Peak RSS of this process: ``VmHWM`` on Linux, else ``ru_maxrss``.
+
+    ``ru_maxrss`` survives ``exec``: in a child it starts at the parent's size at fork time,
+    so where ``/proc`` exists the high-water mark of this process's own memory is read instead.
+    """
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def child(count: int) -> dict[str, float]:
-    """Run the conversations in this process and return peak RSS figures (MiB)."""
-    from assistant_graph.graph import Context, build_graph
+def child(agent: str, port: int, count: int) -> dict[str, float]:
+    """Run the conversations of ``agent`` in this process; peak RSS figures (MiB)."""
+    endpoint = FakeChatEndpoint.running_at(port)
+    with contenders(endpoint, LATENCY_MS, only=agent) as both:
+        ready = peak_rss_mib()
+        _, _, wrong = asyncio.run(gather_conversations(both[agent], count))
+    if wrong:
+        raise WrongAnswerError(wrong[0])
+    return {"peak_rss_before_batch_mib": ready, "peak_rss_mib": peak_rss_mib()}
 
-    from benchmarks.concurrency import conversations_at_once
 
-    with scripted_server(LATENCY_MS) as server:
-        context = Context(base_url=server.base_url)
-        graph = build_graph(checkpointer=InMemorySaver())
-
-        async def main() -> float:
-            await conversations_at_once(graph, context, 1)
-            ready = _peak_rss_mib()
-            await conversations_at_once(graph, context, count)
-            return ready
-
-        ready = asyncio.run(main())
-    return {"peak_rss_before_batch_mib": ready, "peak_rss_mib": _peak_rss_mib()}
+def _children(endpoint: FakeChatEndpoint, count: int) -> dict[str, dict[str, float]]:
+    """Both agents' figures, each from its own child process (the two run side by side)."""
+    processes = {
+        agent: subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.memory", agent, str(endpoint.port), str(count)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for agent in (GRAPH, PREBUILT)
+    }
+    results = {}
+    try:
+        for agent, process in processes.items():
+            stdout, stderr = process.communicate(timeout=CHILD_TIMEOUT_SECONDS)
+            if process.returncode != 0:
+                code = process.returncode
+                raise RuntimeError(CHILD_FAILED.format(code=code, stderr=stderr[-2000:]))
+            results[agent] = json.loads(stdout.strip().splitlines()[-1])
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    return results
 
 
 def measure(options: Options) -> Figure:
-    """Run the figure (in a child process)."""
+    """Run the figure (in two child processes)."""
     count = QUICK_CONVERSATIONS if options.quick else CONVERSATIONS
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.memory", str(count)],
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_SECONDS,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(CHILD_FAILED.format(code=proc.returncode, stderr=proc.stderr[-2000:]))
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
-    peak = figures["peak_rss_mib"]
+    with fake_chat_endpoint() as endpoint:
+        measured = _children(endpoint, count)
+    graph, prebuilt = measured[GRAPH], measured[PREBUILT]
+    peak = graph["peak_rss_mib"]
     return Figure(
         name=NAME,
-        title=f"memory: peak RSS of the {count}-conversation run",
+        title=f"memory: peak RSS of {count} conversations at once (graph + embedded server)",
         value=rounded(peak, 1),
         unit="MiB",
         details={
             "conversations": count,
-            "peak_rss_before_batch_mib": rounded(figures["peak_rss_before_batch_mib"], 1),
-            "batch_increment_mib": rounded(peak - figures["peak_rss_before_batch_mib"], 1),
+            "latency_ms": LATENCY_MS,
+            "peak_rss_before_batch_mib": rounded(graph["peak_rss_before_batch_mib"], 1),
+            "batch_increment_mib": rounded(peak - graph["peak_rss_before_batch_mib"], 1),
+            "prebuilt_peak_rss_mib": rounded(prebuilt["peak_rss_mib"], 1),
+            "prebuilt_batch_increment_mib": rounded(
+                prebuilt["peak_rss_mib"] - prebuilt["peak_rss_before_batch_mib"], 1
+            ),
+            "ratio_to_prebuilt": rounded(peak / prebuilt["peak_rss_mib"], 3),
         },
+        shown=("batch_increment_mib", "prebuilt_peak_rss_mib", "ratio_to_prebuilt"),
     )
 
 
 if __name__ == "__main__":
-    print(json.dumps(child(int(sys.argv[1]))))
+    print(json.dumps(child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))

@@ -7,22 +7,6 @@ from collections.abc import Sequence
 from benchmarks.figure import Figure
 
 HEADERS = ("figure", "value", "target", "ok", "details")
-KEY_DETAILS: dict[str, tuple[str, ...]] = {
-    "step_overhead": ("sync_wall_median_s", "async_ratio", "sqlite_sync_durability_ratio"),
-    "vs_seed": ("graph_wall_median_s", "seed_wall_median_s"),
-    "thread_length": ("short_turn_median_s", "long_turn_median_s"),
-    "thread_length_state": ("short_turn_median_s", "long_turn_median_s"),
-    "concurrency": ("single_wall_median_s", "batch_wall_median_s"),
-    "throughput": (
-        "p50_run_latency_s",
-        "p95_run_latency_s",
-        "seed_runs_per_s",
-        "seed_p50_run_latency_s",
-        "seed_p95_run_latency_s",
-    ),
-    "checkpoint_cost": ("growth_factor", "length_factor"),
-    "memory": ("peak_rss_before_batch_mib", "batch_increment_mib"),
-}
 
 
 def _ok(figure: Figure) -> str:
@@ -32,8 +16,7 @@ def _ok(figure: Figure) -> str:
 
 
 def _details(figure: Figure) -> str:
-    keys = KEY_DETAILS.get(figure.name, ())
-    return ", ".join(f"{k}={figure.details[k]}" for k in keys if k in figure.details)
+    return ", ".join(f"{k}={figure.details[k]}" for k in figure.shown if k in figure.details)
 
 
 def render(figures: Sequence[Figure]) -> str:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant_graph.graph import Context, build_graph
+from assistant_graph.graph import build_graph
 from langgraph.checkpoint.memory import InMemorySaver
 
 from benchmarks.figure import Figure, at_most
 from benchmarks.harness import (
     Options,
     check_graph_answer,
+    graph_context,
     median,
     new_thread_config,
     question,
@@ -37,7 +38,7 @@ from benchmarks.harness import (
 NAME = "thread_length"
 SHORT = 5
 LONG = 500
-QUICK_LONG = 100
+QUICK_LONG = 40
 TARGET = 1.2
 
 
@@ -61,10 +62,10 @@ def continuing(graph: Any, assistant_thread_id: str) -> dict[str, Any]:
 
 def measure(options: Options) -> Figure:
     """Run the figure."""
-    reps = options.reps(21, 2)
+    reps = options.reps(21, 1)
     long = QUICK_LONG if options.quick else LONG
     with scripted_server(0.0) as server:
-        context = Context(base_url=server.base_url)
+        context = graph_context(server)
         graph = build_graph(checkpointer=InMemorySaver())
         with sync_client(server) as client:
             short_thread = assistants_thread_with(client, SHORT)

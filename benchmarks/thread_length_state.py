@@ -15,13 +15,14 @@ hits both. Each turn adds six messages, so the lengths grow slightly over the re
 
 from __future__ import annotations
 
-from assistant_graph.graph import Context, build_graph
+from assistant_graph.graph import build_graph
 from langgraph.checkpoint.memory import InMemorySaver
 
 from benchmarks.figure import Figure
 from benchmarks.harness import (
     Options,
     check_graph_answer,
+    graph_context,
     median,
     new_thread_config,
     question,
@@ -34,15 +35,15 @@ from benchmarks.priming import prime_thread
 NAME = "thread_length_state"
 SHORT = 5
 LONG = 500
-QUICK_LONG = 100
+QUICK_LONG = 40
 
 
 def measure(options: Options) -> Figure:
     """Run the figure."""
-    reps = options.reps(7, 2)
+    reps = options.reps(7, 1)
     long = QUICK_LONG if options.quick else LONG
     with scripted_server(0.0) as server:
-        context = Context(base_url=server.base_url)
+        context = graph_context(server)
         graph = build_graph(checkpointer=InMemorySaver())
         short_config, long_config = new_thread_config(), new_thread_config()
         short_length = prime_thread(graph, short_config, SHORT, context=context)

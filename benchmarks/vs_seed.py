@@ -6,7 +6,7 @@ runnable with upstream defaults (``check_every_ms=1000``); target ratio <= 0.15.
 
 from __future__ import annotations
 
-from assistant_graph.graph import Context, build_graph
+from assistant_graph.graph import build_graph
 from assistant_graph.tools import default_tools
 from langgraph.checkpoint.memory import InMemorySaver
 
@@ -15,6 +15,7 @@ from benchmarks.harness import (
     MODEL_CALLS_PER_CONVERSATION,
     Options,
     check_graph_answer,
+    graph_context,
     median,
     new_thread_config,
     question,
@@ -34,7 +35,7 @@ def measure(options: Options) -> Figure:
     reps = options.reps(5, 1)
     tools = default_tools()
     with scripted_server(LATENCY_MS) as server:
-        context = Context(base_url=server.base_url)
+        context = graph_context(server)
         graph = build_graph(checkpointer=InMemorySaver(), tools=tools)
         agent = seed_agent(server, tools)
 

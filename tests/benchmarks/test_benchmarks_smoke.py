@@ -1,7 +1,7 @@
-"""``python -m benchmarks --quick`` runs every figure and writes them all as JSON.
+"""``python -m benchmarks --quick`` runs every benchmark and writes all its figures as JSON.
 
-No timing is asserted (the machine is shared): only that each figure is present, has the
-declared shape, and that values which cannot depend on speed are sane.
+No timing is asserted (the machine is shared): only that each benchmark produced its figures,
+with the declared shape, and that values which cannot depend on speed are sane.
 """
 
 from __future__ import annotations
@@ -10,51 +10,93 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from benchmarks.registry import FIGURES
+from benchmarks.registry import BENCHMARKS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
-def test_quick_run_writes_every_figure_with_sane_types(tmp_path: Path) -> None:
-    """The quick run exits 0, prints the table and writes one well-formed entry per figure."""
-    out = tmp_path / "figures.json"
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
+    """The JSON document and the printed table of one ``--quick`` run (which must exit 0)."""
+    out = tmp_path_factory.mktemp("bench") / "figures.json"
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=280,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    document = json.loads(out.read_text())
+    return json.loads(out.read_text()), proc.stdout
+
+
+@pytest.mark.slow
+def test_quick_run_writes_every_figure_with_sane_types(quick_run: tuple[dict, str]) -> None:
+    """Every benchmark ran without error and each of its figures is well formed and printed."""
+    document, table = quick_run
     assert document["quick"] is True
     assert document["errors"] == {}
-    assert set(document["figures"]) == set(FIGURES)
-    for name, figure in document["figures"].items():
-        assert figure["name"] == name
-        assert isinstance(figure["value"], float | int) and figure["value"] > 0, figure
-        assert isinstance(figure["title"], str) and figure["title"] in proc.stdout
-        assert isinstance(figure["details"], dict) and figure["details"]
-        if figure["target"] and figure["target"] != "report":
-            assert isinstance(figure["holds"], bool), figure
-        else:
-            assert figure["holds"] is None, figure
-    figures = document["figures"]
+    assert list(document["benchmarks"]) == list(BENCHMARKS)
+    listed = [name for names in document["benchmarks"].values() for name in names]
+    assert sorted(listed) == sorted(document["figures"])
+    for benchmark, names in document["benchmarks"].items():
+        assert names, f"{benchmark} produced no figure"
+        for name in names:
+            figure = document["figures"][name]
+            assert name.startswith(benchmark) and figure["name"] == name
+            assert isinstance(figure["value"], float | int) and figure["value"] > 0, figure
+            assert figure["title"] in table
+            assert isinstance(figure["details"], dict) and figure["details"]
+            assert set(figure["shown"]) <= set(figure["details"]), figure
+            if figure["target"]:
+                assert isinstance(figure["holds"], bool), figure
+            else:
+                assert figure["holds"] is None, figure
+
+
+@pytest.mark.slow
+def test_quick_run_compares_with_the_prebuilt_agent(quick_run: tuple[dict, str]) -> None:
+    """Wall, first-token and CPU ratios exist for every latency, against the prebuilt agent,
+    and a conversation's first answer token never comes after its end."""
+    figures = quick_run[0]["figures"]
+    latencies = {f["details"]["latency_ms"] for n, f in figures.items() if n.startswith("vs_pre")}
+    assert len(latencies) >= 2 and 0 in latencies
+    for latency in latencies:
+        wall = figures[f"vs_prebuilt_wall_L{latency:g}"]["details"]
+        first = figures[f"vs_prebuilt_first_token_L{latency:g}"]["details"]
+        assert figures[f"vs_prebuilt_cpu_L{latency:g}"]["unit"] == "x"
+        assert "create_react_agent" in wall["prebuilt"] or "create_agent" in wall["prebuilt"]
+        for agent in ("graph", "prebuilt"):
+            for first_ms, wall_ms in zip(first[f"{agent}_ms"], wall[f"{agent}_ms"], strict=True):
+                assert first_ms <= wall_ms
+        concurrency = figures[f"concurrency_L{latency:g}"]["details"]
+        for agent in ("graph", "prebuilt"):
+            assert concurrency[f"{agent}_p50_s"] <= concurrency[f"{agent}_p95_s"]
+            assert concurrency[f"{agent}_conversations_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_quick_run_sizes_and_memory_are_sane(quick_run: tuple[dict, str]) -> None:
+    """Speed-independent figures: checkpoint steps per turn, start-up parts, peak memory."""
+    figures = quick_run[0]["figures"]
     assert figures["checkpoint_cost"]["details"]["at_5"]["steps"] >= 5, (
         "a two-tool-round turn writes a checkpoint for each of its five node steps at least"
     )
-    throughput = figures["throughput"]["details"]
-    assert throughput["p50_run_latency_s"] <= throughput["p95_run_latency_s"]
-    assert figures["memory"]["value"] >= figures["memory"]["details"]["peak_rss_before_batch_mib"]
+    startup = figures["startup_import"]["details"]
+    assert startup["graph_import_s"] > 0 and startup["baseline_import_s"] > 0
+    assert figures["startup_cli_help"]["target"] == "< 0.5"
+    memory = figures["memory"]
+    assert memory["value"] >= memory["details"]["peak_rss_before_batch_mib"]
+    assert memory["details"]["prebuilt_peak_rss_mib"] > 0
 
 
-def test_only_rejects_an_unknown_figure_name() -> None:
-    """``--only`` with a name that is not a figure is a usage error naming the choices."""
+def test_only_rejects_an_unknown_benchmark_name() -> None:
+    """``--only`` with a name that is not a benchmark is a usage error naming the choices."""
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--only", "nonsense"],
         cwd=PROJECT_ROOT,
@@ -64,4 +106,4 @@ def test_only_rejects_an_unknown_figure_name() -> None:
         check=False,
     )
     assert proc.returncode == 2
-    assert "step_overhead" in proc.stderr
+    assert "vs_prebuilt" in proc.stderr and "startup" in proc.stderr

@@ -16,13 +16,18 @@ from collections.abc import Iterator
 import httpx
 import openai
 import pytest
-from assistant_graph.assistants_server.embedded import EmbeddedServer
-from assistant_graph.graph import build_graph, provisioning
-from assistant_graph.graph.clients import ASSISTANTS_BETA_HEADER
+from assistant_graph.assistants_server import EmbeddedServer
+from assistant_graph.graph import build_graph
 from assistant_graph.tools import default_tools
 from langgraph.checkpoint.memory import InMemorySaver
 
-from benchmarks.harness import QUESTION, check_graph_answer, new_thread_config, question
+from benchmarks.harness import (
+    QUESTION,
+    check_graph_answer,
+    graph_context,
+    new_thread_config,
+    question,
+)
 from benchmarks.harness import scripted_server as start_scripted_server
 from benchmarks.priming import prime_thread
 from benchmarks.seed_loop import execute_agent, seed_agent
@@ -35,10 +40,8 @@ ID_PATTERN = re.compile(r"\b(thread|run|msg|call|step|asst)_[A-Za-z0-9]{8,}")
 @pytest.fixture
 def server() -> Iterator[EmbeddedServer]:
     """A scripted server (two tool rounds then an answer), no artificial latency."""
-    provisioning.clear_cache()
     with start_scripted_server(0.0) as running:
         yield running
-    provisioning.clear_cache()
 
 
 class Recorder:
@@ -58,7 +61,6 @@ def recording_client(server: EmbeddedServer, recorder: Recorder) -> openai.OpenA
     return openai.OpenAI(
         base_url=server.base_url,
         api_key=server.api_key,
-        default_headers=ASSISTANTS_BETA_HEADER,
         http_client=httpx.Client(event_hooks={"request": [recorder]}),
     )
 
@@ -69,14 +71,15 @@ def test_requests_per_turn_do_not_grow_with_thread_length(server: EmbeddedServer
     recorder = Recorder()
     client = recording_client(server, recorder)
     graph = build_graph(checkpointer=InMemorySaver(), client=client)
+    context = graph_context(server)  # an assistant name of its own: provisioned by this test
     per_length: dict[int, list[tuple[str, str, str]]] = {}
     try:
-        check_graph_answer(graph.invoke(question(), new_thread_config()))  # provisions
+        check_graph_answer(graph.invoke(question(), new_thread_config(), context=context))
         for length in (SHORT, LONG):
             config = new_thread_config()
-            prime_thread(graph, config, length)
+            prime_thread(graph, config, length, context=context)
             recorder.requests.clear()
-            check_graph_answer(graph.invoke(question(), config))
+            check_graph_answer(graph.invoke(question(), config, context=context))
             per_length[length] = list(recorder.requests)
     finally:
         client.close()
