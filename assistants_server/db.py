@@ -9,7 +9,6 @@ PostgreSQL URL works unchanged.
 
 from __future__ import annotations
 
-from assistant_graph.assistants_server.json_codec import dumps_text, loads_text
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -177,14 +176,10 @@ def create_engine_for_url(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 10},
-            json_serializer=dumps_text,
-            json_deserializer=loads_text,
         )
         _configure_sqlite(engine)
     else:
-        engine = create_engine(
-            url, pool_pre_ping=True, json_serializer=dumps_text, json_deserializer=loads_text
-        )
+        engine = create_engine(url, pool_pre_ping=True)
     with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
         metadata.create_all(conn, checkfirst=True)
         _add_missing_columns(conn)

@@ -35,6 +35,14 @@ BODY_TOO_LARGE_MESSAGE = (
     "Request body is {size} bytes, larger than this server's limit of {limit} bytes "
     "(ASSISTANTS_SERVER_MAX_BODY_BYTES). Send less content per request."
 )
+LONE_SURROGATE_MESSAGE = (
+    "the text at {where} holds a lone UTF-16 surrogate (such as the JSON escape \\ud800), which is not "
+    "valid Unicode text. Send well-formed text: pair each high surrogate with a low one."
+)
+EMPTY_CONTENT_MESSAGE = (
+    "message content must not be empty: send non-blank text, or a list of content parts "
+    "whose text parts are non-blank"
+)
 INVALID_JSON_MESSAGE = (
     "We could not parse the JSON body of your request. The body must be a JSON object; "
     "check for trailing commas and unquoted keys."
