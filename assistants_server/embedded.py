@@ -51,7 +51,7 @@ class EmbeddedServer:
         **app_options: Any,
     ) -> None:
         """``app_options`` go to :func:`assistants_server.app.create_app` (e.g. ``clock``)."""
-        self.settings = settings or ServerSettings.from_env(port=0, host="127.0.0.1")
+        self.settings = settings or ServerSettings(port=0, host="127.0.0.1")
         self._backend = backend
         self._app_options = app_options
         self._server: uvicorn.Server | None = None
@@ -187,7 +187,7 @@ def shared_embedded_server() -> EmbeddedServer:
     global _shared
     with _shared_lock:
         if _shared is None or not _shared.running:
-            server = EmbeddedServer(ServerSettings.from_env(port=0, host="127.0.0.1"))
+            server = EmbeddedServer(ServerSettings(port=0, host="127.0.0.1"))
             server.start()
             atexit.register(server.stop)
             _shared = server

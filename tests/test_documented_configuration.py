@@ -12,22 +12,54 @@ from pathlib import Path
 
 import pytest
 from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.settings import ENV_VARIABLES as SERVER_ENV_VARIABLES
 from assistant_graph.graph.context import ENV_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_SOURCE = (ROOT / "assistants_server" / "settings.py").read_text()
-SERVER_VARIABLES = sorted(
-    set(re.findall(r'"((?:ASSISTANTS_SERVER|OPENAI)_[A-Z_]+)"', SERVER_SOURCE))
-)
+SERVER_VARIABLES = sorted(SERVER_ENV_VARIABLES.values())
 ALL_VARIABLES = sorted({*ENV_VARIABLES.values(), *SERVER_VARIABLES, "ASSISTANT_GRAPH_HOME"})
 
+EXAMPLE_VALUES = {
+    "host": "127.0.0.2",
+    "port": "9999",
+    "database_url": "sqlite:///elsewhere.sqlite3",
+    "api_keys": "k1,k2",
+    "allowed_hosts": "a.example",
+    "backend": "offline",
+    "model_base_url": "http://127.0.0.1:1/v1",
+    "model_api_key": "sk-example",
+    "default_model": "gpt-x",
+    "model_timeout_seconds": "12.5",
+    "model_max_retries": "7",
+    "offline_latency_ms": "3",
+    "offline_script": "script.json",
+    "run_expiry_seconds": "30",
+    "max_body_bytes": "1000",
+    "log_level": "debug",
+}
 
-def test_the_server_reads_the_variables_found_in_its_source() -> None:
-    """Sanity check of the scan above: each found variable changes a setting when set."""
-    assert len(SERVER_VARIABLES) >= 14
-    env = {"ASSISTANTS_SERVER_PORT": "9999", "OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}
-    settings = ServerSettings.from_env(env)
-    assert settings.port == 9999 and settings.resolved_backend() == "chat-completions"
+
+@pytest.mark.parametrize("field", sorted(SERVER_ENV_VARIABLES))
+def test_each_server_variable_sets_its_setting(field: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Setting the variable the settings class declares for a field changes that field."""
+    for variable in SERVER_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    default = getattr(ServerSettings(), field)
+    monkeypatch.setenv(SERVER_ENV_VARIABLES[field], EXAMPLE_VALUES[field])
+    assert getattr(ServerSettings(), field) != default
+
+
+def test_the_default_of_each_documented_server_variable_is_the_class_default() -> None:
+    """A value shown in `.env.example` (`# NAME=value`) is the settings class's default."""
+    text = (ROOT / ".env.example").read_text()
+    defaults = ServerSettings.model_construct()
+    for field, variable in SERVER_ENV_VARIABLES.items():
+        shown = re.search(rf"^# {variable}=(.*)$", text, re.MULTILINE)
+        assert shown is not None, variable
+        value = shown.group(1).strip()
+        if value:
+            default = getattr(defaults, field)
+            assert type(default)(value) == default, (variable, value, default)
 
 
 @pytest.mark.parametrize("variable", ALL_VARIABLES)
