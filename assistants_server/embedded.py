@@ -145,13 +145,14 @@ class EmbeddedServer:
 
     def _serve(self) -> None:
         assert self._server is not None
-        loop = self._loop = _new_event_loop()
-        try:
-            loop.run_until_complete(self._server.serve())
-        except BaseException as exc:  # reported to start() and re-raised there
-            self._error = exc
-        finally:
-            loop.close()
+        # asyncio.Runner, as asyncio.run: at the end, tasks still pending (such as the
+        # stream library's shutdown watcher) are cancelled before the loop closes.
+        with asyncio.Runner(loop_factory=_new_event_loop) as runner:
+            self._loop = runner.get_loop()
+            try:
+                runner.run(self._server.serve())
+            except BaseException as exc:  # reported to start() and re-raised there
+                self._error = exc
 
     def stop(self) -> None:
         """Shut down gracefully and wait for the thread (safe to call twice)."""

@@ -41,8 +41,9 @@ INVALID_HOST_MESSAGE = (
     "(--allowed-host)."
 )
 LONE_SURROGATE_MESSAGE = (
-    "the text at {where} holds a lone UTF-16 surrogate (such as the JSON escape \\ud800), which is not "
-    "valid Unicode text. Send well-formed text: pair each high surrogate with a low one."
+    "the text at {where} holds a lone UTF-16 surrogate (such as the JSON escape \\ud800), "
+    "which is not valid Unicode text. Send well-formed text: pair each high surrogate with a "
+    "low one."
 )
 EMPTY_CONTENT_MESSAGE = (
     "message content must not be empty: send non-blank text, or a list of content parts "

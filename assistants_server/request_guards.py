@@ -40,7 +40,7 @@ class RequestIdMiddleware:
 
 
 def host_name(host_header: str) -> str:
-    """The name part of a ``Host`` header: without the port, lower case (``[::1]`` kept)."""
+    """Return the name part of a ``Host`` header: no port, lower case (``[::1]`` kept)."""
     host = host_header.strip().lower()
     if host.startswith("["):
         return host.partition("]")[0] + "]"

@@ -1,8 +1,8 @@
-"""Request bodies of the Assistants v2 endpoints, validated with pydantic.
+r"""Request bodies of the Assistants v2 endpoints, validated with pydantic.
 
 Unknown fields are rejected (``Unknown parameter``), unknown tool types fail on the ``type``
 tag, and metadata follows upstream's limits (16 keys, keys ≤ 64 chars, values ≤ 512 chars).
-No text anywhere in a body may hold a lone surrogate (JSON ``"\\ud800"``: it cannot be
+No text anywhere in a body may hold a lone surrogate (JSON ``"\ud800"``: it cannot be
 stored as UTF-8), message content may not be empty, and a run's token limits are at least
 the spec's minimum of 256.
 """

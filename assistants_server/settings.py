@@ -79,7 +79,7 @@ def is_loopback(host: str) -> bool:
 
 
 def _split_list(value: Any) -> Any:
-    """A comma-separated variable as a tuple (blank items dropped); lists pass through."""
+    """Split a comma-separated variable into a tuple (blank items dropped)."""
     if isinstance(value, str):
         return tuple(item.strip() for item in value.split(",") if item.strip())
     return value

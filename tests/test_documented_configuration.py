@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from assistant_graph.assistants_server.settings import ServerSettings
 from assistant_graph.assistants_server.settings import ENV_VARIABLES as SERVER_ENV_VARIABLES
+from assistant_graph.assistants_server.settings import ServerSettings
 from assistant_graph.graph.context import ENV_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -111,8 +111,9 @@ def stored_rows(database_url: str) -> dict[str, int]:
         metadata.reflect(engine)
         with engine.connect() as conn:
             return {
-                name: conn.execute(sqlalchemy.select(sqlalchemy.func.count()).select_from(table))
-                .scalar_one()
+                name: conn.execute(
+                    sqlalchemy.select(sqlalchemy.func.count()).select_from(table)
+                ).scalar_one()
                 for name, table in metadata.tables.items()
             }
     finally:

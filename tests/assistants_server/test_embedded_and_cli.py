@@ -116,3 +116,22 @@ def test_embedded_server_runs_on_uvloop_where_installed(database_url: str) -> No
         with sdk_client(server.base_url, server.api_key) as client:
             assert client.beta.assistants.list().data == []
     assert loops == [uvloop.Loop]
+
+
+def test_a_stopped_server_leaves_no_pending_task(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a streamed run, stop() ends every task of the server's loop: nothing is reported
+    as "destroyed but pending" when the loop is collected."""
+    import gc
+    import logging
+
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    with EmbeddedServer(ServerSettings(port=0, database_url=database_url)) as server:
+        client = sdk_client(server.base_url, server.api_key)
+        assistant = client.beta.assistants.create(model="m")
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
+        with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as s:
+            s.until_done()
+    gc.collect()
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
