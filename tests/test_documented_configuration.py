@@ -42,8 +42,6 @@ EXAMPLE_VALUES = {
 @pytest.mark.parametrize("field", sorted(SERVER_ENV_VARIABLES))
 def test_each_server_variable_sets_its_setting(field: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Setting the variable the settings class declares for a field changes that field."""
-    for variable in SERVER_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
     default = getattr(ServerSettings(), field)
     monkeypatch.setenv(SERVER_ENV_VARIABLES[field], EXAMPLE_VALUES[field])
     assert getattr(ServerSettings(), field) != default
@@ -84,3 +82,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     test_commands = [c for c in commands if "pytest" in c]
     assert len(test_commands) == 1, commands
     assert test_commands[0] in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("field", sorted(SERVER_ENV_VARIABLES))
+def test_the_readme_default_of_each_server_variable_is_the_class_default(field: str) -> None:
+    """Where the README's table shows a literal default (a number or a word in backticks),
+    it is the settings class's default."""
+    readme = (ROOT / "README.md").read_text()
+    variable = SERVER_ENV_VARIABLES[field]
+    row = re.search(rf"^\| `{variable}` \|[^|]*\|([^|]*)\|", readme, re.MULTILINE)
+    assert row is not None, variable
+    literal = re.fullmatch(r"\s*`([\w.-]+)`\s*", row.group(1))
+    if literal is not None:
+        default = getattr(ServerSettings.model_construct(), field)
+        assert type(default)(literal.group(1)) == default, (variable, literal.group(1))

@@ -13,14 +13,7 @@ from assistant_graph.assistants_server.backends import (
     OfflineBackend,
     create_backend,
 )
-from assistant_graph.assistants_server.settings import ENV_VARIABLES, ServerSettings
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No server variable of the shell running the tests leaks into these settings."""
-    for variable in ENV_VARIABLES.values():
-        monkeypatch.delenv(variable, raising=False)
+from assistant_graph.assistants_server.settings import ServerSettings
 
 
 def close(backend: ModelBackend) -> None:

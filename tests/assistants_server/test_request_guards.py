@@ -90,7 +90,6 @@ def test_the_allow_list_setting_replaces_the_loopback_names(start_server: Any) -
 def test_which_hosts_a_server_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Loopback bind: loopback names only; any other bind address: every name (API keys are
     the guard there) unless the allow-list is set; the variable is comma-separated."""
-    monkeypatch.delenv("ASSISTANTS_SERVER_ALLOWED_HOSTS", raising=False)
     assert ServerSettings(host="127.0.0.1").resolved_allowed_hosts() == (
         "127.0.0.1",
         "localhost",

@@ -181,7 +181,16 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fixture]:
 def _settings(**values: Any) -> Any:
     from assistant_graph.assistants_server.settings import ServerSettings
 
-    return ServerSettings(port=0, log_level="critical", **values)
+    # Explicit values: the module's server is made before the suite's environment clean-up.
+    return ServerSettings(
+        port=0,
+        host="127.0.0.1",
+        log_level="critical",
+        backend="offline",
+        api_keys=(),
+        allowed_hosts=(),
+        **values,
+    )
 
 
 def _operation_ids() -> list[str]:
