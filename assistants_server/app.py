@@ -19,6 +19,10 @@ from assistant_graph.assistants_server.errors import install_error_handlers
 from assistant_graph.assistants_server.events import RunEventBus
 from assistant_graph.assistants_server.idempotency import KeyClock
 from assistant_graph.assistants_server.limits import BodyLimitMiddleware
+from assistant_graph.assistants_server.request_guards import (
+    HostCheckMiddleware,
+    RequestIdMiddleware,
+)
 from assistant_graph.assistants_server.routes import assistants, messages, runs, threads
 from assistant_graph.assistants_server.routes.common import store_error_handler
 from assistant_graph.assistants_server.settings import ServerSettings
@@ -51,7 +55,7 @@ def create_app(
     runs of dead processes are reclaimed. ``clock`` (Unix seconds) decides when idempotency
     keys expire (inject one to test retention).
     """
-    settings = settings or ServerSettings.from_env()
+    settings = settings or ServerSettings()
     owns_backend = backend is None
     backend = backend if backend is not None else _default_backend(settings)
     store = Store(settings.resolved_database_url())
@@ -100,7 +104,9 @@ def create_app(
         """Liveness probe (no authentication)."""
         return JSONResponse({"status": "ok", "backend": backend.name})
 
-    # Outermost first at request time: auth → body limit → routes.
+    # Outermost first at request time: request id → host check → auth → body limit → routes.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(AuthMiddleware, api_keys=settings.api_keys)
+    app.add_middleware(HostCheckMiddleware, allowed=settings.resolved_allowed_hosts())
+    app.add_middleware(RequestIdMiddleware)
     return app

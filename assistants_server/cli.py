@@ -9,11 +9,10 @@ line shows the URL and backend, never any key.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 
-from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.settings import ServerSettings, SettingsError
 
 DESCRIPTION = "Run the self-hosted OpenAI Assistants v2 server (offline model unless configured)."
 
@@ -54,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        metavar="HOST",
+        help=(
+            "a host name accepted in the Host header (repeatable, '*' for any; default: only "
+            "loopback names when bound to loopback; env ASSISTANTS_SERVER_ALLOWED_HOSTS)"
+        ),
+    )
+    parser.add_argument(
         "--offline-latency-ms", type=float, help="artificial latency of each offline model call"
     )
     parser.add_argument("--offline-script", help="JSON script for the offline model (tests)")
@@ -73,11 +82,12 @@ def settings_from_args(args: argparse.Namespace) -> ServerSettings:
     overrides = {
         name: value
         for name, value in vars(args).items()
-        if value is not None and name in {f.name for f in dataclasses.fields(ServerSettings)}
+        if value is not None and name in ServerSettings.model_fields
     }
-    if "api_keys" in overrides:
-        overrides["api_keys"] = tuple(overrides["api_keys"])
-    return ServerSettings.from_env(**overrides)
+    for name in ("api_keys", "allowed_hosts"):
+        if name in overrides:
+            overrides[name] = tuple(overrides[name])
+    return ServerSettings(**overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = settings_from_args(args)
-    except (ValueError, TypeError) as exc:
+    except SettingsError as exc:
         print(f"assistant-graph serve: {exc}", file=sys.stderr)
         return 2
     import uvicorn

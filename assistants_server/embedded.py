@@ -51,7 +51,7 @@ class EmbeddedServer:
         **app_options: Any,
     ) -> None:
         """``app_options`` go to :func:`assistants_server.app.create_app` (e.g. ``clock``)."""
-        self.settings = settings or ServerSettings.from_env(port=0, host="127.0.0.1")
+        self.settings = settings or ServerSettings(port=0, host="127.0.0.1")
         self._backend = backend
         self._app_options = app_options
         self._server: uvicorn.Server | None = None
@@ -145,13 +145,14 @@ class EmbeddedServer:
 
     def _serve(self) -> None:
         assert self._server is not None
-        loop = self._loop = _new_event_loop()
-        try:
-            loop.run_until_complete(self._server.serve())
-        except BaseException as exc:  # reported to start() and re-raised there
-            self._error = exc
-        finally:
-            loop.close()
+        # asyncio.Runner, as asyncio.run: at the end, tasks still pending (such as the
+        # stream library's shutdown watcher) are cancelled before the loop closes.
+        with asyncio.Runner(loop_factory=_new_event_loop) as runner:
+            self._loop = runner.get_loop()
+            try:
+                runner.run(self._server.serve())
+            except BaseException as exc:  # reported to start() and re-raised there
+                self._error = exc
 
     def stop(self) -> None:
         """Shut down gracefully and wait for the thread (safe to call twice)."""
@@ -187,7 +188,7 @@ def shared_embedded_server() -> EmbeddedServer:
     global _shared
     with _shared_lock:
         if _shared is None or not _shared.running:
-            server = EmbeddedServer(ServerSettings.from_env(port=0, host="127.0.0.1"))
+            server = EmbeddedServer(ServerSettings(port=0, host="127.0.0.1"))
             server.start()
             atexit.register(server.stop)
             _shared = server

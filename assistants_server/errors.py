@@ -31,6 +31,20 @@ BODY_TOO_LARGE_MESSAGE = (
     "Request body is {size} bytes, larger than this server's limit of {limit} bytes "
     "(ASSISTANTS_SERVER_MAX_BODY_BYTES). Send less content per request."
 )
+INVALID_HOST_MESSAGE = (
+    "This server does not answer requests for host '{host}' (accepted: {allowed}). Address it "
+    "by one of those names, or add the name to ASSISTANTS_SERVER_ALLOWED_HOSTS "
+    "(--allowed-host)."
+)
+LONE_SURROGATE_MESSAGE = (
+    "the text at {where} holds a lone UTF-16 surrogate (such as the JSON escape \\ud800), "
+    "which is not valid Unicode text. Send well-formed text: pair each high surrogate with a "
+    "low one."
+)
+EMPTY_CONTENT_MESSAGE = (
+    "message content must not be empty: send non-blank text, or a list of content parts "
+    "whose text parts are non-blank"
+)
 INVALID_JSON_MESSAGE = (
     "We could not parse the JSON body of your request. The body must be a JSON object; "
     "check for trailing commas and unquoted keys."
@@ -112,6 +126,8 @@ def _validation_message(err: dict[str, Any], param: str | None) -> str:
         return f"Missing required parameter: '{param}'."
     if kind == "extra_forbidden":
         return f"Unknown parameter: '{param}'."
+    if kind == "string_unicode":  # pydantic's own check of constrained strings
+        msg = LONE_SURROGATE_MESSAGE.format(where=param)
     if kind == "union_tag_invalid" or kind == "literal_error":
         return f"Invalid value for '{param}': {msg}."
     return f"Invalid value for '{param}': {msg}."
@@ -120,7 +136,11 @@ def _validation_message(err: dict[str, Any], param: str | None) -> str:
 async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    first = errors[0] if errors else {"msg": "Invalid request", "loc": ()}
+    # A rule of ours (value_error) says more than the failed branches of a union around it.
+    first = next(
+        (e for e in errors if e.get("type") == "value_error"),
+        errors[0] if errors else {"msg": "Invalid request", "loc": ()},
+    )
     param = _param_from_loc(tuple(first.get("loc", ())))
     if first.get("type") == "json_invalid":
         param = None

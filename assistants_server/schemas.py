@@ -1,19 +1,50 @@
-"""Request bodies of the Assistants v2 endpoints, validated with pydantic.
+r"""Request bodies of the Assistants v2 endpoints, validated with pydantic.
 
 Unknown fields are rejected (``Unknown parameter``), unknown tool types fail on the ``type``
 tag, and metadata follows upstream's limits (16 keys, keys ≤ 64 chars, values ≤ 512 chars).
+No text anywhere in a body may hold a lone surrogate (JSON ``"\ud800"``: it cannot be
+stored as UTF-8), message content may not be empty, and a run's token limits are at least
+the spec's minimum of 256.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from assistant_graph.assistants_server.errors import EMPTY_CONTENT_MESSAGE, LONE_SURROGATE_MESSAGE
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 METADATA_MAX_KEYS = 16
 METADATA_MAX_KEY_CHARS = 64
 METADATA_MAX_VALUE_CHARS = 512
 BUILTIN_TOOL_TYPES = frozenset({"code_interpreter", "file_search"})
+MIN_RUN_TOKENS = 256
+"""The spec's minimum of ``max_prompt_tokens`` and ``max_completion_tokens``."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate_at(value: Any, path: str) -> str | None:
+    """Return where (``path`` extended) the first lone surrogate in a JSON value is, else None.
+
+    Nested request models check their own fields, so they are not entered.
+    """
+    if isinstance(value, str):
+        return path if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and _SURROGATE.search(key):
+                return f"{path} (a key)"
+            found = _lone_surrogate_at(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _lone_surrogate_at(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
 
 
 def check_metadata(value: dict[str, str] | None) -> dict[str, str] | None:
@@ -41,6 +72,14 @@ Metadata = dict[str, str] | None
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_lone_surrogates(cls, value: Any, info: ValidationInfo) -> Any:
+        where = _lone_surrogate_at(value, info.field_name or "")
+        if where is not None:
+            raise ValueError(LONE_SURROGATE_MESSAGE.format(where=where))
+        return value
 
 
 class _WithMetadata(_Strict):
@@ -142,6 +181,19 @@ class CreateMessage(_WithMetadata):
     content: str | list[ContentPart]
     attachments: list[Attachment] | None = None
 
+    @field_validator("content")
+    @classmethod
+    def _not_empty(cls, value: str | list[Any]) -> str | list[Any]:
+        if isinstance(value, str):
+            empty = not value.strip()
+        else:
+            empty = not value or any(
+                isinstance(part, TextPart) and not part.text.strip() for part in value
+            )
+        if empty:
+            raise ValueError(EMPTY_CONTENT_MESSAGE)
+        return value
+
 
 class ModifyMessage(_WithMetadata):
     """Body of ``POST /threads/{id}/messages/{id}``."""
@@ -221,8 +273,8 @@ class _RunOptions(_WithMetadata):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     stream: bool | None = None
-    max_prompt_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_prompt_tokens: int | None = Field(default=None, ge=MIN_RUN_TOKENS)
+    max_completion_tokens: int | None = Field(default=None, ge=MIN_RUN_TOKENS)
     truncation_strategy: TruncationStrategy | None = None
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None

@@ -1,21 +1,60 @@
-"""Server configuration: one dataclass, read from environment variables or CLI flags.
+"""Server configuration: one pydantic-settings class, read from environment variables.
 
-Every field has an environment variable (listed in the README's configuration table and in
-``.env.example``); ``assistant-graph serve`` flags override them.
+Each field is read from ``ASSISTANTS_SERVER_<FIELD>`` unless it names its variable itself
+(the model endpoint's ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``, and
+``ASSISTANTS_SERVER_MODEL_TIMEOUT``); keyword arguments (``assistant-graph serve`` flags,
+the embedded server's ``port=0``) win over the environment. Every variable is listed in the
+README's configuration table and in ``.env.example`` (a test checks both against this class).
+A value that cannot work raises :class:`SettingsError` naming the variable, never echoing it.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from ipaddress import ip_address
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BackendName = Literal["auto", "offline", "chat-completions"]
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
+ENV_PREFIX = "ASSISTANTS_SERVER_"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8321
+LOOPBACK_HOST_NAMES = ("127.0.0.1", "localhost", "[::1]")
+"""Host names a loopback-bound server accepts when no allow-list is configured."""
+
+BAD_LATENCY = (
+    "ASSISTANTS_SERVER_OFFLINE_LATENCY_MS (--offline-latency-ms) must be a non-negative "
+    "number of milliseconds."
+)
+BAD_BASE_URL = (
+    "OPENAI_BASE_URL (--model-base-url) must be an http:// or https:// URL of an "
+    "OpenAI-compatible endpoint, such as http://localhost:11434/v1 for Ollama; got {value!r}."
+)
+MISSING_OPENAI_KEY = (
+    "The chat-completions backend would call OpenAI at https://api.openai.com/v1, but "
+    "OPENAI_API_KEY is empty. Set OPENAI_API_KEY, set OPENAI_BASE_URL (--model-base-url) to "
+    "another OpenAI-compatible endpoint (Ollama, vLLM, ...), or use --backend offline."
+)
+BAD_TIMEOUT = "ASSISTANTS_SERVER_MODEL_TIMEOUT must be a positive number of seconds."
+BAD_RETRIES = "ASSISTANTS_SERVER_MODEL_MAX_RETRIES must be a whole number >= 0."
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message names its variable and says what to set."""
 
 
 def default_data_dir() -> Path:
@@ -28,48 +67,60 @@ def default_data_dir() -> Path:
     return base / "assistant-graph"
 
 
-def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a bind address or host name) is this machine's loopback."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
     try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}.") from exc
+        return ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
-def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}.") from exc
+def _split_list(value: Any) -> Any:
+    """Split a comma-separated variable into a tuple (blank items dropped)."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
 
 
-@dataclass(frozen=True)
-class ServerSettings:
+def _blank_to_default(value: Any, default: Any) -> Any:
+    return default if isinstance(value, str) and not value.strip() else value
+
+
+class ServerSettings(BaseSettings):
     """Configuration of one assistants server instance."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="forbid", validate_by_name=True
+    )
 
     host: str = DEFAULT_HOST
     """Interface to bind. Loopback by default; set 0.0.0.0 only behind auth (``api_keys``)."""
-    port: int = DEFAULT_PORT
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=65535)
     """TCP port; 0 picks a free one (the embedded server does this)."""
     database_url: str = ""
     """SQLAlchemy URL of the store. Empty means ``sqlite:///<data dir>/assistants.sqlite3``."""
-    api_keys: tuple[str, ...] = ()
-    """Keys accepted in ``Authorization: Bearer``. Empty means no authentication."""
+    api_keys: Annotated[tuple[str, ...], NoDecode] = Field(default=(), repr=False)
+    """Keys accepted in ``Authorization: Bearer`` (comma-separated). Empty: no authentication."""
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    """Host names accepted in the ``Host`` header (comma-separated; ``*`` accepts any). Empty:
+    only loopback names when bound to a loopback address, any name otherwise."""
     backend: BackendName = "auto"
     """Model backend: ``offline``, ``chat-completions``, or ``auto`` (chat-completions when
     ``model_api_key`` or ``model_base_url`` is set, else offline)."""
-    model_base_url: str = ""
+    model_base_url: str = Field(default="", validation_alias=AliasChoices("OPENAI_BASE_URL"))
     """Base URL of the OpenAI-compatible Chat Completions endpoint (``.../v1``)."""
-    model_api_key: str = field(default="", repr=False)
+    model_api_key: str = Field(
+        default="", repr=False, validation_alias=AliasChoices("OPENAI_API_KEY")
+    )
     """API key for the Chat Completions endpoint. Never logged."""
     default_model: str = ""
     """Model to use when an assistant names none the endpoint knows; empty keeps the assistant's."""
-    model_timeout_seconds: float = 60.0
+    model_timeout_seconds: float = Field(
+        default=60.0, validation_alias=AliasChoices("ASSISTANTS_SERVER_MODEL_TIMEOUT")
+    )
     """Timeout of one Chat Completions request."""
     model_max_retries: int = 2
     """Retries of a Chat Completions request on 429, 5xx, connection errors and timeouts."""
@@ -77,11 +128,85 @@ class ServerSettings:
     """Artificial latency added to each offline model call (for benchmarks)."""
     offline_script: str = ""
     """Path of a JSON script for the offline model (scripted mode, used by tests)."""
-    run_expiry_seconds: float = 600.0
+    run_expiry_seconds: float = Field(default=600.0, gt=0)
     """How long a run may wait in ``requires_action`` before it expires (upstream: 10 min)."""
-    max_body_bytes: int = 4 * 1024 * 1024
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     """Largest request body accepted; bigger bodies get 413."""
-    log_level: str = "info"
+    log_level: LogLevel = "info"
+    """Server log level."""
+
+    def __init__(self, **values: Any) -> None:
+        """Read the environment; ``values`` win. Raise :class:`SettingsError` on a bad value."""
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc)) from None
+
+    @field_validator("api_keys", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("port", "model_max_retries", "max_body_bytes", mode="before")
+    @classmethod
+    def _blank_int(cls, value: Any, info: ValidationInfo) -> Any:
+        return _blank_to_default(value, cls.model_fields[info.field_name].default)
+
+    @field_validator(
+        "model_timeout_seconds", "offline_latency_ms", "run_expiry_seconds", mode="before"
+    )
+    @classmethod
+    def _blank_float(cls, value: Any, info: ValidationInfo) -> Any:
+        return _blank_to_default(value, cls.model_fields[info.field_name].default)
+
+    @field_validator("backend", "log_level", mode="before")
+    @classmethod
+    def _choice(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return value or cls.model_fields[info.field_name].default
+        return value
+
+    @field_validator("offline_latency_ms")
+    @classmethod
+    def _latency(cls, value: float) -> float:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(BAD_LATENCY)
+        return value
+
+    @field_validator("model_timeout_seconds")
+    @classmethod
+    def _timeout(cls, value: float) -> float:
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(BAD_TIMEOUT)
+        return value
+
+    @field_validator("model_max_retries")
+    @classmethod
+    def _retries(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(BAD_RETRIES)
+        return value
+
+    @field_validator("model_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(BAD_BASE_URL.format(value=value))
+        return value
+
+    @model_validator(mode="after")
+    def _model_endpoint(self) -> ServerSettings:
+        if (
+            self.resolved_backend() == "chat-completions"
+            and not self.model_base_url
+            and not self.model_api_key
+        ):
+            raise ValueError(MISSING_OPENAI_KEY)
+        return self
 
     def resolved_database_url(self) -> str:
         """Return the store URL, creating the default data directory when it is used."""
@@ -97,43 +222,35 @@ class ServerSettings:
             return self.backend
         return "chat-completions" if (self.model_api_key or self.model_base_url) else "offline"
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> ServerSettings:
-        """Read settings from environment variables; keyword ``overrides`` win.
+    def resolved_allowed_hosts(self) -> tuple[str, ...]:
+        """Host names the server accepts (empty: any), from ``allowed_hosts`` and ``host``."""
+        if self.allowed_hosts:
+            return () if "*" in self.allowed_hosts else self.allowed_hosts
+        return LOOPBACK_HOST_NAMES if is_loopback(self.host) else ()
 
-        ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` configure the chat-completions backend, so a
-        shell that already has an OpenAI key gets a real model with no extra step.
-        """
-        env = os.environ if env is None else env
-        backend = env.get("ASSISTANTS_SERVER_BACKEND", "auto").strip() or "auto"
-        if backend not in ("auto", "offline", "chat-completions"):
-            raise ValueError(
-                f"ASSISTANTS_SERVER_BACKEND must be auto, offline or chat-completions, "
-                f"got {backend!r}."
-            )
-        keys = tuple(
-            k.strip() for k in env.get("ASSISTANTS_SERVER_API_KEYS", "").split(",") if k.strip()
-        )
-        values: dict[str, object] = {
-            "host": env.get("ASSISTANTS_SERVER_HOST", DEFAULT_HOST),
-            "port": _env_int(env, "ASSISTANTS_SERVER_PORT", DEFAULT_PORT),
-            "database_url": env.get("ASSISTANTS_SERVER_DATABASE_URL", ""),
-            "api_keys": keys,
-            "backend": backend,
-            "model_base_url": env.get("OPENAI_BASE_URL", ""),
-            "model_api_key": env.get("OPENAI_API_KEY", ""),
-            "default_model": env.get("ASSISTANTS_SERVER_DEFAULT_MODEL", ""),
-            "model_timeout_seconds": _env_float(env, "ASSISTANTS_SERVER_MODEL_TIMEOUT", 60.0),
-            "model_max_retries": _env_int(env, "ASSISTANTS_SERVER_MODEL_MAX_RETRIES", 2),
-            "offline_latency_ms": _env_float(env, "ASSISTANTS_SERVER_OFFLINE_LATENCY_MS", 0.0),
-            "offline_script": env.get("ASSISTANTS_SERVER_OFFLINE_SCRIPT", ""),
-            "run_expiry_seconds": _env_float(env, "ASSISTANTS_SERVER_RUN_EXPIRY_SECONDS", 600.0),
-            "max_body_bytes": _env_int(env, "ASSISTANTS_SERVER_MAX_BODY_BYTES", 4 * 1024 * 1024),
-            "log_level": env.get("ASSISTANTS_SERVER_LOG_LEVEL", "info"),
-        }
-        known = {f.name for f in fields(cls)}
-        unknown = set(overrides) - known
-        if unknown:
-            raise TypeError(f"Unknown server settings: {sorted(unknown)}")
-        values.update({k: v for k, v in overrides.items()})
-        return cls(**values)  # type: ignore[arg-type]
+
+def environment_variable(field_name: str) -> str:
+    """Return the environment variable that sets ``field_name``."""
+    alias = ServerSettings.model_fields[field_name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return ENV_PREFIX + field_name.upper()
+
+
+ENV_VARIABLES = {name: environment_variable(name) for name in ServerSettings.model_fields}
+"""Each setting's environment variable, by field name."""
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per bad setting, naming its variable; values are not echoed (keys are secret)."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        problem = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        loc = error.get("loc") or ()
+        if not loc:  # a rule across settings: its message names the variables
+            lines.append(problem)
+            continue
+        name = str(loc[0])
+        variable = ENV_VARIABLES.get(name, name)
+        lines.append(problem if variable in problem else f"{variable}: {problem}")
+    return " ".join(lines)

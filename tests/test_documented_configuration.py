@@ -11,23 +11,53 @@ import re
 from pathlib import Path
 
 import pytest
+from assistant_graph.assistants_server.settings import ENV_VARIABLES as SERVER_ENV_VARIABLES
 from assistant_graph.assistants_server.settings import ServerSettings
 from assistant_graph.graph.context import ENV_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_SOURCE = (ROOT / "assistants_server" / "settings.py").read_text()
-SERVER_VARIABLES = sorted(
-    set(re.findall(r'"((?:ASSISTANTS_SERVER|OPENAI)_[A-Z_]+)"', SERVER_SOURCE))
-)
+SERVER_VARIABLES = sorted(SERVER_ENV_VARIABLES.values())
 ALL_VARIABLES = sorted({*ENV_VARIABLES.values(), *SERVER_VARIABLES, "ASSISTANT_GRAPH_HOME"})
 
+EXAMPLE_VALUES = {
+    "host": "127.0.0.2",
+    "port": "9999",
+    "database_url": "sqlite:///elsewhere.sqlite3",
+    "api_keys": "k1,k2",
+    "allowed_hosts": "a.example",
+    "backend": "offline",
+    "model_base_url": "http://127.0.0.1:1/v1",
+    "model_api_key": "sk-example",
+    "default_model": "gpt-x",
+    "model_timeout_seconds": "12.5",
+    "model_max_retries": "7",
+    "offline_latency_ms": "3",
+    "offline_script": "script.json",
+    "run_expiry_seconds": "30",
+    "max_body_bytes": "1000",
+    "log_level": "debug",
+}
 
-def test_the_server_reads_the_variables_found_in_its_source() -> None:
-    """Sanity check of the scan above: each found variable changes a setting when set."""
-    assert len(SERVER_VARIABLES) >= 14
-    env = {"ASSISTANTS_SERVER_PORT": "9999", "OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}
-    settings = ServerSettings.from_env(env)
-    assert settings.port == 9999 and settings.resolved_backend() == "chat-completions"
+
+@pytest.mark.parametrize("field", sorted(SERVER_ENV_VARIABLES))
+def test_each_server_variable_sets_its_setting(field: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Setting the variable the settings class declares for a field changes that field."""
+    default = getattr(ServerSettings(), field)
+    monkeypatch.setenv(SERVER_ENV_VARIABLES[field], EXAMPLE_VALUES[field])
+    assert getattr(ServerSettings(), field) != default
+
+
+def test_the_default_of_each_documented_server_variable_is_the_class_default() -> None:
+    """A value shown in `.env.example` (`# NAME=value`) is the settings class's default."""
+    text = (ROOT / ".env.example").read_text()
+    defaults = ServerSettings.model_construct()
+    for field, variable in SERVER_ENV_VARIABLES.items():
+        shown = re.search(rf"^# {variable}=(.*)$", text, re.MULTILINE)
+        assert shown is not None, variable
+        value = shown.group(1).strip()
+        if value:
+            default = getattr(defaults, field)
+            assert type(default)(value) == default, (variable, value, default)
 
 
 @pytest.mark.parametrize("variable", ALL_VARIABLES)
@@ -52,3 +82,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     test_commands = [c for c in commands if "pytest" in c]
     assert len(test_commands) == 1, commands
     assert test_commands[0] in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.parametrize("field", sorted(SERVER_ENV_VARIABLES))
+def test_the_readme_default_of_each_server_variable_is_the_class_default(field: str) -> None:
+    """Where the README's table shows a literal default (a number or a word in backticks),
+    it is the settings class's default."""
+    readme = (ROOT / "README.md").read_text()
+    variable = SERVER_ENV_VARIABLES[field]
+    row = re.search(rf"^\| `{variable}` \|[^|]*\|([^|]*)\|", readme, re.MULTILINE)
+    assert row is not None, variable
+    literal = re.fullmatch(r"\s*`([\w.-]+)`\s*", row.group(1))
+    if literal is not None:
+        default = getattr(ServerSettings.model_construct(), field)
+        assert type(default)(literal.group(1)) == default, (variable, literal.group(1))

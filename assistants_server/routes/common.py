@@ -7,18 +7,17 @@ of the store's errors to OpenAI's error shape.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
 from assistant_graph.assistants_server.auth import SCOPE_KEY
 from assistant_graph.assistants_server.context import ServerContext
 from assistant_graph.assistants_server.errors import APIError
-from assistant_graph.assistants_server.event_stream_response import EventStreamResponse
-from assistant_graph.assistants_server.events import RunEventBus, StreamEvent, stream_run
+from assistant_graph.assistants_server.events import SSE_SEPARATOR, StreamEvent, stream_run
 from assistant_graph.assistants_server.schemas import CreateMessage
 from assistant_graph.assistants_server.store import NotFound, StoreError, runs
 from fastapi import Depends, Query, Request
 from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse
 
 POLL_AFTER_MS = "25"
 """Sent as ``openai-poll-after-ms`` on run responses so SDK pollers check back quickly."""
@@ -97,17 +96,19 @@ def run_response(run: dict[str, Any]) -> JSONResponse:
 
 def sse_response(
     ctx: ServerContext, run_id: str, queue: Any, prelude: list[StreamEvent]
-) -> EventStreamResponse:
+) -> EventSourceResponse:
     """Stream a run's events (``queue`` must be subscribed before the run was woken)."""
-    bus: RunEventBus = ctx.bus
 
     async def current() -> dict[str, Any]:
         return await ctx.worker.refresh(await ctx.store.read(runs.get_run_by_id, run_id))
 
-    def open_stream(disconnected: Callable[[], bool]) -> AsyncIterator[bytes]:
-        return stream_run(bus, run_id, queue, prelude, current, disconnected)
-
-    return EventStreamResponse(open_stream)
+    return EventSourceResponse(
+        stream_run(
+            ctx.bus, run_id, queue, prelude, current, lambda: ctx.worker.is_executing(run_id)
+        ),
+        sep=SSE_SEPARATOR,
+        headers={"cache-control": "no-cache"},
+    )
 
 
 def message_content(message: CreateMessage) -> list[dict[str, Any]]:

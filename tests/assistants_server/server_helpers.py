@@ -99,3 +99,22 @@ def keyed_streamed_tool_round(client: openai.OpenAI, assistant_id: str) -> Any:
         submitted.until_done()
     assert submitted.current_run is not None and submitted.current_run.status == "completed"
     return run.thread_id
+
+
+def stored_rows(database_url: str) -> dict[str, int]:
+    """The number of rows in each table of the server's database (read with SQLAlchemy)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(database_url)
+    try:
+        metadata = sqlalchemy.MetaData()
+        metadata.reflect(engine)
+        with engine.connect() as conn:
+            return {
+                name: conn.execute(
+                    sqlalchemy.select(sqlalchemy.func.count()).select_from(table)
+                ).scalar_one()
+                for name, table in metadata.tables.items()
+            }
+    finally:
+        engine.dispose()

@@ -22,22 +22,19 @@ def close(backend: ModelBackend) -> None:
 
 def test_fresh_environment_gets_the_offline_model():
     """With no key and no endpoint configured, auto means the offline model."""
-    backend = create_backend(ServerSettings.from_env({}))
+    backend = create_backend(ServerSettings())
     assert isinstance(backend, OfflineBackend)
     assert isinstance(backend, ModelBackend)
     assert backend.latency_ms == 0 and backend.rules == []
 
 
-def test_openai_key_in_the_environment_selects_openai():
+def test_openai_key_in_the_environment_selects_openai(monkeypatch):
     """OPENAI_API_KEY alone selects chat-completions against OpenAI's public endpoint."""
-    settings = ServerSettings.from_env(
-        {
-            "OPENAI_API_KEY": "sk-from-env",
-            "ASSISTANTS_SERVER_MODEL_TIMEOUT": "12",
-            "ASSISTANTS_SERVER_MODEL_MAX_RETRIES": "5",
-            "ASSISTANTS_SERVER_DEFAULT_MODEL": "gpt-4.1-mini",
-        }
-    )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    monkeypatch.setenv("ASSISTANTS_SERVER_MODEL_TIMEOUT", "12")
+    monkeypatch.setenv("ASSISTANTS_SERVER_MODEL_MAX_RETRIES", "5")
+    monkeypatch.setenv("ASSISTANTS_SERVER_DEFAULT_MODEL", "gpt-4.1-mini")
+    settings = ServerSettings()
     backend = create_backend(settings)
     assert isinstance(backend, ChatCompletionsBackend)
     assert backend.base_url == "https://api.openai.com/v1"
@@ -46,11 +43,10 @@ def test_openai_key_in_the_environment_selects_openai():
     close(backend)
 
 
-def test_base_url_alone_selects_a_local_endpoint():
+def test_base_url_alone_selects_a_local_endpoint(monkeypatch):
     """OPENAI_BASE_URL without a key (Ollama, vLLM) selects chat-completions at that URL."""
-    backend = create_backend(
-        ServerSettings.from_env({"OPENAI_BASE_URL": "http://localhost:11434/v1/"})
-    )
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://localhost:11434/v1/")
+    backend = create_backend(ServerSettings())
     assert isinstance(backend, ChatCompletionsBackend)
     assert backend.base_url == "http://localhost:11434/v1"
     close(backend)
@@ -63,43 +59,57 @@ def test_explicit_offline_wins_over_a_key():
     assert isinstance(backend, OfflineBackend) and backend.latency_ms == 25
 
 
-def test_offline_script_setting_is_loaded(tmp_path):
+def test_offline_script_setting_is_loaded(tmp_path, monkeypatch):
     """ASSISTANTS_SERVER_OFFLINE_SCRIPT points the offline model at a script file."""
     path = tmp_path / "script.json"
     path.write_text(json.dumps([{"match": "ping", "turns": [{"text": "pong"}]}]))
-    backend = create_backend(
-        ServerSettings.from_env({"ASSISTANTS_SERVER_OFFLINE_SCRIPT": str(path)})
-    )
+    monkeypatch.setenv("ASSISTANTS_SERVER_OFFLINE_SCRIPT", str(path))
+    backend = create_backend(ServerSettings())
     request = ModelRequest(model="m", messages=[{"role": "user", "content": "ping"}])
     assert asyncio.run(backend.complete(request)).text == "pong"
 
 
 @pytest.mark.parametrize(
-    ("settings", "names"),
+    ("values", "names"),
     [
         (
-            ServerSettings(offline_script="/nonexistent/script.json"),
+            {"offline_script": "/nonexistent/script.json"},
             ["ASSISTANTS_SERVER_OFFLINE_SCRIPT", "/nonexistent/script.json"],
         ),
-        (ServerSettings(offline_latency_ms=-1), ["ASSISTANTS_SERVER_OFFLINE_LATENCY_MS"]),
-        (ServerSettings(backend="chat-completions"), ["OPENAI_API_KEY", "OPENAI_BASE_URL"]),
-        (ServerSettings(model_base_url="localhost:11434"), ["OPENAI_BASE_URL", "http://"]),
+        ({"offline_latency_ms": -1}, ["ASSISTANTS_SERVER_OFFLINE_LATENCY_MS"]),
+        ({"offline_latency_ms": float("nan")}, ["ASSISTANTS_SERVER_OFFLINE_LATENCY_MS"]),
+        ({"backend": "chat-completions"}, ["OPENAI_API_KEY", "OPENAI_BASE_URL"]),
+        ({"model_base_url": "localhost:11434"}, ["OPENAI_BASE_URL", "http://"]),
         (
-            ServerSettings(model_api_key="k", model_timeout_seconds=0),
+            {"model_api_key": "k", "model_timeout_seconds": 0},
             ["ASSISTANTS_SERVER_MODEL_TIMEOUT"],
         ),
         (
-            ServerSettings(model_api_key="k", model_max_retries=-1),
+            {"model_api_key": "k", "model_max_retries": -1},
             ["ASSISTANTS_SERVER_MODEL_MAX_RETRIES"],
         ),
+        ({"backend": "gpt"}, ["ASSISTANTS_SERVER_BACKEND", "offline"]),
+        ({"port": "eighty"}, ["ASSISTANTS_SERVER_PORT", "integer"]),
     ],
 )
-def test_bad_configuration_names_the_setting(settings, names):
+def test_bad_configuration_names_the_setting(values, names):
     """A configuration that cannot work raises ValueError naming the variable to fix."""
     with pytest.raises(ValueError) as caught:
-        create_backend(settings)
+        create_backend(ServerSettings(**values))
     for name in names:
         assert name in str(caught.value)
+
+
+def test_a_bad_variable_is_named_and_a_secret_never_echoed(monkeypatch):
+    """Settings read from the environment are validated there too; the error names the
+    variable and does not repeat the model key."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-value")
+    monkeypatch.setenv("ASSISTANTS_SERVER_MODEL_TIMEOUT", "-5")
+    with pytest.raises(ValueError) as caught:
+        ServerSettings()
+    assert "ASSISTANTS_SERVER_MODEL_TIMEOUT" in str(caught.value)
+    assert "sk-secret-value" not in str(caught.value)
+    assert "sk-secret-value" not in repr(ServerSettings(model_timeout_seconds=5))
 
 
 def test_invalid_script_content_is_reported_with_the_setting(tmp_path):

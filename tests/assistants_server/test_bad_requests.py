@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 from assistant_graph.assistants_server.embedded import EmbeddedServer
-from server_helpers import sdk_client
+from server_helpers import sdk_client, stored_rows
 
 # (description, method, path template, json body or raw bytes, status, param, message fragment)
 CASES = [
@@ -191,6 +191,201 @@ CASES = [
 ]
 
 
+SURROGATE = "\ud800"
+"""A lone surrogate: JSON can carry it as an escape, UTF-8 (and so the database) cannot."""
+
+SURROGATE_CASES = [
+    (
+        "message content",
+        "POST",
+        "/threads/{thread}/messages",
+        {"role": "user", "content": "a" + SURROGATE},
+        "content",
+    ),
+    (
+        "message text part",
+        "POST",
+        "/threads/{thread}/messages",
+        {"role": "user", "content": [{"type": "text", "text": SURROGATE}]},
+        "content[0].text",
+    ),
+    (
+        "message metadata",
+        "POST",
+        "/threads/{thread}/messages",
+        {"role": "user", "content": "x", "metadata": {"k": SURROGATE}},
+        "metadata",
+    ),
+    ("thread metadata", "POST", "/threads", {"metadata": {"k": SURROGATE}}, "metadata"),
+    ("thread metadata key", "POST", "/threads", {"metadata": {SURROGATE: "v"}}, "metadata"),
+    (
+        "modify thread metadata",
+        "POST",
+        "/threads/{thread}",
+        {"metadata": {"k": SURROGATE}},
+        "metadata",
+    ),
+    (
+        "create-thread messages",
+        "POST",
+        "/threads",
+        {"messages": [{"role": "user", "content": SURROGATE}]},
+        "messages[0].content",
+    ),
+    (
+        "create-thread-and-run messages",
+        "POST",
+        "/threads/runs",
+        {
+            "assistant_id": "{assistant}",
+            "thread": {
+                "messages": [
+                    {"role": "user", "content": "ok"},
+                    {"role": "user", "content": SURROGATE},
+                ]
+            },
+        },
+        "thread.messages[1].content",
+    ),
+    (
+        "additional_messages",
+        "POST",
+        "/threads/{thread}/runs",
+        {
+            "assistant_id": "{assistant}",
+            "additional_messages": [{"role": "user", "content": SURROGATE}],
+        },
+        "additional_messages[0].content",
+    ),
+    (
+        "additional_instructions",
+        "POST",
+        "/threads/{thread}/runs",
+        {"assistant_id": "{assistant}", "additional_instructions": SURROGATE},
+        "additional_instructions",
+    ),
+    (
+        "tool outputs",
+        "POST",
+        "/threads/{thread}/runs/run_x/submit_tool_outputs",
+        {"tool_outputs": [{"tool_call_id": "call_1", "output": SURROGATE}]},
+        "tool_outputs[0].output",
+    ),
+    (
+        "assistant instructions",
+        "POST",
+        "/assistants",
+        {"model": "m", "instructions": "be " + SURROGATE},
+        "instructions",
+    ),
+    ("assistant name", "POST", "/assistants", {"model": SURROGATE}, "model"),
+    (
+        "assistant tool schema",
+        "POST",
+        "/assistants",
+        {
+            "model": "m",
+            "tools": [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "f",
+                        "parameters": {"type": "object", "description": SURROGATE},
+                    },
+                }
+            ],
+        },
+        "tools[0].function.parameters",
+    ),
+    (
+        "modify assistant",
+        "POST",
+        "/assistants/{assistant}",
+        {"description": SURROGATE},
+        "description",
+    ),
+]
+CASES += [
+    (f"lone surrogate in {name}", method, path, payload, 400, param, "lone UTF-16 surrogate")
+    for name, method, path, payload, param in SURROGATE_CASES
+]
+
+EMPTY_CONTENTS = {
+    "empty string": "",
+    "whitespace": " \n\t",
+    "no parts": [],
+    "blank text part": [{"type": "text", "text": "  "}],
+}
+for label, content in EMPTY_CONTENTS.items():
+    CASES += [
+        (
+            f"{label} content of a new message",
+            "POST",
+            "/threads/{thread}/messages",
+            {"role": "user", "content": content},
+            400,
+            "content",
+            "must not be empty",
+        ),
+        (
+            f"{label} content of a new thread's message",
+            "POST",
+            "/threads",
+            {"messages": [{"role": "user", "content": content}]},
+            400,
+            "messages[0].content",
+            "must not be empty",
+        ),
+    ]
+CASES += [
+    (
+        "empty content in create-thread-and-run",
+        "POST",
+        "/threads/runs",
+        {"assistant_id": "{assistant}", "thread": {"messages": [{"role": "user", "content": ""}]}},
+        400,
+        "thread.messages[0].content",
+        "must not be empty",
+    ),
+    (
+        "empty assistant message content",
+        "POST",
+        "/threads/{thread}/messages",
+        {"role": "assistant", "content": ""},
+        400,
+        "content",
+        "must not be empty",
+    ),
+    (
+        "empty content in additional_messages",
+        "POST",
+        "/threads/{thread}/runs",
+        {"assistant_id": "{assistant}", "additional_messages": [{"role": "user", "content": " "}]},
+        400,
+        "additional_messages[0].content",
+        "must not be empty",
+    ),
+    (
+        "max_prompt_tokens below 256",
+        "POST",
+        "/threads/{thread}/runs",
+        {"assistant_id": "{assistant}", "max_prompt_tokens": 255},
+        400,
+        "max_prompt_tokens",
+        "greater than or equal to 256",
+    ),
+    (
+        "max_completion_tokens below 256",
+        "POST",
+        "/threads/runs",
+        {"assistant_id": "{assistant}", "max_completion_tokens": 1},
+        400,
+        "max_completion_tokens",
+        "greater than or equal to 256",
+    ),
+]
+
+
 @pytest.fixture
 def small_server(start_server: Any) -> EmbeddedServer:
     return start_server(max_body_bytes=2048)
@@ -211,6 +406,7 @@ def _counts(client: openai.OpenAI, thread_id: str) -> tuple[int, int, int]:
 )
 def test_bad_request(
     small_server: EmbeddedServer,
+    database_url: str,
     description: str,
     method: str,
     path: str,
@@ -220,12 +416,13 @@ def test_bad_request(
     fragment: str,
 ) -> None:
     """The server answers with status, OpenAI's error shape and a message saying what is wrong;
-    nothing is stored."""
+    nothing is stored (no row added anywhere in the database)."""
     client = sdk_client(small_server.base_url, small_server.api_key)
     assistant = client.beta.assistants.create(model="m")
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "x"}])
     before = _counts(client, thread.id)
-    url = small_server.base_url + path.format(thread=thread.id)
+    rows_before = stored_rows(database_url)
+    url = small_server.base_url + path.format(thread=thread.id, assistant=assistant.id)
     kwargs: dict[str, Any] = {}
     if isinstance(payload, bytes):
         kwargs = {"content": payload, "headers": {"content-type": "application/json"}}
@@ -233,7 +430,9 @@ def test_bad_request(
         import json
 
         kwargs = {
-            "content": json.dumps(payload).replace("{assistant}", assistant.id),
+            "content": json.dumps(payload)
+            .replace("{assistant}", assistant.id)
+            .replace("{thread}", thread.id),
             "headers": {"content-type": "application/json"},
         }
     response = httpx.request(method, url, **kwargs)
@@ -244,6 +443,7 @@ def test_bad_request(
     assert error["param"] == param
     assert fragment in error["message"]
     assert _counts(client, thread.id) == before
+    assert stored_rows(database_url) == rows_before
 
 
 def test_sdk_surfaces_not_found(client: openai.OpenAI) -> None:

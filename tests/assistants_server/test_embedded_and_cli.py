@@ -99,6 +99,34 @@ def test_cli_rejects_bad_flags(capsys: Any) -> None:
     assert "invalid choice" in capsys.readouterr().err
 
 
+def test_serve_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve` flags win over the variables; settings without a flag keep the environment's."""
+    from assistant_graph.assistants_server.cli import build_parser, settings_from_args
+
+    monkeypatch.setenv("ASSISTANTS_SERVER_PORT", "1234")
+    monkeypatch.setenv("ASSISTANTS_SERVER_ALLOWED_HOSTS", "from-env.example")
+    monkeypatch.setenv("ASSISTANTS_SERVER_MAX_BODY_BYTES", "999")
+    args = build_parser().parse_args(
+        ["--port", "5", "--allowed-host", "a.example", "--allowed-host", "b.example"]
+    )
+    settings = settings_from_args(args)
+    assert settings.port == 5 and settings.allowed_hosts == ("a.example", "b.example")
+    assert settings.max_body_bytes == 999
+
+
+def test_serve_with_a_bad_variable_exits_2_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """A variable that cannot work stops `serve` before it starts, with exit status 2 and a
+    message naming the variable (its value, which may be secret, is not echoed)."""
+    from assistant_graph.assistants_server.cli import main
+
+    monkeypatch.setenv("ASSISTANTS_SERVER_MODEL_MAX_RETRIES", "many")
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "ASSISTANTS_SERVER_MODEL_MAX_RETRIES" in err and "many" not in err
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="uvloop does not exist on Windows")
 def test_embedded_server_runs_on_uvloop_where_installed(database_url: str) -> None:
     """The embedded server's loop is uvloop (a dependency off Windows), as ``serve`` picks."""
@@ -116,3 +144,22 @@ def test_embedded_server_runs_on_uvloop_where_installed(database_url: str) -> No
         with sdk_client(server.base_url, server.api_key) as client:
             assert client.beta.assistants.list().data == []
     assert loops == [uvloop.Loop]
+
+
+def test_a_stopped_server_leaves_no_pending_task(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a streamed run, stop() ends every task of the server's loop: nothing is reported
+    as "destroyed but pending" when the loop is collected."""
+    import gc
+    import logging
+
+    caplog.set_level(logging.ERROR, logger="asyncio")
+    with EmbeddedServer(ServerSettings(port=0, database_url=database_url)) as server:
+        client = sdk_client(server.base_url, server.api_key)
+        assistant = client.beta.assistants.create(model="m")
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
+        with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as s:
+            s.until_done()
+    gc.collect()
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []

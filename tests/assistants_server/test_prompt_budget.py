@@ -92,7 +92,7 @@ def test_run_prompt_drops_oldest_messages(client: openai.OpenAI, backend: Script
     """The model receives the system prompt, the newest turns that fit, and the latest question."""
     backend.add(ModelTurn(text="ok"))
     assistant = client.beta.assistants.create(model="m", instructions="Be brief.")
-    old = ["first " * 80, "second " * 80, "third " * 80]
+    old = ["first " * 200, "second " * 200, "third " * 200]
     thread = client.beta.threads.create(
         messages=[{"role": "user", "content": text} for text in old]
         + [{"role": "user", "content": "latest?"}]
@@ -138,7 +138,7 @@ def test_run_whose_latest_message_does_not_fit_ends_incomplete(
         messages=[{"role": "user", "content": "long question " * 100}]
     )
     with client.beta.threads.runs.stream(
-        thread_id=thread.id, assistant_id=assistant.id, max_prompt_tokens=50
+        thread_id=thread.id, assistant_id=assistant.id, max_prompt_tokens=256
     ) as stream:
         events = [event.event for event in stream]
         run = stream.current_run

@@ -197,3 +197,39 @@ def test_raw_stream_frames_follow_the_spec(
     assert "thread.message.delta" in names and names[-1] == "thread.run.completed"
     for event, data in frames[:-1]:
         contract.check_event(event, json.loads(data))
+
+
+def test_a_stream_delivers_every_event_before_the_run_ends(
+    start_server: Any, monkeypatch: Any
+) -> None:
+    """With the idle state check running all the time and many concurrent runs, every
+    streamed completed run has its ``thread.message.completed`` before ``thread.run.completed``:
+    the state check never ends a stream ahead of the events already published."""
+    monkeypatch.setattr("assistant_graph.assistants_server.events.STATE_CHECK_SECONDS", 0)
+    server = start_server(offline_latency_ms=2)
+
+    async def one_run(aclient: openai.AsyncOpenAI, assistant_id: str) -> list[str]:
+        thread = await aclient.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
+        handler = AsyncRecorder()
+        async with aclient.beta.threads.runs.stream(
+            thread_id=thread.id, assistant_id=assistant_id, event_handler=handler
+        ) as stream:
+            await stream.until_done()
+        return handler.events
+
+    async def scenario() -> list[list[str]]:
+        async with openai.AsyncOpenAI(
+            base_url=server.base_url, api_key=server.api_key, max_retries=0
+        ) as aclient:
+            assistant = await aclient.beta.assistants.create(model="m")
+            runs: list[list[str]] = []
+            for _ in range(4):
+                runs += await asyncio.gather(*(one_run(aclient, assistant.id) for _ in range(16)))
+            return runs
+
+    runs = asyncio.run(scenario())
+    assert len(runs) == 64
+    for events in runs:
+        assert events[-1] == "thread.run.completed", events
+        assert "thread.message.completed" in events, events
+        assert "thread.run.step.completed" in events, events
