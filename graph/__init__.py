@@ -48,7 +48,22 @@ _EXPORTS = {
 }
 """Public name → the module of this package that defines it."""
 
-__all__ = sorted([*_EXPORTS, "graph"])
+__all__ = [
+    "AssistantGraphError",
+    "ConnectionLostError",
+    "Context",
+    "ConversationBusyError",
+    "EndpointUnreachableError",
+    "InputState",
+    "InvalidInputError",
+    "OutputState",
+    "RunGoneError",
+    "State",
+    "UnknownAssistantError",
+    "build_graph",
+    "graph",
+    "prepare_assistant",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -67,5 +82,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    """The public names (importable or built on access)."""
+    """List the public names (imported or built on first access) with the module's own."""
     return sorted({*globals(), *__all__})

@@ -28,6 +28,7 @@ from typing import Any
 import openai
 from assistant_graph.graph import clients
 from assistant_graph.graph.context import Context, context_of
+from assistant_graph.graph.effects import adrive, drive
 from assistant_graph.graph.failures import graph_error, unreachable
 from assistant_graph.graph.model_callbacks import AsyncModelRun, ModelRun
 from assistant_graph.graph.planning import plan_step
@@ -39,7 +40,14 @@ from assistant_graph.graph.provisioning import (
 )
 from assistant_graph.graph.runnable import AssistantRunnable
 from assistant_graph.graph.state import State
-from assistant_graph.graph.step_plan import Call, Cancel, Retrieve, StepPlan, step_plan
+from assistant_graph.graph.step_plan import (
+    Call,
+    Cancel,
+    Effect,
+    Retrieve,
+    StepPlan,
+    step_plan,
+)
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
@@ -162,7 +170,7 @@ class AssistantNode:
                 runnable = AssistantRunnable(
                     client=client, assistant_id=assistant_id, check_every_ms=context.check_every_ms
                 )
-                update = _drive(plan, runnable, config, model_run.token)
+                update = drive(plan, _executor(runnable, config, model_run.token))
             except Exception as exc:
                 mapped = graph_error(exc, str(client.base_url))
                 if mapped is None:
@@ -195,7 +203,7 @@ class AssistantNode:
                     assistant_id=assistant_id,
                     check_every_ms=context.check_every_ms,
                 )
-                update = await _adrive(plan, runnable, config, model_run.token)
+                update = await adrive(plan, _aexecutor(runnable, config, model_run.token))
             except Exception as exc:
                 mapped = graph_error(exc, str(client.base_url))
                 if mapped is None:
@@ -209,47 +217,31 @@ class AssistantNode:
         return update
 
 
-def _drive(plan: StepPlan, runnable: AssistantRunnable, config: RunnableConfig, on_delta) -> dict:
-    result: Any = None
-    error: Exception | None = None
-    while True:
-        try:
-            effect = plan.throw(error) if error is not None else plan.send(result)
-        except StopIteration as stop:
-            return stop.value
-        result, error = None, None
-        try:
-            if isinstance(effect, Call):
-                result = runnable.invoke(effect.payload, config, on_message_delta=on_delta)
-            elif isinstance(effect, Retrieve):
-                result = runnable.retrieve_run(effect.thread_id, effect.run_id)
-            elif isinstance(effect, Cancel):
-                result = runnable.cancel_run(effect.thread_id, effect.run_id, effect.key)
-            else:
-                result = runnable.wait_for_response(effect.run)
-        except Exception as exc:
-            error = exc
+def _executor(runnable: AssistantRunnable, config: RunnableConfig, on_delta: Any) -> Any:
+    """Carry out one effect of a step plan with the runnable's sync methods."""
+
+    def execute(effect: Effect) -> Any:
+        if isinstance(effect, Call):
+            return runnable.invoke(effect.payload, config, on_message_delta=on_delta)
+        if isinstance(effect, Retrieve):
+            return runnable.retrieve_run(effect.thread_id, effect.run_id)
+        if isinstance(effect, Cancel):
+            return runnable.cancel_run(effect.thread_id, effect.run_id, effect.key)
+        return runnable.wait_for_response(effect.run)
+
+    return execute
 
 
-async def _adrive(
-    plan: StepPlan, runnable: AssistantRunnable, config: RunnableConfig, on_delta
-) -> dict:
-    result: Any = None
-    error: Exception | None = None
-    while True:
-        try:
-            effect = plan.throw(error) if error is not None else plan.send(result)
-        except StopIteration as stop:
-            return stop.value
-        result, error = None, None
-        try:
-            if isinstance(effect, Call):
-                result = await runnable.ainvoke(effect.payload, config, on_message_delta=on_delta)
-            elif isinstance(effect, Retrieve):
-                result = await runnable.aretrieve_run(effect.thread_id, effect.run_id)
-            elif isinstance(effect, Cancel):
-                result = await runnable.acancel_run(effect.thread_id, effect.run_id, effect.key)
-            else:
-                result = await runnable.await_for_response(effect.run)
-        except Exception as exc:
-            error = exc
+def _aexecutor(runnable: AssistantRunnable, config: RunnableConfig, on_delta: Any) -> Any:
+    """Carry out one effect of a step plan with the runnable's async methods."""
+
+    async def execute(effect: Effect) -> Any:
+        if isinstance(effect, Call):
+            return await runnable.ainvoke(effect.payload, config, on_message_delta=on_delta)
+        if isinstance(effect, Retrieve):
+            return await runnable.aretrieve_run(effect.thread_id, effect.run_id)
+        if isinstance(effect, Cancel):
+            return await runnable.acancel_run(effect.thread_id, effect.run_id, effect.key)
+        return await runnable.await_for_response(effect.run)
+
+    return execute

@@ -13,7 +13,6 @@ import threading
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import openai
 from assistant_graph.graph.context import Context
@@ -58,7 +57,7 @@ def resolve_endpoint(context: Context) -> Endpoint:
 
 
 def endpoint_of(client: openai.OpenAI) -> Endpoint:
-    """The endpoint a sync client talks to, with the headers it adds to every request."""
+    """Return the endpoint a sync client talks to, with the headers it adds to every request."""
     headers = {**ASSISTANTS_BETA_HEADER, **client._custom_headers}
     return Endpoint(
         str(client.base_url).rstrip("/"),

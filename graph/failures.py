@@ -27,7 +27,7 @@ ACTIVE_RUN_PATTERNS = (
 
 
 def graph_error(exc: BaseException, base_url: str) -> Exception | None:
-    """The graph error to raise instead of ``exc``, or None to let ``exc`` through."""
+    """Return the graph error to raise instead of ``exc``, or None to let ``exc`` through."""
     base_url = base_url.rstrip("/")
     if isinstance(exc, openai.BadRequestError):
         return _busy(exc)
@@ -41,7 +41,8 @@ def graph_error(exc: BaseException, base_url: str) -> Exception | None:
 
 def unreachable(exc: openai.APIConnectionError, base_url: str) -> EndpointUnreachableError:
     """Build a clear error for a connection failure, naming the endpoint and the reason."""
-    return EndpointUnreachableError(base_url.rstrip("/"), _connect_failure(exc) or "could not connect")
+    reason = _connect_failure(exc) or "could not connect"
+    return EndpointUnreachableError(base_url.rstrip("/"), reason)
 
 
 def _busy(exc: openai.BadRequestError) -> ConversationBusyError | None:
@@ -78,7 +79,7 @@ def _connect_failure(exc: BaseException) -> str | None:
 
 
 def _describe(exc: BaseException) -> str:
-    """The innermost cause's text (e.g. "peer closed connection without sending ...")."""
+    """Return the innermost cause's text (e.g. "peer closed connection without sending ...")."""
     for cause in reversed(_causes(exc)):
         text = str(cause).strip()
         if text:

@@ -247,7 +247,7 @@ class StreamTracker:
         return messages
 
     def require_run(self) -> Any:
-        """The run the stream was about, or :class:`RunStreamError` if it never said."""
+        """Return the run the stream was about, or :class:`RunStreamError` if it never said."""
         if self.run is None:
             raise RunStreamError(RUN_STREAM_EMPTY.format(detail="no run event"))
         return self.run

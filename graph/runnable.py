@@ -26,16 +26,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Self
 
 import openai
+from assistant_graph.graph.context import DEFAULT_CHECK_EVERY_MS
+from assistant_graph.graph.effects import adrive, drive
 from assistant_graph.graph.errors import NO_SYNC_CLIENT, ConfigurationError
 from assistant_graph.graph.run_core import (
     MESSAGES_PAGE,
     STEPS_PAGE,
     ListMessages,
-    ListSteps,
-    Plan,
     Poll,
     RunRequest,
     Start,
@@ -53,6 +54,7 @@ from langchain_community.agents.openai_assistant.base import OpenAIAssistantV2Ru
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
 from langchain_core.load import dumpd
 from langchain_core.runnables import RunnableConfig, ensure_config
+from openai import Omit, omit
 from openai.types.beta.threads import Run
 from pydantic import model_validator
 
@@ -81,13 +83,13 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         return self
 
     def sync_client(self) -> openai.OpenAI:
-        """The sync client (a runnable made for the async path has none)."""
+        """Return the sync client (a runnable made for the async path has none)."""
         if self.client is None:
             raise ConfigurationError(NO_SYNC_CLIENT)
         return self.client
 
     def aclient(self) -> openai.AsyncOpenAI:
-        """The async client: the one given, else one made once from the sync client's endpoint."""
+        """Return the async client: the one given, else one made once from the sync client."""
         if self.async_client is None:
             sync = self.sync_client()
             self.async_client = openai.AsyncOpenAI(
@@ -113,7 +115,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         request = plan_request(input, self.assistant_id)
         tracker = _tracker(request, run_manager.on_text, kwargs)
         try:
-            response = self._drive(call_plan(request, tracker), tracker)
+            response = drive(call_plan(request, tracker), partial(self._execute, tracker=tracker))
         except BaseException as e:
             run_manager.on_chain_error(e)
             raise
@@ -126,27 +128,13 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
 
     def wait_for_response(self, run: Any) -> Any:
         """Wait for a run that is already underway and return its actions or finish."""
-        return self._drive(response_plan(run), None)
+        return drive(response_plan(run), partial(self._execute, tracker=None))
 
     def cancel_run(self, thread_id: str, run_id: str, key: str | None) -> Any:
         """Cancel a run and wait until it stopped; returns the stopped run."""
         runs = self.sync_client().beta.threads.runs
         runs.cancel(run_id, thread_id=thread_id, extra_headers=idempotency_headers(key, "cancel"))
         return self._execute(Poll(run_id, thread_id), None)
-
-    def _drive(self, plan: Plan, tracker: StreamTracker | None) -> Any:
-        result: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                effect = plan.throw(error) if error is not None else plan.send(result)
-            except StopIteration as stop:
-                return stop.value
-            result, error = None, None
-            try:
-                result = self._execute(effect, tracker)
-            except Exception as exc:
-                error = exc
 
     def _execute(self, effect: Any, tracker: StreamTracker | None) -> Any:
         threads = self.sync_client().beta.threads
@@ -192,7 +180,8 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         deltas: list[str] = []
         tracker = _tracker(request, deltas.append, kwargs)
         try:
-            response = await self._adrive(call_plan(request, tracker), tracker)
+            execute = partial(self._aexecute, tracker=tracker)
+            response = await adrive(call_plan(request, tracker), execute)
         except BaseException as e:
             await run_manager.on_chain_error(e)
             raise
@@ -207,7 +196,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
 
     async def await_for_response(self, run: Any) -> Any:
         """Async :meth:`wait_for_response`."""
-        return await self._adrive(response_plan(run), None)
+        return await adrive(response_plan(run), partial(self._aexecute, tracker=None))
 
     async def acancel_run(self, thread_id: str, run_id: str, key: str | None) -> Any:
         """Async :meth:`cancel_run`."""
@@ -216,20 +205,6 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             run_id, thread_id=thread_id, extra_headers=idempotency_headers(key, "cancel")
         )
         return await self._aexecute(Poll(run_id, thread_id), None)
-
-    async def _adrive(self, plan: Plan, tracker: StreamTracker | None) -> Any:
-        result: Any = None
-        error: Exception | None = None
-        while True:
-            try:
-                effect = plan.throw(error) if error is not None else plan.send(result)
-            except StopIteration as stop:
-                return stop.value
-            result, error = None, None
-            try:
-                result = await self._aexecute(effect, tracker)
-            except Exception as exc:
-                error = exc
 
     async def _aexecute(self, effect: Any, tracker: StreamTracker | None) -> Any:
         threads = self.aclient().beta.threads
@@ -260,7 +235,14 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         )
         return page.data
 
-    def _interval(self) -> int:
+    def _interval(self) -> int | Omit:
+        """Return ``runs.poll``'s interval: a chosen ``check_every_ms``, else none.
+
+        At the default, the SDK follows the server's ``openai-poll-after-ms`` (its own fallback
+        is the same 1 s).
+        """
+        if self.check_every_ms == DEFAULT_CHECK_EVERY_MS:
+            return omit
         return max(1, int(self.check_every_ms))
 
 
@@ -272,13 +254,11 @@ def _tracker(request: RunRequest, on_text: Callable[[str], Any], kwargs: dict) -
         if user_handler is not None:
             user_handler(text)
 
-    return StreamTracker(
-        on_delta, kwargs.get("on_message_delta"), may_have_submits=request.submits
-    )
+    return StreamTracker(on_delta, kwargs.get("on_message_delta"), may_have_submits=request.submits)
 
 
 def _method(threads: Any, request: RunRequest) -> Any:
-    """The SDK method a request goes to (``threads.create_and_run`` or ``threads.runs.*``)."""
+    """Return the SDK method a request goes to (``threads.*``)."""
     if request.kind == "create_and_run":
         return threads.create_and_run
     return getattr(threads.runs, request.kind)

@@ -75,13 +75,14 @@ class Respond:
     run: Any
 
 
-StepPlan = Generator[Call | Retrieve | Cancel | Respond, Any, dict[str, Any]]
+Effect = Call | Retrieve | Cancel | Respond
+StepPlan = Generator[Effect, Any, dict[str, Any]]
 
 
 def step_plan(
     step: Step, thread_id: str, key: str, base_url: str, *, known_waiting: bool
 ) -> StepPlan:
-    """The effects of one step; returns the state update."""
+    """Yield the effects of one step; return the state update."""
     if isinstance(step, NewTurn):
         if step.stale_run_id and thread_id:
             yield from _cancel_stale(thread_id, step.stale_run_id, key)
@@ -121,7 +122,7 @@ def step_plan(
 
 
 def _update(effect: Call | Respond) -> StepPlan:
-    """The state update for the runnable's output; a run that ended badly becomes a message."""
+    """Return the state update for the runnable's output (a run ended badly: a message)."""
     try:
         response = yield effect
     except RunEndedError as exc:

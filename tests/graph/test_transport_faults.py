@@ -138,7 +138,7 @@ def test_stream_cut_before_the_run_is_named_raises_a_resumable_error(proxied):
 
 def test_stream_cut_during_submit_recovers(proxied):
     """A submit stream cut after its first event re-attaches too: the turn is answered."""
-    proxy, through, direct = proxied
+    proxy, through, _ = proxied
     proxy.rules.append(Rule("/submit_tool_outputs", cut_after=1))
     graph = build_graph(checkpointer=InMemorySaver(), client=through)
     result = graph.invoke({"messages": [HumanMessage("compute 6*7")]}, _config("cut-submit"))
