@@ -5,12 +5,14 @@
 checks the endpoint and provisions the assistant before a first turn. Importing this package
 imports nothing else, starts nothing and touches no network: each name is imported on first
 access, ``graph`` is built on first access, and the embedded Assistants server starts on first
-use.
+use. Inside a LangGraph server (``langgraph dev``), which reads the module's namespace rather
+than its attributes, ``graph`` is built at import.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -66,6 +68,11 @@ __all__ = [
 ]
 
 
+LANGGRAPH_SERVER_MODULE = "langgraph_api"
+"""Loaded in a LangGraph server (``langgraph dev``), which reads ``module.__dict__["graph"]``
+directly (langgraph.json's ``assistant_graph.graph:graph``), bypassing ``__getattr__``."""
+
+
 def __getattr__(name: str) -> Any:
     """Import a public name on first access; build ``graph`` on first access (then keep it)."""
     if name == "graph":
@@ -84,3 +91,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     """List the public names (imported or built on first access) with the module's own."""
     return sorted({*globals(), *__all__})
+
+
+if LANGGRAPH_SERVER_MODULE in sys.modules:  # the server needs the graph now: build it
+    __getattr__("graph")
