@@ -23,9 +23,8 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from assistant_graph.graph import clients
 from assistant_graph.graph.context import Context, context_of
 from assistant_graph.graph.effects import adrive, drive
@@ -50,6 +49,9 @@ from assistant_graph.graph.step_plan import (
 )
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
+
+if TYPE_CHECKING:
+    import openai
 
 TASK_ID_KEY = "__pregel_task_id"
 """Where LangGraph puts the id of the running task (deterministic for a checkpoint + node)."""
@@ -149,11 +151,13 @@ class AssistantNode:
         before a turn writes anything. The result is cached per process, so the first step
         makes no extra request.
         """
+        from openai import APIConnectionError
+
         context = context if context is not None else Context()
         sync = self._sync_client(context)
         try:
             return ensure_assistant(sync, self._spec(context), context.assistant_id)
-        except openai.APIConnectionError as exc:
+        except APIConnectionError as exc:
             raise unreachable(exc, str(sync.base_url)) from exc
 
     # ------------------------------------------------------------------ sync

@@ -13,9 +13,12 @@ import threading
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import openai
 from assistant_graph.graph.context import Context
+
+if TYPE_CHECKING:
+    import openai
 
 ASSISTANTS_BETA_HEADER = {"OpenAI-Beta": "assistants=v2"}
 EMBEDDED_PLACEHOLDER_KEY = "embedded"
@@ -71,6 +74,8 @@ def sync_client(endpoint: Endpoint) -> openai.OpenAI:
     with _lock:
         client = _sync_clients.get(endpoint)
         if client is None:
+            import openai
+
             client = openai.OpenAI(
                 base_url=endpoint.base_url,
                 api_key=endpoint.api_key,
@@ -108,6 +113,8 @@ async def _close_at_loop_shutdown(client: openai.AsyncOpenAI) -> AsyncIterator[N
 
 
 def _new_async_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
+    import openai
+
     return openai.AsyncOpenAI(
         base_url=endpoint.base_url,
         api_key=endpoint.api_key,

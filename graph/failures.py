@@ -10,14 +10,17 @@ becomes :class:`~graph.errors.ConversationBusyError`.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import openai
 from assistant_graph.graph.errors import (
     ConnectionLostError,
     ConversationBusyError,
     EndpointUnreachableError,
 )
 from assistant_graph.graph.run_core import is_transport_failure
+
+if TYPE_CHECKING:
+    import openai
 
 ACTIVE_RUN_PATTERNS = (
     re.compile(r"[Tt]hread (?P<thread>\S+) already has an active run (?P<run>[^\s.]+)"),
@@ -28,6 +31,8 @@ ACTIVE_RUN_PATTERNS = (
 
 def graph_error(exc: BaseException, base_url: str) -> Exception | None:
     """Return the graph error to raise instead of ``exc``, or None to let ``exc`` through."""
+    import openai
+
     base_url = base_url.rstrip("/")
     if isinstance(exc, openai.BadRequestError):
         return _busy(exc)

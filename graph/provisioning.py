@@ -19,13 +19,15 @@ import uuid
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from assistant_graph.graph.effects import adrive, drive
 from assistant_graph.graph.errors import UnknownAssistantError
 from langchain_community.agents.openai_assistant.base import _get_assistants_tool
 from langchain_core.tools import BaseTool
+
+if TYPE_CHECKING:
+    import openai
 
 FINGERPRINT_KEY = "assistant_graph_fingerprint"
 """Assistant metadata key holding the fingerprint of its tools, instructions and model."""
@@ -79,10 +81,12 @@ class _Request:
 
 def _plan(spec: AssistantSpec, assistant_id: str, base_url: str) -> Generator[_Request, Any, str]:
     """Find, check, update or create the assistant (written once for both drivers)."""
+    from openai import NotFoundError
+
     if assistant_id:
         try:
             yield _Request("retrieve", (assistant_id,))
-        except openai.NotFoundError as exc:
+        except NotFoundError as exc:
             raise UnknownAssistantError(assistant_id, base_url.rstrip("/")) from exc
         return assistant_id
     listed = yield _Request("list", kwargs={"order": "desc", "limit": 100})

@@ -24,8 +24,6 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx2
-import openai
 from assistant_graph.graph.errors import RUN_STREAM_EMPTY, RunStreamError
 from assistant_graph.graph.run_response import (
     ANSWERING_STATUSES,
@@ -159,6 +157,9 @@ Plan = Generator[Effect, Any, Any]
 
 def is_transport_failure(exc: BaseException) -> bool:
     """Whether ``exc`` means the connection failed (not that the endpoint refused a request)."""
+    import httpx2
+    import openai
+
     if isinstance(exc, openai.APIStatusError):
         return False
     return isinstance(exc, openai.APIError | httpx2.TransportError)

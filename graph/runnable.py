@@ -27,9 +27,8 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import openai
 from assistant_graph.graph.context import DEFAULT_CHECK_EVERY_MS
 from assistant_graph.graph.effects import adrive, drive
 from assistant_graph.graph.errors import NO_SYNC_CLIENT, ConfigurationError
@@ -54,9 +53,10 @@ from langchain_community.agents.openai_assistant.base import OpenAIAssistantV2Ru
 from langchain_core.callbacks import AsyncCallbackManager, CallbackManager
 from langchain_core.load import dumpd
 from langchain_core.runnables import RunnableConfig, ensure_config
-from openai import Omit, omit
-from openai.types.beta.threads import Run
 from pydantic import model_validator
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = ["AssistantRunnable", "AssistantStepAction", "tool_call_message_id"]
 
@@ -92,6 +92,8 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         """Return the async client: the one given, else one made once from the sync client."""
         if self.async_client is None:
             sync = self.sync_client()
+            import openai
+
             self.async_client = openai.AsyncOpenAI(
                 api_key=sync.api_key,
                 base_url=sync.base_url,
@@ -144,7 +146,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             with stream:
                 if _is_json(stream):
                     stream.response.read()
-                    tracker.replayed(Run.model_validate(stream.response.json()))
+                    tracker.replayed(_run(stream.response.json()))
                     return None
                 for event in stream:
                     tracker.observe(event)
@@ -214,7 +216,7 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
             async with stream:
                 if _is_json(stream):
                     await stream.response.aread()
-                    tracker.replayed(Run.model_validate(stream.response.json()))
+                    tracker.replayed(_run(stream.response.json()))
                     return None
                 async for event in stream:
                     pending = tracker.observe(event)
@@ -235,13 +237,15 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
         )
         return page.data
 
-    def _interval(self) -> int | Omit:
+    def _interval(self) -> Any:
         """Return ``runs.poll``'s interval: a chosen ``check_every_ms``, else none.
 
         At the default, the SDK follows the server's ``openai-poll-after-ms`` (its own fallback
         is the same 1 s).
         """
         if self.check_every_ms == DEFAULT_CHECK_EVERY_MS:
+            from openai import omit
+
             return omit
         return max(1, int(self.check_every_ms))
 
@@ -267,3 +271,10 @@ def _method(threads: Any, request: RunRequest) -> Any:
 def _is_json(stream: Any) -> bool:
     """Whether a "streamed" call was answered with a plain JSON run (e.g. a replayed POST)."""
     return stream.response.headers.get("content-type", "").startswith("application/json")
+
+
+def _run(data: Any) -> Any:
+    """Build the ``Run`` of a replayed POST (its types module is imported only when needed)."""
+    from openai.types.beta.threads import Run
+
+    return Run.model_validate(data)

@@ -20,7 +20,6 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
-import openai
 from assistant_graph.graph.convert import (
     expired_results_text,
     response_to_update,
@@ -83,6 +82,8 @@ def step_plan(
     step: Step, thread_id: str, key: str, base_url: str, *, known_waiting: bool
 ) -> StepPlan:
     """Yield the effects of one step; return the state update."""
+    import openai
+
     if isinstance(step, NewTurn):
         if step.stale_run_id and thread_id:
             yield from _cancel_stale(thread_id, step.stale_run_id, key)
@@ -133,6 +134,8 @@ def _update(effect: Call | Respond) -> StepPlan:
 
 def _cancel_stale(thread_id: str, run_id: str, key: str) -> StepPlan:
     """Cancel a run an abandoned turn left waiting, so the thread takes a new run."""
+    import openai
+
     try:
         run = yield Retrieve(thread_id, run_id)
     except openai.NotFoundError:
