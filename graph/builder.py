@@ -13,9 +13,8 @@ assistant with the rejections as tool output.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from assistant_graph.graph.assistant_node import AssistantNode
 from assistant_graph.graph.context import Context
 from assistant_graph.graph.human_review import human_review
@@ -27,6 +26,9 @@ from langchain_core.tools import BaseTool
 from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import START, StateGraph
 from langgraph.types import Checkpointer
+
+if TYPE_CHECKING:
+    import openai
 
 GRAPH_NAME = "assistant-graph"
 

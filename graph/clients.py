@@ -1,10 +1,9 @@
 """OpenAI SDK clients for the Assistants endpoint, cached per (base URL, API key).
 
 Connections are reused across invocations: one sync client per endpoint, and one async client
-per endpoint and event loop (an async connection pool belongs to the loop that opened it).
-With no endpoint configured the embedded server is started lazily, on first use. A sync
-client for a plain-HTTP endpoint on this machine (the embedded server) sends its requests
-through :class:`~assistant_graph.graph.loopback_transport.LoopbackTransport`.
+per endpoint and event loop (an async connection pool belongs to the loop that opened it),
+made on first use and closed when its loop shuts down. With no endpoint configured the embedded
+server is started lazily, on first use.
 """
 
 from __future__ import annotations
@@ -14,11 +13,12 @@ import threading
 import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-import openai
 from assistant_graph.graph.context import Context
-from assistant_graph.graph.loopback_transport import LoopbackTransport, is_loopback_http
+
+if TYPE_CHECKING:
+    import openai
 
 ASSISTANTS_BETA_HEADER = {"OpenAI-Beta": "assistants=v2"}
 EMBEDDED_PLACEHOLDER_KEY = "embedded"
@@ -31,6 +31,8 @@ class Endpoint:
 
     base_url: str
     api_key: str
+    headers: tuple[tuple[str, str], ...] = tuple(ASSISTANTS_BETA_HEADER.items())
+    """Headers sent with every request."""
 
     def __repr__(self) -> str:
         """Never show the key."""
@@ -45,8 +47,6 @@ _async_clients: weakref.WeakKeyDictionary[
 _loop_guards: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[AsyncIterator[None]]] = (
     weakref.WeakKeyDictionary()
 )
-_loopless_async_clients: dict[Endpoint, openai.AsyncOpenAI] = {}
-"""Async clients handed out outside an event loop (sync code paths; they are not used there)."""
 
 
 def resolve_endpoint(context: Context) -> Endpoint:
@@ -59,37 +59,30 @@ def resolve_endpoint(context: Context) -> Endpoint:
     return Endpoint(server.base_url.rstrip("/"), server.api_key or EMBEDDED_PLACEHOLDER_KEY)
 
 
+def endpoint_of(client: openai.OpenAI) -> Endpoint:
+    """Return the endpoint a sync client talks to, with the headers it adds to every request."""
+    headers = {**ASSISTANTS_BETA_HEADER, **client._custom_headers}
+    return Endpoint(
+        str(client.base_url).rstrip("/"),
+        client.api_key,
+        tuple(sorted((k, str(v)) for k, v in headers.items())),
+    )
+
+
 def sync_client(endpoint: Endpoint) -> openai.OpenAI:
     """Return the process-wide sync client for ``endpoint``."""
     with _lock:
         client = _sync_clients.get(endpoint)
         if client is None:
+            import openai
+
             client = openai.OpenAI(
                 base_url=endpoint.base_url,
                 api_key=endpoint.api_key,
-                default_headers=ASSISTANTS_BETA_HEADER,
-                http_client=_sync_http_client(endpoint),
+                default_headers=dict(endpoint.headers),
             )
             _sync_clients[endpoint] = client
         return client
-
-
-def _sync_http_client(endpoint: Endpoint) -> Any:
-    """Return the SDK's default HTTP client on the lean transport for a loopback endpoint."""
-    if is_loopback_http(endpoint.base_url):
-        return openai.DefaultHttpxClient(transport=LoopbackTransport())
-    return None
-
-
-def async_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
-    """Return an async client for ``endpoint`` for use outside an event loop.
-
-    The sync runnable needs one but never uses it; coroutines use :func:`aasync_client`.
-    """
-    with _lock:
-        if endpoint not in _loopless_async_clients:
-            _loopless_async_clients[endpoint] = _new_async_client(endpoint)
-        return _loopless_async_clients[endpoint]
 
 
 async def aasync_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
@@ -120,8 +113,10 @@ async def _close_at_loop_shutdown(client: openai.AsyncOpenAI) -> AsyncIterator[N
 
 
 def _new_async_client(endpoint: Endpoint) -> openai.AsyncOpenAI:
+    import openai
+
     return openai.AsyncOpenAI(
         base_url=endpoint.base_url,
         api_key=endpoint.api_key,
-        default_headers=ASSISTANTS_BETA_HEADER,
+        default_headers=dict(endpoint.headers),
     )

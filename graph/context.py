@@ -90,8 +90,9 @@ class Context:
     check_every_ms: float = field(
         default=DEFAULT_CHECK_EVERY_MS,
         metadata={
-            "description": "Longest wait between two status checks when a run cannot be "
-            "streamed (env ASSISTANT_CHECK_EVERY_MS); the server's openai-poll-after-ms "
+            "description": "Wait between two status checks of a run that cannot be "
+            "streamed: a replayed request, or a run re-attached after its event stream broke "
+            "(env ASSISTANT_CHECK_EVERY_MS). At the default the server's openai-poll-after-ms "
             "header wins when present."
         },
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant_graph.graph.errors import RunEndedError
 from assistant_graph.graph.planning import ToolCallResult
-from assistant_graph.graph.runnable import tool_call_message_id
+from assistant_graph.graph.run_response import tool_call_message_id
 from langchain_classic.agents.openai_assistant.base import (
     OpenAIAssistantAction,
     OpenAIAssistantFinish,

@@ -74,6 +74,23 @@ RUN_STREAM_EMPTY = (
     "The Assistants endpoint closed the run's event stream without sending the run ({detail}). "
     "Retry the turn; if it persists, check the endpoint's logs."
 )
+TURN_SAVED = (
+    " With a checkpointer the turn is saved: run the graph again with the same thread_id "
+    "(`graph.invoke(None, config)`) to finish it."
+)
+"""Appended to the errors of a step that failed on the way to the endpoint."""
+CONNECTION_LOST = (
+    "The connection to the Assistants endpoint at {base_url} broke during the turn ({reason}); "
+    "a run it started keeps running there and is picked up again."
+) + TURN_SAVED
+CONVERSATION_BUSY = (
+    "The conversation (Assistants thread {thread_id}) is busy with another turn: run {run_id} "
+    "is still active. Wait until that turn has finished, then send the message again."
+) + TURN_SAVED
+NO_SYNC_CLIENT = (
+    "This AssistantRunnable was made for the async path (client=None): use ainvoke, or give it "
+    "a sync openai.OpenAI client."
+)
 INVALID_TOOL_ARGUMENTS = (
     "The assistant sent invalid JSON arguments for tool {tool!r} (call {call_id}): {arguments!r}."
 )
@@ -110,11 +127,32 @@ class RunGoneError(AssistantGraphError):
 class EndpointUnreachableError(AssistantGraphError):
     """The Assistants endpoint cannot be reached (connection refused, DNS, timeout)."""
 
-    def __init__(self, base_url: str, reason: str) -> None:
-        """Name the endpoint and why it could not be reached."""
-        super().__init__(UNREACHABLE_ENDPOINT.format(base_url=base_url, reason=reason))
+    def __init__(self, base_url: str, reason: str, *, during_turn: bool = False) -> None:
+        """Name the endpoint and why it could not be reached (and how to resume a turn)."""
+        message = UNREACHABLE_ENDPOINT.format(base_url=base_url, reason=reason)
+        super().__init__(message + TURN_SAVED if during_turn else message)
         self.base_url = base_url
         self.reason = reason
+
+
+class ConnectionLostError(AssistantGraphError):
+    """The connection broke after a request reached the endpoint (e.g. a cut event stream)."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        """Name the endpoint and what broke; the message says how to resume the turn."""
+        super().__init__(CONNECTION_LOST.format(base_url=base_url, reason=reason))
+        self.base_url = base_url
+        self.reason = reason
+
+
+class ConversationBusyError(AssistantGraphError):
+    """The Assistants thread already has an active run (another turn is under way)."""
+
+    def __init__(self, thread_id: str, run_id: str) -> None:
+        """Name the busy thread and the run that is active on it."""
+        super().__init__(CONVERSATION_BUSY.format(thread_id=thread_id, run_id=run_id))
+        self.thread_id = thread_id
+        self.run_id = run_id
 
 
 class ConfigurationError(AssistantGraphError):

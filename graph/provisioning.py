@@ -5,7 +5,8 @@ error naming the id and the endpoint). Otherwise the graph's assistant is looked
 among the endpoint's assistants: one whose metadata carries the fingerprint of the current
 tools, instructions and model is reused; one with the same name but an older fingerprint is
 updated in place; only when none exists is a new one created. Results are cached per process,
-so starting twice (or building two graphs) never creates a second assistant.
+so starting twice (or building two graphs) never creates a second assistant. The steps are
+written once (a generator of SDK calls) and carried out by a sync and an async driver.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
+from assistant_graph.graph.effects import adrive, drive
 from assistant_graph.graph.errors import UnknownAssistantError
 from langchain_community.agents.openai_assistant.base import _get_assistants_tool
 from langchain_core.tools import BaseTool
+
+if TYPE_CHECKING:
+    import openai
 
 FINGERPRINT_KEY = "assistant_graph_fingerprint"
 """Assistant metadata key holding the fingerprint of its tools, instructions and model."""
@@ -66,8 +70,46 @@ class AssistantSpec:
         return {FINGERPRINT_KEY: self.fingerprint, MANAGED_KEY: "true"}
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One call of ``client.beta.assistants``: ``method`` with ``args`` and ``kwargs``."""
+
+    method: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _plan(spec: AssistantSpec, assistant_id: str, base_url: str) -> Generator[_Request, Any, str]:
+    """Find, check, update or create the assistant (written once for both drivers)."""
+    from openai import NotFoundError
+
+    if assistant_id:
+        try:
+            yield _Request("retrieve", (assistant_id,))
+        except NotFoundError as exc:
+            raise UnknownAssistantError(assistant_id, base_url.rstrip("/")) from exc
+        return assistant_id
+    listed = yield _Request("list", kwargs={"order": "desc", "limit": 100})
+    existing = _choose([a for a in listed if a.name == spec.name], spec)
+    if existing is not None and (existing.metadata or {}).get(FINGERPRINT_KEY) == spec.fingerprint:
+        return existing.id
+    fields = {
+        "model": spec.model,
+        "instructions": spec.instructions,
+        "tools": list(spec.tools),
+        "metadata": spec.metadata(),
+    }
+    if existing is not None:
+        headers = _headers(spec, f"update:{existing.id}")
+        yield _Request("update", (existing.id,), {**fields, "extra_headers": headers})
+        return existing.id
+    kwargs = {"name": spec.name, **fields, "extra_headers": _headers(spec, "create")}
+    return (yield _Request("create", kwargs=kwargs)).id
+
+
 _cache: dict[tuple[str, str], str] = {}
 _sync_lock = threading.Lock()
+_async_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
 
 def _cache_key(client: Any, spec_or_id: AssistantSpec | str) -> tuple[str, str]:
@@ -79,50 +121,15 @@ def _cache_key(client: Any, spec_or_id: AssistantSpec | str) -> tuple[str, str]:
 def ensure_assistant(client: openai.OpenAI, spec: AssistantSpec, assistant_id: str = "") -> str:
     """Id of the assistant to run: the configured one (checked) or the provisioned one."""
     key = _cache_key(client, assistant_id or spec)
+
+    def execute(request: _Request) -> Any:
+        result = getattr(client.beta.assistants, request.method)(*request.args, **request.kwargs)
+        return list(result) if request.method == "list" else result
+
     with _sync_lock:
-        if key in _cache:
-            return _cache[key]
-        if assistant_id:
-            try:
-                client.beta.assistants.retrieve(assistant_id)
-            except openai.NotFoundError as exc:
-                raise UnknownAssistantError(assistant_id, str(client.base_url).rstrip("/")) from exc
-            result = assistant_id
-        else:
-            result = _provision(client, spec)
-        _cache[key] = result
-        return result
-
-
-def _provision(client: openai.OpenAI, spec: AssistantSpec) -> str:
-    same_name = [
-        a for a in client.beta.assistants.list(order="desc", limit=100) if a.name == spec.name
-    ]
-    existing = _choose(same_name, spec)
-    if existing is not None and (existing.metadata or {}).get(FINGERPRINT_KEY) == spec.fingerprint:
-        return existing.id
-    if existing is not None:
-        client.beta.assistants.update(
-            existing.id,
-            model=spec.model,
-            instructions=spec.instructions,
-            tools=list(spec.tools),  # type: ignore[arg-type]
-            metadata=spec.metadata(),
-            extra_headers=_headers(spec, f"update:{existing.id}"),
-        )
-        return existing.id
-    created = client.beta.assistants.create(
-        name=spec.name,
-        model=spec.model,
-        instructions=spec.instructions,
-        tools=list(spec.tools),  # type: ignore[arg-type]
-        metadata=spec.metadata(),
-        extra_headers=_headers(spec, "create"),
-    )
-    return created.id
-
-
-_async_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        if key not in _cache:
+            _cache[key] = drive(_plan(spec, assistant_id, str(client.base_url)), execute)
+        return _cache[key]
 
 
 async def aensure_assistant(
@@ -132,49 +139,18 @@ async def aensure_assistant(
     key = _cache_key(client, assistant_id or spec)
     if key in _cache:
         return _cache[key]
-    loop = asyncio.get_running_loop()
-    lock = _async_locks.setdefault(loop, asyncio.Lock())
+
+    async def execute(request: _Request) -> Any:
+        method = getattr(client.beta.assistants, request.method)
+        if request.method == "list":
+            return [a async for a in method(*request.args, **request.kwargs)]
+        return await method(*request.args, **request.kwargs)
+
+    lock = _async_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with lock:
-        if key in _cache:
-            return _cache[key]
-        if assistant_id:
-            try:
-                await client.beta.assistants.retrieve(assistant_id)
-            except openai.NotFoundError as exc:
-                raise UnknownAssistantError(assistant_id, str(client.base_url).rstrip("/")) from exc
-            result = assistant_id
-        else:
-            result = await _aprovision(client, spec)
-        _cache[key] = result
-        return result
-
-
-async def _aprovision(client: openai.AsyncOpenAI, spec: AssistantSpec) -> str:
-    same_name = [
-        a async for a in client.beta.assistants.list(order="desc", limit=100) if a.name == spec.name
-    ]
-    existing = _choose(same_name, spec)
-    if existing is not None and (existing.metadata or {}).get(FINGERPRINT_KEY) == spec.fingerprint:
-        return existing.id
-    if existing is not None:
-        await client.beta.assistants.update(
-            existing.id,
-            model=spec.model,
-            instructions=spec.instructions,
-            tools=list(spec.tools),  # type: ignore[arg-type]
-            metadata=spec.metadata(),
-            extra_headers=_headers(spec, f"update:{existing.id}"),
-        )
-        return existing.id
-    created = await client.beta.assistants.create(
-        name=spec.name,
-        model=spec.model,
-        instructions=spec.instructions,
-        tools=list(spec.tools),  # type: ignore[arg-type]
-        metadata=spec.metadata(),
-        extra_headers=_headers(spec, "create"),
-    )
-    return created.id
+        if key not in _cache:
+            _cache[key] = await adrive(_plan(spec, assistant_id, str(client.base_url)), execute)
+        return _cache[key]
 
 
 def _choose(same_name: list[Any], spec: AssistantSpec) -> Any:

@@ -23,7 +23,6 @@ import pytest
 from assistant_graph.assistants_server.embedded import EmbeddedServer
 from assistant_graph.assistants_server.settings import ServerSettings
 from assistant_graph.graph import provisioning
-from assistant_graph.graph.recent_runs import recent_runs
 
 SERVER_TESTS_DIR = Path(__file__).resolve().parents[1] / "assistants_server"
 """Where ``fake_chat_completions`` lives (shared with the server's tests)."""
@@ -40,14 +39,6 @@ def fresh_provisioning_cache() -> Iterator[None]:
     provisioning.clear_cache()
     yield
     provisioning.clear_cache()
-
-
-@pytest.fixture(autouse=True)
-def fresh_recent_runs() -> Iterator[None]:
-    """Each test starts with no remembered ``requires_action`` runs, as a new process would."""
-    recent_runs.clear()
-    yield
-    recent_runs.clear()
 
 
 @pytest.fixture(scope="session")

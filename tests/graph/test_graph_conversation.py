@@ -94,7 +94,7 @@ def test_streamed_turn_reads_nothing_back(server, request_log):
         assert isinstance(result["messages"][-1], AIMessage)
         assert request_log.matching("GET", "/messages") == [], request_log.requests
         runs_read = [r for r in request_log.requests if r[0] == "GET" and "/runs/" in r[1]]
-        # a resume after a crash does read the run first (see test_recent_runs and
+        # a resume after a crash does read the run first (see
         # test_crash_resume); a run read without its stream lists its messages
         # (see test_step_text)
         assert runs_read == [], request_log.requests

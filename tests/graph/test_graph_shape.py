@@ -57,12 +57,13 @@ def test_context_schema_fields_are_described():
 
 
 def test_importing_the_graph_starts_no_server_and_opens_no_socket():
-    """``import graph`` is cheap: no embedded server, no thread, no network connection."""
+    """Importing the graph module and building the exported ``graph`` (on first access)
+    start no embedded server, no thread and open no network connection."""
     code = (
         "import socket, threading\n"
         "def refuse(*a, **k): raise AssertionError('network touched at import')\n"
         "socket.socket.connect = refuse\n"
-        "import graph\n"
+        "from assistant_graph.graph import graph\n"
         "import assistant_graph.assistants_server.embedded as e\n"
         "assert e._shared is None, 'embedded server started at import'\n"
         "assert threading.active_count() == 1, threading.enumerate()\n"

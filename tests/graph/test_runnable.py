@@ -38,11 +38,22 @@ def sdk(scripted_server):
 
 
 def test_missing_async_client_keeps_the_endpoint(sdk):
-    """Upstream builds ``AsyncOpenAI(api_key=...)`` (public host); ours keeps base_url."""
+    """Upstream builds ``AsyncOpenAI(api_key=...)`` (public host); ours makes its async client
+    on first use, once, from the sync client's endpoint: ``ainvoke`` reaches the same server."""
     client, assistant_id = sdk
     runnable = AssistantRunnable(client=client, assistant_id=assistant_id)
-    assert runnable.async_client.base_url == client.base_url
     assert runnable.as_agent is True
+
+    async def twice():
+        first = await runnable.ainvoke({"content": "add please"})
+        second = await runnable.ainvoke({"content": "add again"})
+        await runnable.aclient().close()
+        return first, second
+
+    first, second = asyncio.run(twice())
+    assert first[0].tool_input == {"expression": "1+1"}
+    assert second[0].tool_input == {"expression": "1+1"}
+    assert runnable.aclient() is runnable.async_client, "made once, then kept"
 
 
 def test_sync_round_trip_returns_actions_then_finish(sdk):
