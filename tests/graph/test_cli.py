@@ -7,10 +7,12 @@ model), 2 (bad usage or configuration), 130 (Ctrl-C; also in ``test_cli_resume``
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from assistant_graph.graph.cli import main
 from cli_process import command, default_sigint, run_cli, thread_of, write_script
 from fake_chat_completions import FakeChatCompletions
+from langgraph.checkpoint.sqlite import SqliteSaver
 
 SEED_QUESTION = "What's 10 - 4 raised to the 2.7?"
 
@@ -258,3 +261,62 @@ def test_endpoint_url_without_v1_is_a_configuration_error(cli_env, server):
     assert f"usually ending in /v1 (e.g. {root}/v1)" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (Path(cli_env["ASSISTANT_GRAPH_HOME"]) / "conversations.sqlite3").exists()
+
+
+IMPORTS_OF = """
+import json, sys
+from assistant_graph.graph.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+GRAPH_ONLY_MODULES = (
+    "langchain_core",
+    "langchain_community",
+    "langchain_classic",
+    "langgraph",
+    "openai",
+    "assistant_graph.graph.builder",
+    "assistant_graph.graph.runnable",
+    "assistant_graph.graph.cli_turn",
+)
+"""Modules only the commands that run the graph (``ask``, ``chat``) may import."""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["threads"]])
+def test_commands_that_run_no_graph_import_no_langchain(cli_env, args):
+    """``--help``, ``serve --help`` and ``threads`` (no conversation file) start without
+    importing LangChain, LangGraph, openai or the graph's modules."""
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTS_OF, *args],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=60,
+        check=True,
+    )
+    modules = json.loads(result.stdout.strip().splitlines()[-1])
+    loaded = [m for m in modules if m.startswith(GRAPH_ONLY_MODULES)]
+    assert loaded == [], loaded
+
+
+def test_threads_reads_conversations_without_building_the_graph(cli_env, tmp_path):
+    """``threads`` on a conversation file reads its checkpoints without importing the graph
+    (no builder, runnable, langchain_community or openai)."""
+    db = tmp_path / "conversations.sqlite3"
+    with SqliteSaver.from_conn_string(str(db)) as saver:
+        saver.setup()
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTS_OF, "threads", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=60,
+        check=True,
+    )
+    assert "No saved conversations" in result.stdout
+    modules = json.loads(result.stdout.strip().splitlines()[-1])
+    heavy = tuple(m for m in GRAPH_ONLY_MODULES if m not in ("langgraph", "langchain_core"))
+    assert [m for m in modules if m.startswith(heavy)] == []
