@@ -17,6 +17,7 @@ the commands that run the graph import ``graph.cli_turn``.
 from __future__ import annotations
 
 import argparse
+import logging
 import sqlite3
 import sys
 import uuid
@@ -295,9 +296,14 @@ def _enable_history(path: Path) -> Any:
 
 
 def _quiet_library_warnings() -> None:
-    """Library notices (beta/deprecation of the Assistants API) are not for CLI users."""
+    """Library notices (beta/deprecation of the Assistants API) are not for CLI users.
+
+    The graph's own warnings (e.g. a run that ended without an answer) are reported by the
+    command itself, once, with what to do next.
+    """
     from langchain_core._api.beta_decorator import LangChainBetaWarning
 
+    logging.getLogger("assistant_graph.graph").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=LangChainBetaWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
