@@ -7,7 +7,8 @@ starts nothing and touches no network: the embedded Assistants server starts on 
 
 The names below are imported on first access (PEP 562), so importing a light submodule (the
 command line, ``errors``, ``context``) does not load LangChain and LangGraph; ``graph`` is
-compiled once, when first asked for.
+compiled once, when first asked for (it is ``assistant_graph.graph.exported.graph``, the graph
+``langgraph.json`` names).
 """
 
 from __future__ import annotations
@@ -65,9 +66,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """Import a public name on first use; compile ``graph`` once."""
     if name == "graph":
-        from assistant_graph.graph.builder import build_graph
-
-        value: Any = build_graph()
+        from assistant_graph.graph.exported import graph as value
     elif name in _EXPORTS:
         value = getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
     else:
