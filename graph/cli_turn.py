@@ -22,12 +22,13 @@ from assistant_graph.graph import cli
 from assistant_graph.graph.builder import build_graph, prepare_assistant
 from assistant_graph.graph.cli_review import ask_review, format_call
 from assistant_graph.graph.context import Context
-from assistant_graph.graph.errors import AssistantGraphError
+from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 RESUMING = "Resuming the unfinished turn: {question}"
+DROPPED = "assistant-graph: the unfinished turn cannot be resumed, so it was dropped: {reason}"
 RESUMING_REVIEW = "The unfinished turn is waiting for your review of its tool calls."
 TURN_FAILED = (
     "assistant-graph: the turn failed: {reason} The conversation is saved; once the cause is "
@@ -52,6 +53,8 @@ WRONG_BASE_URL = (
     "{base_url!r}: it must be the API root, usually ending in /v1 (e.g. {suggestion})."
 )
 ENDED_STATUSES = frozenset({"failed", "cancelled", "expired", "incomplete"})
+_DROPPED = -1
+"""``_resume_unfinished``'s status for a turn it had to drop (the new message still goes)."""
 BUSY_MARKERS = ("already has an active run", "while a run")
 """Texts of the Assistants API's refusal when a thread has an active run."""
 
@@ -120,14 +123,20 @@ def prepare() -> int:
 def run_turn(
     graph: Any, db: Path, thread: str, text: str | None, out: TextIO, interactive: bool
 ) -> int:
-    """Finish the conversation's unfinished turn, if any, then answer ``text`` (if given)."""
+    """Finish the conversation's unfinished turn, if any, then answer ``text`` (if given).
+
+    A resumed turn that fails is reported and ``text`` is still sent; one that cannot go on at
+    all (its run is gone, its saved state is unusable) is reported as dropped.
+    """
     config = {"configurable": {"thread_id": thread}}
     try:
         with conversation_lock(db, thread):
             status = _resume_unfinished(graph, config, out, interactive)
-            if status == cli.EXIT_OK and text is not None:
+            if text is not None and status in (cli.EXIT_OK, cli.EXIT_FAILED, _DROPPED):
                 user = {"messages": [{"role": "user", "content": text}]}
                 status = _stream(graph, config, user, out)
+            elif status == _DROPPED:
+                status = cli.EXIT_FAILED
     except ConversationBusy:
         print(BUSY.format(thread=thread), file=sys.stderr)
         return cli.EXIT_USAGE
@@ -166,7 +175,11 @@ def _resume_unfinished(graph: Any, config: dict, out: TextIO, interactive: bool)
     if saved.interrupts:
         print(RESUMING_REVIEW, file=out, flush=True)
         return _stream(graph, config, _review(saved, out), out)
-    return _stream(graph, config, None, out)
+    try:
+        return _stream(graph, config, None, out)
+    except (RunGoneError, InvalidInputError) as exc:  # the saved turn itself cannot go on
+        print(DROPPED.format(reason=exc), file=sys.stderr)
+        return _DROPPED
 
 
 def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO) -> int:

@@ -15,6 +15,7 @@ import openai
 import pytest
 from assistant_graph.graph import build_graph
 from cli_process import read_until, run_cli, start_cli, thread_of, write_script
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 SLOW_RULE = {
@@ -126,4 +127,32 @@ def test_assistants_thread_with_an_active_run_says_busy(scripted_server, tmp_pat
         client.close()
     assert result.returncode == 2, result.stderr
     assert f"conversation {thread} is busy" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_an_unfinished_turn_that_cannot_resume_is_dropped_plainly(slow_env):
+    """A saved turn that cannot go on (tool results but no run awaiting them): the next
+    ``ask --thread`` says it was dropped and why, then answers the new question (exit 0)."""
+    db = Path(slow_env["ASSISTANT_GRAPH_HOME"]) / "conversations.sqlite3"
+    db.parent.mkdir(parents=True)
+    call = {"id": "call_1", "name": "calculator", "args": {"expression": "5 + 5"}}
+    with SqliteSaver.from_conn_string(str(db)) as saver:
+        build_graph(checkpointer=saver).update_state(
+            {"configurable": {"thread_id": "orphan"}},
+            {
+                "messages": [
+                    HumanMessage("What's 5 + 5?"),
+                    AIMessage("", tool_calls=[call]),
+                    ToolMessage("10", tool_call_id="call_1", name="calculator"),
+                ]
+            },
+            as_node="tools",
+        )
+    result = run_cli(["ask", "--thread", "orphan", "What's 1 + 1?"], slow_env)
+    assert result.returncode == 0, result.stderr
+    assert "the unfinished turn cannot be resumed, so it was dropped" in result.stderr
+    assert "no run awaiting tool outputs" in result.stderr
+    assert "Resuming the unfinished turn: What's 5 + 5?" in result.stdout
+    assert "1 + 1 = 2" in result.stdout
     assert "Traceback" not in result.stderr
