@@ -148,7 +148,7 @@ def ask(question: str | None, thread: str | None, db: Path, out: TextIO) -> int:
         thread = thread or uuid.uuid4().hex
         try:
             status = cli_turn.run_turn(graph, db, thread, question, out, interactive)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a review question
             print("\n" + INTERRUPTED.format(thread=thread), file=sys.stderr)
             return EXIT_INTERRUPTED
         if status == EXIT_OK:
@@ -183,7 +183,7 @@ def chat(thread: str | None, db: Path, out: TextIO) -> int:
                 if line:
                     status = cli_turn.run_turn(graph, db, thread, line, out, interactive)
             return status
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a review question
             print("\n" + INTERRUPTED.format(thread=thread), file=sys.stderr)
             return EXIT_INTERRUPTED
         finally:

@@ -126,3 +126,21 @@ def test_review_left_open_is_asked_again_on_the_next_ask(terminal, review_env):
     status, output = session.wait()
     assert status == 0, output
     assert "3 + 3 = 6" in output
+
+
+@pytest.mark.slow
+def test_end_of_input_at_the_review_question_leaves_the_review_open(terminal, review_env):
+    """Ctrl-D at the review question: exit 130 with the note naming the thread, no traceback.
+    The review stays open: ``ask --thread`` without a terminal refuses (exit 2) even with the
+    review setting turned off, rather than run the calls unreviewed."""
+    session = terminal(["ask", QUESTION], review_env)
+    session.expect("[a]pprove, [e]dit or [r]eject? ")
+    os.write(session.master, b"\x04")
+    status, output = session.wait()
+    assert status == 130, output
+    assert "Interrupted" in output
+    assert "Traceback" not in output
+    review_env["ASSISTANT_INTERRUPT_BEFORE_TOOLS"] = "false"
+    piped = run_cli(["ask", "--thread", thread_of(output)], review_env)
+    assert piped.returncode == 2, piped.stderr
+    assert "is paused for a review of its tool calls" in piped.stderr
