@@ -3,16 +3,17 @@
 ``graph`` is the compiled graph without a checkpointer (what ``langgraph dev`` loads);
 ``build_graph(checkpointer=..., tools=...)`` builds one for an app; ``prepare_assistant()``
 checks the endpoint and provisions the assistant before a first turn. Importing this package
-imports nothing else, starts nothing and touches no network: each name is imported on first
-access, ``graph`` is built on first access, and the embedded Assistants server starts on first
-use. Inside a LangGraph server (``langgraph dev``), which reads the module's namespace rather
-than its attributes, ``graph`` is built at import.
+starts nothing and touches no network: the embedded Assistants server starts on first use.
+
+The names below are imported on first access (PEP 562), so importing a light submodule (the
+command line, ``errors``, ``context``) does not load LangChain and LangGraph; ``graph`` is
+compiled once, when first asked for (it is ``assistant_graph.graph.exported.graph``, the graph
+``langgraph.json`` names).
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,28 +28,28 @@ if TYPE_CHECKING:
         RunGoneError,
         UnknownAssistantError,
     )
-    from assistant_graph.graph.input_channel import AssistantGraph
     from assistant_graph.graph.state import InputState, OutputState, State
+    from langgraph.graph.state import CompiledStateGraph
 
-    graph: AssistantGraph
+    graph: CompiledStateGraph
     """The agent graph compiled without a checkpointer, with the default tools."""
 
 _EXPORTS = {
     "AssistantGraphError": "errors",
     "ConnectionLostError": "errors",
     "ConversationBusyError": "errors",
-    "Context": "context",
     "EndpointUnreachableError": "errors",
-    "InputState": "state",
     "InvalidInputError": "errors",
-    "OutputState": "state",
     "RunGoneError": "errors",
-    "State": "state",
     "UnknownAssistantError": "errors",
+    "Context": "context",
+    "InputState": "state",
+    "OutputState": "state",
+    "State": "state",
     "build_graph": "builder",
     "prepare_assistant": "builder",
 }
-"""Public name → the module of this package that defines it."""
+"""Public name → the submodule that defines it."""
 
 __all__ = [
     "AssistantGraphError",
@@ -68,20 +69,12 @@ __all__ = [
 ]
 
 
-LANGGRAPH_SERVER_MODULE = "langgraph_api"
-"""Loaded in a LangGraph server (``langgraph dev``), which reads ``module.__dict__["graph"]``
-directly (langgraph.json's ``assistant_graph.graph:graph``), bypassing ``__getattr__``."""
-
-
 def __getattr__(name: str) -> Any:
-    """Import a public name on first access; build ``graph`` on first access (then keep it)."""
+    """Import a public name on first use; compile ``graph`` once."""
     if name == "graph":
-        from assistant_graph.graph.builder import build_graph
-
-        value: Any = build_graph()
+        from assistant_graph.graph.exported import graph as value
     elif name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        value = getattr(module, name)
+        value = getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
@@ -89,9 +82,5 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    """List the public names (imported or built on first access) with the module's own."""
+    """List the module's names, the lazily imported ones included."""
     return sorted({*globals(), *__all__})
-
-
-if LANGGRAPH_SERVER_MODULE in sys.modules:  # the server needs the graph now: build it
-    __getattr__("graph")

@@ -2,21 +2,27 @@
 
 Conversations are kept in a local SQLite checkpoint file (``<data dir>/conversations.sqlite3``,
 ``--db`` to change it) and written with ``durability="sync"``, so an interrupted turn resumes
-where it stopped. Before a turn the endpoint is checked and the assistant provisioned, so a
-misconfiguration is reported before anything is saved. Exit codes: 0 success, 1 the turn
-failed, 2 bad usage or configuration (empty message, unreachable endpoint, rejected key,
-unknown thread or assistant), 130 interrupted.
+where it stopped: the next ``ask --thread`` (or ``chat --thread``) first finishes it. Before a
+turn the endpoint is checked and the assistant provisioned, so a misconfiguration is reported
+before anything is saved. Exit codes: 0 success, 1 the turn failed (the run ended ``failed``,
+``cancelled``, ``expired`` or ``incomplete``, or the endpoint erred mid-turn), 2 bad usage or
+configuration (empty message, unreachable endpoint, wrong endpoint URL, rejected key, unknown
+thread or assistant, a file that is not a conversation file, a busy conversation, a tool review
+without a terminal), 130 interrupted.
+
+This module imports no LangChain or LangGraph: ``--help``, ``serve`` and ``threads`` stay fast;
+the commands that run the graph import ``graph.cli_turn``.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sqlite3
 import sys
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,7 +38,10 @@ UNKNOWN_THREAD = (
 NO_CONVERSATIONS = "No saved conversations in {db}."
 CONTINUE_HINT = 'thread: {thread}  (continue with: assistant-graph ask --thread {thread} "...")'
 CHAT_BANNER = "Chatting on thread {thread}. Ctrl-D or /exit to leave."
-INTERRUPTED = "Interrupted. The conversation is saved; continue it with --thread {thread}."
+INTERRUPTED = (
+    "Interrupted. The conversation is saved with the unfinished turn; continue it with: "
+    "assistant-graph ask --thread {thread}"
+)
 REJECTED_KEY = (
     "assistant-graph: the Assistants endpoint rejected the API key (HTTP {status}). Check "
     "ASSISTANTS_API_KEY."
@@ -42,13 +51,22 @@ EMPTY_QUESTION = (
     "assistant-graph: the message is empty. Give the text to send, e.g. "
     'assistant-graph ask "What\'s 2 + 2?"'
 )
+NOT_A_CONVERSATION_FILE = (
+    "assistant-graph: {db} is not a conversation file ({reason}). Point --db at a file that "
+    "`assistant-graph ask` wrote (default <data dir>/conversations.sqlite3), or omit --db."
+)
 USAGE_ERRORS = (
     "EndpointUnreachableError",
     "UnknownAssistantError",
     "ConfigurationError",
     "InvalidInputError",
+    "ConversationBusyError",
 )
 """Errors caused by the command's configuration or input (exit 2), not by the turn."""
+
+
+class UsageError(Exception):
+    """Bad usage found before any turn; the message is printed and the exit status is 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ask = commands.add_parser("ask", help="ask one question (prints tool calls and the answer)")
-    ask.add_argument("question", help="the message to send")
+    ask.add_argument(
+        "question",
+        nargs="?",
+        help="the message to send (may be left out with --thread: only finish an unfinished turn)",
+    )
     ask.add_argument("--thread", help="continue this saved conversation")
     ask.add_argument(
         "--db", type=Path, help="conversation file (default: <data dir>/conversations.sqlite3)"
@@ -89,33 +111,44 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
-    _quiet_library_warnings()
-    if args.command == "threads":
-        return list_threads(_db_path(args.db), sys.stdout)
-    if args.command == "ask":
-        return ask(args.question, args.thread, _db_path(args.db), sys.stdout)
-    return chat(args.thread, _db_path(args.db), sys.stdout)
+    try:
+        db = _db_path(args.db)
+        if args.command == "threads":
+            return list_threads(db, sys.stdout)
+        if args.command == "ask":
+            return ask(args.question, args.thread, db, sys.stdout)
+        return chat(args.thread, db, sys.stdout)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
 
 
 # ------------------------------------------------------------------- commands
 
 
-def ask(question: str, thread: str | None, db: Path, out: TextIO) -> int:
-    """Send one message, printing tool calls and results as they happen, then the answer."""
-    if not question.strip():
+def ask(question: str | None, thread: str | None, db: Path, out: TextIO) -> int:
+    """Send one message, printing tool calls and results as they happen, then the answer.
+
+    With ``--thread``, a turn left unfinished there (Ctrl-C, a crash, an open tool review) is
+    finished first; the question may then be left out.
+    """
+    missing = question is None and not thread
+    if missing or (question is not None and not question.strip()):
         print(EMPTY_QUESTION, file=sys.stderr)
         return EXIT_USAGE
-    if thread and not _thread_saved(db, thread):
-        print(UNKNOWN_THREAD.format(thread=thread, db=db), file=sys.stderr)
-        return EXIT_USAGE
-    status = _prepare()
+    _check_thread(db, thread)
+    _quiet_library_warnings()
+    from assistant_graph.graph import cli_turn
+
+    interactive = sys.stdin.isatty()
+    status = cli_turn.check_reviewable(interactive) or cli_turn.prepare()
     if status != EXIT_OK:
         return status
-    with _saved_graph(db) as graph:
+    with cli_turn.saved_graph(db) as graph:
         thread = thread or uuid.uuid4().hex
         try:
-            status = _turn(graph, thread, question, out)
-        except KeyboardInterrupt:
+            status = cli_turn.run_turn(graph, db, thread, question, out, interactive)
+        except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a review question
             print("\n" + INTERRUPTED.format(thread=thread), file=sys.stderr)
             return EXIT_INTERRUPTED
         if status == EXIT_OK:
@@ -125,18 +158,21 @@ def ask(question: str, thread: str | None, db: Path, out: TextIO) -> int:
 
 def chat(thread: str | None, db: Path, out: TextIO) -> int:
     """Interactive loop; Ctrl-D exits with 0, Ctrl-C with 130, never with a traceback."""
-    if thread and not _thread_saved(db, thread):
-        print(UNKNOWN_THREAD.format(thread=thread, db=db), file=sys.stderr)
-        return EXIT_USAGE
-    status = _prepare()
+    _check_thread(db, thread)
+    _quiet_library_warnings()
+    from assistant_graph.graph import cli_turn
+
+    interactive = sys.stdin.isatty()
+    status = cli_turn.check_reviewable(interactive) or cli_turn.prepare()
     if status != EXIT_OK:
         return status
     history = _enable_history(db.parent / "chat_history")
-    with _saved_graph(db) as graph:
+    with cli_turn.saved_graph(db) as graph:
         thread = thread or uuid.uuid4().hex
         print(CHAT_BANNER.format(thread=thread), file=out)
         try:
-            while True:
+            status = cli_turn.run_turn(graph, db, thread, None, out, interactive)
+            while status != EXIT_USAGE:
                 try:
                     line = input("you> ").strip()
                 except EOFError:
@@ -144,12 +180,10 @@ def chat(thread: str | None, db: Path, out: TextIO) -> int:
                     return EXIT_OK
                 if line in ("/exit", "/quit"):
                     return EXIT_OK
-                if not line:
-                    continue
-                status = _turn(graph, thread, line, out)
-                if status == EXIT_USAGE:
-                    return status
-        except KeyboardInterrupt:
+                if line:
+                    status = cli_turn.run_turn(graph, db, thread, line, out, interactive)
+            return status
+        except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a review question
             print("\n" + INTERRUPTED.format(thread=thread), file=sys.stderr)
             return EXIT_INTERRUPTED
         finally:
@@ -158,11 +192,7 @@ def chat(thread: str | None, db: Path, out: TextIO) -> int:
 
 def list_threads(db: Path, out: TextIO) -> int:
     """Print saved conversations: thread id, message count, first user message, last update."""
-    if not db.is_file():
-        print(NO_CONVERSATIONS.format(db=db), file=out)
-        return EXIT_OK
-    with _saved_graph(db) as graph:
-        rows = _thread_rows(graph, db)
+    rows = _thread_rows(db) if _is_conversation_file(db) else []
     if not rows:
         print(NO_CONVERSATIONS.format(db=db), file=out)
         return EXIT_OK
@@ -183,120 +213,64 @@ def _db_path(db: Path | None) -> Path:
     return default_data_dir() / "conversations.sqlite3"
 
 
-@contextmanager
-def _saved_graph(db: Path) -> Iterator[Any]:
-    from assistant_graph.graph.builder import build_graph
+def _is_conversation_file(db: Path) -> bool:
+    """Tell whether ``db`` holds saved conversations, without creating or writing anything.
+
+    A missing file holds none; a file that is no SQLite checkpoint file raises
+    :class:`UsageError`.
+    """
+    if not db.exists():
+        return False
+    if not db.is_file():
+        raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason="not a file"))
+    try:
+        with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason=exc)) from exc
+    if tables and "checkpoints" not in tables:
+        reason = "an SQLite database without saved conversations"
+        raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason=reason))
+    return "checkpoints" in tables
+
+
+def _check_thread(db: Path, thread: str | None) -> None:
+    """Raise :class:`UsageError` unless ``thread`` (if given) is saved in ``db``."""
+    if not _is_conversation_file(db):
+        if thread:
+            raise UsageError(UNKNOWN_THREAD.format(thread=thread, db=db))
+        return
+    if thread and not any(row[0] == thread for row in _thread_rows(db, thread)):
+        raise UsageError(UNKNOWN_THREAD.format(thread=thread, db=db))
+
+
+def _thread_rows(db: Path, only: str | None = None) -> list[tuple[str, int, str, str]]:
+    """(thread, message count, last update, first user message), newest first."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with SqliteSaver.from_conn_string(str(db)) as saver:
-        yield build_graph(checkpointer=saver)
-
-
-def _thread_saved(db: Path, thread: str) -> bool:
-    """Whether ``db`` holds conversation ``thread`` (a missing file is not created)."""
-    if not db.is_file():
-        return False
-    with _saved_graph(db) as graph:
-        return graph.checkpointer.get_tuple({"configurable": {"thread_id": thread}}) is not None
-
-
-def _prepare() -> int:
-    """Reach the endpoint and provision the assistant before a turn can save anything."""
-    import openai
-    from assistant_graph.graph.builder import prepare_assistant
-    from assistant_graph.graph.errors import AssistantGraphError
-
-    try:
-        prepare_assistant()
-    except KeyboardInterrupt:
-        print("\nInterrupted.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except (AssistantGraphError, openai.APIError) as exc:
-        return _report(exc)
-    return EXIT_OK
-
-
-def _report(exc: Exception) -> int:
-    """Print an endpoint or graph error for a person; return the exit status."""
-    import openai
-
-    if isinstance(exc, openai.AuthenticationError):
-        print(REJECTED_KEY.format(status=exc.status_code), file=sys.stderr)
-        return EXIT_USAGE
-    if isinstance(exc, openai.APIError):
-        print(ENDPOINT_ERROR.format(error=exc), file=sys.stderr)
-        return EXIT_FAILED
-    print(f"assistant-graph: {exc}", file=sys.stderr)
-    return EXIT_USAGE if type(exc).__name__ in USAGE_ERRORS else EXIT_FAILED
-
-
-def _thread_rows(graph: Any, db: Path) -> list[tuple[str, int, str, str]]:
-    saver = graph.checkpointer
-    saver.setup()
-    try:
-        threads = [
-            row[0]
-            for row in saver.conn.execute(
-                "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
-                "WHERE checkpoint_ns = '' GROUP BY thread_id ORDER BY latest DESC"
-            )
-        ]
-    except sqlite3.DatabaseError as exc:
-        raise SystemExit(f"{db} is not a conversation file: {exc}") from exc
-    rows = []
-    for thread in threads:
-        saved = saver.get_tuple({"configurable": {"thread_id": thread}})
-        if saved is None:
-            continue
-        messages = saved.checkpoint["channel_values"].get("messages", [])
-        first = next((m.content for m in messages if m.type == "human"), "")
-        first = " ".join(str(first).split())
-        updated = saved.checkpoint["ts"][:19].replace("T", " ")
-        rows.append((thread, len(messages), updated, first[:60] + ("…" if len(first) > 60 else "")))
+    with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
+        saver = SqliteSaver(conn)
+        query = (
+            "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
+            "WHERE checkpoint_ns = '' AND (? IS NULL OR thread_id = ?) "
+            "GROUP BY thread_id ORDER BY latest DESC"
+        )
+        try:
+            threads = [row[0] for row in conn.execute(query, (only, only))]
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason=exc)) from exc
+        rows = []
+        for thread in threads:
+            saved = saver.get_tuple({"configurable": {"thread_id": thread}})
+            if saved is None:
+                continue
+            messages = saved.checkpoint["channel_values"].get("messages", [])
+            first = next((m.content for m in messages if m.type == "human"), "")
+            first = " ".join(str(first).split())
+            updated = saved.checkpoint["ts"][:19].replace("T", " ")
+            short = first[:60] + ("…" if len(first) > 60 else "")
+            rows.append((thread, len(messages), updated, short))
     return rows
-
-
-def _turn(graph: Any, thread: str, text: str, out: TextIO) -> int:
-    """One turn, streamed as updates; prints tool activity and the answer."""
-    import openai
-    from assistant_graph.graph.errors import AssistantGraphError
-
-    config = {"configurable": {"thread_id": thread}}
-    answer = None
-    try:
-        for update in graph.stream(
-            {"messages": [{"role": "user", "content": text}]},
-            config,
-            stream_mode="updates",
-            durability="sync",
-        ):
-            for node, values in update.items():
-                for message in (values or {}).get("messages", []):
-                    answer = _print_message(node, message, out) or answer
-    except (AssistantGraphError, openai.APIError) as exc:
-        return _report(exc)
-    if answer is not None:
-        print(answer, file=out)
-    return EXIT_OK
-
-
-def _print_message(node: str, message: Any, out: TextIO) -> str | None:
-    """Print a step's text and tool calls, or a tool result; return the text of an answer."""
-    if node == "assistant" and getattr(message, "tool_calls", None):
-        if isinstance(message.content, str) and message.content.strip():
-            print(message.content, file=out, flush=True)  # what the model said before its calls
-        for call in message.tool_calls:
-            args = ", ".join(f"{k}={v!r}" for k, v in call["args"].items())
-            print(f"→ {call['name']}({args})", file=out, flush=True)
-        return None
-    if node == "tools":
-        marker = "✗" if getattr(message, "status", "") == "error" else "←"
-        print(f"{marker} {message.name}: {message.content}", file=out, flush=True)
-        return None
-    if node == "assistant":
-        return str(message.content)
-    return None
 
 
 def _enable_history(path: Path) -> Any:
@@ -322,9 +296,14 @@ def _enable_history(path: Path) -> Any:
 
 
 def _quiet_library_warnings() -> None:
-    """Library notices (beta/deprecation of the Assistants API) are not for CLI users."""
+    """Library notices (beta/deprecation of the Assistants API) are not for CLI users.
+
+    The graph's own warnings (e.g. a run that ended without an answer) are reported by the
+    command itself, once, with what to do next.
+    """
     from langchain_core._api.beta_decorator import LangChainBetaWarning
 
+    logging.getLogger("assistant_graph.graph").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=LangChainBetaWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 

@@ -1,10 +1,14 @@
-"""The ``assistant-graph`` command, run as a real subprocess with its data dir in tmp."""
+"""The ``assistant-graph`` command, run as a real subprocess with its data dir in tmp.
+
+Every row of the README's exit-code table is checked through the console script: 0 (a turn
+answered), 1 (the run failed: scripted error, model endpoint refusing its key, unreachable
+model), 2 (bad usage or configuration), 130 (Ctrl-C; also in ``test_cli_resume``).
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -14,23 +18,11 @@ from pathlib import Path
 
 import pytest
 from assistant_graph.graph.cli import main
+from cli_process import command, default_sigint, run_cli, thread_of, write_script
+from fake_chat_completions import FakeChatCompletions
+from langgraph.checkpoint.sqlite import SqliteSaver
 
 SEED_QUESTION = "What's 10 - 4 raised to the 2.7?"
-
-
-def _default_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _command() -> list[str]:
-    script = shutil.which("assistant-graph")
-    return [script] if script else [sys.executable, "-m", "assistant_graph.graph.cli"]
-
-
-def _run(args: list[str], env: dict, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        _command() + args, capture_output=True, text=True, env=env, timeout=120, **kwargs
-    )
 
 
 @pytest.fixture
@@ -40,32 +32,41 @@ def cli_env(tmp_path: Path) -> dict:
     return env
 
 
-def _thread_of(stdout: str) -> str:
-    match = re.search(r"^thread: (\S+)", stdout, re.MULTILINE)
-    assert match, stdout
-    return match.group(1)
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _assert_failed_turn(result: subprocess.CompletedProcess, reason: str) -> None:
+    """Exit 1, the run's error on stderr, no answer and no "continue" hint as if all were fine."""
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "the turn failed" in result.stderr
+    assert reason in result.stderr
+    assert "continue with" not in result.stdout
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
 def test_ask_continue_and_list_threads(cli_env, tmp_path):
     """``ask`` prints the tool call, its result and the answer, saves the conversation in the
     data dir, continues it with ``--thread``, and ``threads`` lists it."""
-    first = _run(["ask", SEED_QUESTION], cli_env)
+    first = run_cli(["ask", SEED_QUESTION], cli_env)
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
     assert lines[0] == "→ calculator(expression='10 - 4 ** 2.7')"
     assert lines[1].startswith("← calculator: -32.224")
     assert "-32.224" in lines[2]
     assert "Traceback" not in first.stderr
-    thread = _thread_of(first.stdout)
+    thread = thread_of(first.stdout)
     assert (tmp_path / "home" / "conversations.sqlite3").is_file()
 
-    second = _run(["ask", "--thread", thread, "now add 17.241"], cli_env)
+    second = run_cli(["ask", "--thread", thread, "now add 17.241"], cli_env)
     assert second.returncode == 0, second.stderr
     assert "-14.983" in second.stdout
-    assert _thread_of(second.stdout) == thread
+    assert thread_of(second.stdout) == thread
 
-    listing = _run(["threads"], cli_env)
+    listing = run_cli(["threads"], cli_env)
     assert listing.returncode == 0, listing.stderr
     row = next(line for line in listing.stdout.splitlines() if line.startswith(thread))
     assert row.split()[1] == "8"
@@ -75,7 +76,7 @@ def test_ask_continue_and_list_threads(cli_env, tmp_path):
 @pytest.mark.slow
 def test_unknown_thread_is_a_usage_error(cli_env):
     """``--thread`` naming no saved conversation: a clear message and exit code 2."""
-    result = _run(["ask", "--thread", "no-such-thread", "hi"], cli_env)
+    result = run_cli(["ask", "--thread", "no-such-thread", "hi"], cli_env)
     assert result.returncode == 2
     assert "Unknown thread 'no-such-thread'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -86,11 +87,9 @@ def test_unreachable_endpoint_is_a_clear_error(cli_env):
     """ASSISTANTS_BASE_URL pointing at a closed port: exit 2 and a message naming it; the
     endpoint is checked before the turn, so no conversation (not even the user's message) is
     saved and ``threads`` lists nothing."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _closed_port()
     cli_env["ASSISTANTS_BASE_URL"] = f"http://127.0.0.1:{port}/v1"
-    result = _run(["ask", "hello"], cli_env)
+    result = run_cli(["ask", "hello"], cli_env)
     assert result.returncode == 2
     assert (
         f"Cannot reach the Assistants endpoint at http://127.0.0.1:{port}/v1: connection refused."
@@ -99,7 +98,7 @@ def test_unreachable_endpoint_is_a_clear_error(cli_env):
     assert "unset it to use the embedded server" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (Path(cli_env["ASSISTANT_GRAPH_HOME"]) / "conversations.sqlite3").exists()
-    listing = _run(["threads"], cli_env)
+    listing = run_cli(["threads"], cli_env)
     assert listing.returncode == 0, listing.stderr
     assert "No saved conversations" in listing.stdout, "the failed turn saved nothing"
 
@@ -107,7 +106,7 @@ def test_unreachable_endpoint_is_a_clear_error(cli_env):
 @pytest.mark.slow
 def test_chat_answers_and_exits_on_end_of_input(cli_env):
     """``chat`` answers each line and exits 0 on Ctrl-D (end of input) without a traceback."""
-    result = _run(["chat"], cli_env, input=SEED_QUESTION + "\n")
+    result = run_cli(["chat"], cli_env, input=SEED_QUESTION + "\n")
     assert result.returncode == 0, result.stderr
     assert "-32.224" in result.stdout
     assert "Traceback" not in result.stderr
@@ -121,13 +120,13 @@ def test_chat_ctrl_c_exits_130_without_traceback(cli_env):
     background of a non-interactive shell inherits SIGINT ignored, and Python keeps it so.
     """
     process = subprocess.Popen(
-        [*_command(), "chat"],
+        [*command(), "chat"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=cli_env,
-        preexec_fn=_default_sigint,
+        preexec_fn=default_sigint,
     )
     try:
         assert process.stdout is not None
@@ -191,6 +190,133 @@ def test_threads_on_an_empty_data_dir(tmp_path, capsys):
 @pytest.mark.slow
 def test_serve_delegates_to_the_server_cli(cli_env):
     """``assistant-graph serve --help`` is the server's own command line."""
-    result = _run(["serve", "--help"], cli_env)
+    result = run_cli(["serve", "--help"], cli_env)
     assert result.returncode == 0, result.stderr
     assert "--port" in result.stdout
+
+
+@pytest.mark.slow
+def test_failed_run_exits_1_without_the_continue_hint(cli_env, tmp_path):
+    """A run the model ends with an error (offline script): exit 1, the run's error on stderr,
+    and no "continue with --thread" line as after a successful turn."""
+    script = write_script(
+        tmp_path, [{"match": "^explode", "turns": [{"error": {"message": "boom"}}]}]
+    )
+    cli_env["ASSISTANTS_SERVER_OFFLINE_SCRIPT"] = str(script)
+    result = run_cli(["ask", "explode now"], cli_env)
+    _assert_failed_turn(result, "ended with status 'failed': boom")
+    assert "ask again with: assistant-graph ask --thread" in result.stderr
+
+
+@pytest.mark.slow
+def test_model_endpoint_rejecting_its_key_exits_1(cli_env):
+    """The embedded server's model endpoint answers 401: the run fails and ``ask`` exits 1."""
+    with FakeChatCompletions() as model:
+        model.add_error(401, "Incorrect API key provided.")
+        cli_env["OPENAI_BASE_URL"] = model.base_url
+        cli_env["OPENAI_API_KEY"] = "sk-wrong"
+        result = run_cli(["ask", "hello there"], cli_env)
+    _assert_failed_turn(result, "status 'failed'")
+
+
+@pytest.mark.slow
+def test_unreachable_model_exits_1(cli_env):
+    """The model endpoint (``OPENAI_BASE_URL``) is down: the run fails and ``ask`` exits 1."""
+    cli_env["OPENAI_BASE_URL"] = f"http://127.0.0.1:{_closed_port()}/v1"
+    cli_env["OPENAI_API_KEY"] = "sk-test"
+    result = run_cli(["ask", "hello there"], cli_env)
+    _assert_failed_turn(result, "Could not connect to the model endpoint")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("content", [b"not a database at all", None])
+def test_a_file_that_is_not_a_conversation_file_is_a_usage_error(cli_env, tmp_path, content):
+    """``--db`` naming a text file, or an SQLite database of something else (the server's
+    store): ``threads`` and ``ask`` exit 2 with a message naming the file, no traceback, and
+    the file is left unchanged."""
+    if content is None:
+        assert run_cli(["ask", "What's 1 + 1?"], cli_env).returncode == 0
+        db = Path(cli_env["ASSISTANT_GRAPH_HOME"]) / "assistants.sqlite3"
+    else:
+        db = tmp_path / "notadb.txt"
+        db.write_bytes(content)
+    before = db.read_bytes()
+    for args in (["threads"], ["ask", "hi"], ["ask", "--thread", "t1", "hi"], ["chat"]):
+        result = run_cli([*args, "--db", str(db)], cli_env)
+        assert result.returncode == 2, (args, result.stderr)
+        assert f"{db} is not a conversation file" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert db.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_endpoint_url_without_v1_is_a_configuration_error(cli_env, server):
+    """``ASSISTANTS_BASE_URL`` without ``/v1`` (the server answers 404 "Invalid URL"): exit 2
+    and a hint naming the URL to use; nothing is saved."""
+    root = server.base_url.removesuffix("/v1")
+    cli_env["ASSISTANTS_BASE_URL"] = root
+    result = run_cli(["ask", "hello"], cli_env)
+    assert result.returncode == 2, result.stderr
+    assert "Invalid URL" in result.stderr
+    assert f"usually ending in /v1 (e.g. {root}/v1)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (Path(cli_env["ASSISTANT_GRAPH_HOME"]) / "conversations.sqlite3").exists()
+
+
+IMPORTS_OF = """
+import json, sys
+from assistant_graph.graph.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(json.dumps(sorted(sys.modules)))
+"""
+GRAPH_ONLY_MODULES = (
+    "langchain_core",
+    "langchain_community",
+    "langchain_classic",
+    "langgraph",
+    "openai",
+    "assistant_graph.graph.builder",
+    "assistant_graph.graph.runnable",
+    "assistant_graph.graph.cli_turn",
+)
+"""Modules only the commands that run the graph (``ask``, ``chat``) may import."""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["threads"]])
+def test_commands_that_run_no_graph_import_no_langchain(cli_env, args):
+    """``--help``, ``serve --help`` and ``threads`` (no conversation file) start without
+    importing LangChain, LangGraph, openai or the graph's modules."""
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTS_OF, *args],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=60,
+        check=True,
+    )
+    modules = json.loads(result.stdout.strip().splitlines()[-1])
+    loaded = [m for m in modules if m.startswith(GRAPH_ONLY_MODULES)]
+    assert loaded == [], loaded
+
+
+def test_threads_reads_conversations_without_building_the_graph(cli_env, tmp_path):
+    """``threads`` on a conversation file reads its checkpoints without importing the graph
+    (no builder, runnable, langchain_community or openai)."""
+    db = tmp_path / "conversations.sqlite3"
+    with SqliteSaver.from_conn_string(str(db)) as saver:
+        saver.setup()
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTS_OF, "threads", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=60,
+        check=True,
+    )
+    assert "No saved conversations" in result.stdout
+    modules = json.loads(result.stdout.strip().splitlines()[-1])
+    heavy = tuple(m for m in GRAPH_ONLY_MODULES if m not in ("langgraph", "langchain_core"))
+    assert [m for m in modules if m.startswith(heavy)] == []

@@ -1,12 +1,13 @@
 """The graph served by a real ``langgraph dev`` (the server LangGraph Studio talks to).
 
 ``langgraph dev`` runs as a subprocess in a temporary working directory holding a copy of the
-repository's ``langgraph.json`` (which loads the installed module ``graph``), offline, and is
-driven over HTTP with ``langgraph-sdk``. Most tests share one server whose ``.env`` points the
-graph at an Assistants server started by the test module (the real server over HTTP), which
-also proves the ``"env": ".env"`` wiring. Two tests start it with no ``.env`` at all, the
-zero-configuration path a new user takes: it starts, serves the graph and stops on SIGINT,
-and a run answers through the embedded Assistants server started inside ``langgraph dev``.
+repository's ``langgraph.json`` (which loads the installed module
+``assistant_graph.graph.exported``), offline, and is driven over HTTP with ``langgraph-sdk``.
+Most tests share one server whose ``.env`` points the graph at an Assistants server started by
+the test module (the real server over HTTP), which also proves the ``"env": ".env"`` wiring.
+Two tests start it with no ``.env`` at all, the zero-configuration path a new user takes: it
+starts, serves the graph and stops on SIGINT, and a run answers through the embedded
+Assistants server started inside ``langgraph dev``.
 """
 
 from __future__ import annotations
@@ -92,21 +93,24 @@ def run(coro: Any) -> Any:
 
 
 def test_langgraph_json_exports_the_installed_graph_module() -> None:
-    """langgraph.json loads ``assistant_graph.graph:graph`` (module syntax) + .env.
+    """langgraph.json loads ``assistant_graph.graph.exported:graph`` (module syntax) + .env;
+    it is the graph ``from assistant_graph.graph import graph`` returns.
 
     The exported graph carries no checkpointer (``langgraph dev`` refuses one) and the CLI's own
     validator accepts the file.
     """
     from assistant_graph.graph import graph as exported
+    from assistant_graph.graph.exported import graph as loaded
     from langgraph_cli.config import validate_config_file
 
     config = json.loads(REPO_CONFIG.read_text())
-    assert config["graphs"] == {GRAPH_ID: "assistant_graph.graph:graph"}
+    assert config["graphs"] == {GRAPH_ID: "assistant_graph.graph.exported:graph"}
     assert config["env"] == ".env"
     assert config["python_version"] == "3.11"
     assert config["dependencies"] == ["."]
     validated = validate_config_file(REPO_CONFIG)
     assert validated["graphs"] == config["graphs"]
+    assert exported is loaded
     assert exported.checkpointer is None
 
 

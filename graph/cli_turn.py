@@ -1,0 +1,254 @@
+"""The command line's turns: run the graph on a saved conversation and print what happens.
+
+Imported only by the commands that run the graph (``ask``, ``chat``), so ``--help``,
+``threads`` and ``serve`` never load LangChain. A turn streams the graph's updates (tool calls,
+tool results, the answer) with ``durability="sync"``; before a new question, a turn that a
+previous process left unfinished (Ctrl-C, a crash, a tool review still open) is resumed from the
+checkpoint, so an interrupted question is answered, never dropped. A run that ends without an
+answer (``failed``, ``cancelled``, ``expired``, ``incomplete``) is a failed turn (exit 1).
+"""
+
+from __future__ import annotations
+
+import sys
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+import openai
+from assistant_graph.graph import cli
+from assistant_graph.graph.builder import build_graph, prepare_assistant
+from assistant_graph.graph.cli_review import ask_review, format_call
+from assistant_graph.graph.context import Context
+from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
+from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+
+RESUMING = "Resuming the unfinished turn: {question}"
+DROPPED = "assistant-graph: the unfinished turn cannot be resumed, so it was dropped: {reason}"
+RESUMING_REVIEW = "The unfinished turn is waiting for your review of its tool calls."
+TURN_FAILED = (
+    "assistant-graph: the turn failed: {reason} The conversation is saved; once the cause is "
+    'fixed, ask again with: assistant-graph ask --thread {thread} "..."'
+)
+BUSY = (
+    "assistant-graph: conversation {thread} is busy: another turn is still running on it. "
+    "Wait for it to finish, then ask again with --thread {thread}."
+)
+REVIEW_NEEDS_TERMINAL = (
+    "assistant-graph: ASSISTANT_INTERRUPT_BEFORE_TOOLS is on, so tool calls wait for a person's "
+    "approval, and there is no terminal to ask on (stdin is not a TTY). Run the command in a "
+    "terminal, or set ASSISTANT_INTERRUPT_BEFORE_TOOLS=false to run tools without review."
+)
+PAUSED_NEEDS_TERMINAL = (
+    "assistant-graph: conversation {thread} is paused for a review of its tool calls, and there "
+    "is no terminal to ask on (stdin is not a TTY). Continue it in a terminal with: "
+    "assistant-graph ask --thread {thread}"
+)
+WRONG_BASE_URL = (
+    "assistant-graph: the Assistants endpoint has no {path} ({detail}). ASSISTANTS_BASE_URL is "
+    "{base_url!r}: it must be the API root, usually ending in /v1 (e.g. {suggestion})."
+)
+ENDED_STATUSES = frozenset({"failed", "cancelled", "expired", "incomplete"})
+_DROPPED = -1
+"""``_resume_unfinished``'s status for a turn it had to drop (the new message still goes)."""
+BUSY_MARKERS = ("already has an active run", "while a run")
+"""Texts of the Assistants API's refusal when a thread has an active run."""
+
+try:  # advisory per-conversation lock between command-line processes (POSIX)
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the endpoint's own refusal still applies
+    fcntl = None  # type: ignore[assignment]
+
+
+class ConversationBusy(Exception):
+    """Another process is running a turn on this conversation."""
+
+
+@contextmanager
+def saved_graph(db: Path) -> Iterator[Any]:
+    """Yield the graph saving to the conversation file ``db`` (created if missing)."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with SqliteSaver.from_conn_string(str(db)) as saver:
+        yield build_graph(checkpointer=saver)
+
+
+@contextmanager
+def conversation_lock(db: Path, thread: str) -> Iterator[None]:
+    """Hold ``thread``'s lock (one byte of ``<db>.lock``) or raise :class:`ConversationBusy`."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    offset = zlib.crc32(thread.encode())
+    with open(db.with_name(db.name + ".lock"), "a+b") as lock_file:
+        try:
+            fcntl.lockf(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+        except OSError as exc:
+            raise ConversationBusy(thread) from exc
+        try:
+            yield
+        finally:
+            fcntl.lockf(lock_file, fcntl.LOCK_UN, 1, offset)
+
+
+def check_reviewable(interactive: bool) -> int:
+    """Refuse a turn whose tool review could not be answered (no terminal); exit status."""
+    try:
+        needs_review = Context().interrupt_before_tools
+    except AssistantGraphError as exc:
+        return report(exc)
+    if needs_review and not interactive:
+        print(REVIEW_NEEDS_TERMINAL, file=sys.stderr)
+        return cli.EXIT_USAGE
+    return cli.EXIT_OK
+
+
+def prepare() -> int:
+    """Reach the endpoint and provision the assistant before a turn can save anything."""
+    try:
+        prepare_assistant()
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        return cli.EXIT_INTERRUPTED
+    except openai.NotFoundError as exc:
+        return _report_wrong_base_url(exc)
+    except (AssistantGraphError, openai.APIError) as exc:
+        return report(exc)
+    return cli.EXIT_OK
+
+
+def run_turn(
+    graph: Any, db: Path, thread: str, text: str | None, out: TextIO, interactive: bool
+) -> int:
+    """Finish the conversation's unfinished turn, if any, then answer ``text`` (if given).
+
+    A resumed turn that fails is reported and ``text`` is still sent; one that cannot go on at
+    all (its run is gone, its saved state is unusable) is reported as dropped.
+    """
+    config = {"configurable": {"thread_id": thread}}
+    try:
+        with conversation_lock(db, thread):
+            status = _resume_unfinished(graph, config, out, interactive)
+            if text is not None and status in (cli.EXIT_OK, cli.EXIT_FAILED, _DROPPED):
+                user = {"messages": [{"role": "user", "content": text}]}
+                status = _stream(graph, config, user, out)
+            elif status == _DROPPED:
+                status = cli.EXIT_FAILED
+    except ConversationBusy:
+        print(BUSY.format(thread=thread), file=sys.stderr)
+        return cli.EXIT_USAGE
+    except (AssistantGraphError, openai.APIError) as exc:
+        if _is_busy(exc):
+            print(BUSY.format(thread=thread), file=sys.stderr)
+            return cli.EXIT_USAGE
+        return report(exc)
+    return status
+
+
+def report(exc: Exception) -> int:
+    """Print an endpoint or graph error for a person; return the exit status."""
+    if isinstance(exc, openai.AuthenticationError):
+        print(cli.REJECTED_KEY.format(status=exc.status_code), file=sys.stderr)
+        return cli.EXIT_USAGE
+    if isinstance(exc, openai.APIError):
+        print(cli.ENDPOINT_ERROR.format(error=exc), file=sys.stderr)
+        return cli.EXIT_FAILED
+    print(f"assistant-graph: {exc}", file=sys.stderr)
+    return cli.EXIT_USAGE if type(exc).__name__ in cli.USAGE_ERRORS else cli.EXIT_FAILED
+
+
+def _resume_unfinished(graph: Any, config: dict, out: TextIO, interactive: bool) -> int:
+    saved = graph.get_state(config)
+    if not saved.next:
+        return cli.EXIT_OK
+    thread = config["configurable"]["thread_id"]
+    if saved.interrupts and not interactive:
+        print(PAUSED_NEEDS_TERMINAL.format(thread=thread), file=sys.stderr)
+        return cli.EXIT_USAGE
+    question = next(
+        (m.content for m in reversed(saved.values.get("messages", [])) if m.type == "human"), ""
+    )
+    print(RESUMING.format(question=" ".join(str(question).split())), file=out, flush=True)
+    if saved.interrupts:
+        print(RESUMING_REVIEW, file=out, flush=True)
+        return _stream(graph, config, _review(saved, out), out)
+    try:
+        return _stream(graph, config, None, out)
+    except (RunGoneError, InvalidInputError) as exc:  # the saved turn itself cannot go on
+        print(DROPPED.format(reason=exc), file=sys.stderr)
+        return _DROPPED
+
+
+def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO) -> int:
+    """Run the graph until it ends, answering each tool review at the terminal."""
+    answer: AIMessage | None = None
+    while True:
+        for update in graph.stream(graph_input, config, stream_mode="updates", durability="sync"):
+            for node, values in update.items():
+                if node == "__interrupt__" or not isinstance(values, dict):
+                    continue
+                for message in values.get("messages", []):
+                    answer = _print_message(node, message, out) or answer
+        saved = graph.get_state(config)
+        if not saved.interrupts:
+            break
+        graph_input = _review(saved, out)
+    return _finish(answer, config["configurable"]["thread_id"], out)
+
+
+def _review(saved: Any, out: TextIO) -> Command:
+    return Command(resume=ask_review(saved.interrupts[0].value, out))
+
+
+def _finish(answer: AIMessage | None, thread: str, out: TextIO) -> int:
+    if answer is None:
+        return cli.EXIT_OK
+    if answer.response_metadata.get("assistant_run_status") in ENDED_STATUSES:
+        print(TURN_FAILED.format(reason=answer.content, thread=thread), file=sys.stderr)
+        return cli.EXIT_FAILED
+    print(answer.content, file=out)
+    return cli.EXIT_OK
+
+
+def _print_message(node: str, message: Any, out: TextIO) -> AIMessage | None:
+    """Print a step's text and tool calls, or a tool result; return an answer message."""
+    if isinstance(message, ToolMessage):
+        marker = "✗" if message.status == "error" else "←"
+        print(f"{marker} {message.name}: {message.content}", file=out, flush=True)
+        return None
+    if not isinstance(message, AIMessage):
+        return None
+    if message.tool_calls:
+        if node == "assistant" and isinstance(message.content, str) and message.content.strip():
+            print(message.content, file=out, flush=True)  # what the model said before its calls
+        arrow = "→" if node == "assistant" else "→ (edited)"
+        for call in message.tool_calls:
+            print(f"{arrow} {format_call(call['name'], call['args'])}", file=out, flush=True)
+        return None
+    return message if node == "assistant" else None
+
+
+def _is_busy(exc: Exception) -> bool:
+    """Whether the endpoint refused because the thread already has an active run."""
+    if type(exc).__name__ == "ConversationBusyError":
+        return True
+    text = str(exc)
+    return isinstance(exc, openai.BadRequestError) and any(m in text for m in BUSY_MARKERS)
+
+
+def _report_wrong_base_url(exc: openai.NotFoundError) -> int:
+    """Report a 404 before any conversation exists: the endpoint URL is wrong (exit 2)."""
+    base_url = str(Context().base_url or "").rstrip("/")
+    if not base_url:
+        return report(exc)
+    path = exc.request.url.path
+    suggestion = base_url if base_url.endswith("/v1") else base_url + "/v1"
+    detail = exc.message if isinstance(exc.message, str) else str(exc)
+    print(
+        WRONG_BASE_URL.format(path=path, detail=detail, base_url=base_url, suggestion=suggestion),
+        file=sys.stderr,
+    )
+    return cli.EXIT_USAGE
