@@ -4,7 +4,7 @@ On a new user message it starts a run (creating the Assistants thread on the fir
 the tools node it hands the ToolMessages to the run awaiting them. It returns the assistant's
 tool calls or answer as an ``AIMessage`` plus the plain string ids kept in state.
 
-Crash safety (with a checkpointer and ``durability="sync"``): a step re-run after a crash
+Crash safety (with a checkpointer, under any durability): a step re-run after a crash
 checks the pending run before submitting (only a run this process streamed to
 ``requires_action`` moments ago is submitted to without that check, see
 ``assistant_graph.graph.recent_runs``), so tool outputs reach a run exactly once — if the
@@ -12,16 +12,15 @@ run already moved on, its result is taken; if it expired, a new run on the same 
 user message carrying the tool results. The step is reported to LangChain callbacks as a
 chat-model run (``assistant_graph.graph.model_callbacks``), so ``stream_mode="messages"`` and
 ``astream_events`` receive the answer token by token. Every POST carries an
-``Idempotency-Key`` derived from the LangGraph thread, checkpoint task and call role, so a
-replayed POST is not executed twice.
+``Idempotency-Key`` derived from what survives a lost checkpoint (see
+``assistant_graph.graph.idempotency_keys``) and the call role, so a replayed POST is not
+executed twice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,6 +39,7 @@ from assistant_graph.graph.errors import (
     RunEndedError,
     RunGoneError,
 )
+from assistant_graph.graph.idempotency_keys import idempotency_base
 from assistant_graph.graph.model_callbacks import AsyncModelRun, ModelRun
 from assistant_graph.graph.planning import NewTurn, Step, SubmitToolOutputs, plan_step
 from assistant_graph.graph.provisioning import (
@@ -55,32 +55,12 @@ from langgraph.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
-TASK_ID_KEY = "__pregel_task_id"
-"""Where LangGraph puts the id of the running task (deterministic for a checkpoint + node)."""
 RECENT_RUN_REFUSED = "Submit to run %s refused (%s); reading the run and continuing from it."
 """Logged when a run seen moments ago in requires_action no longer takes the tool outputs."""
 ALREADY_SUBMITTED = "Run %s took the tool outputs before a restart (now %s); taking its result."
 """Logged when a re-run step finds that its submit went through."""
 DeltaHandler = Callable[[str, str], Any]
 """Receives (Assistants message id, text) for each streamed text delta."""
-
-
-def idempotency_base(config: RunnableConfig) -> str:
-    """Return the base of this step's Idempotency-Keys (same thread + task → same key).
-
-    A task re-run from the same checkpoint (resume after a crash) gets the same key; a new
-    step, or a fork from another checkpoint, gets a new one.
-    """
-    configurable = config.get("configurable") or {}
-    task_id = configurable.get(TASK_ID_KEY) or uuid.uuid4().hex
-    raw = "|".join(
-        (
-            str(configurable.get("thread_id") or ""),
-            str(configurable.get("checkpoint_ns") or ""),
-            str(task_id),
-        )
-    )
-    return "ag-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def unreachable(exc: openai.APIConnectionError, base_url: str) -> EndpointUnreachableError:
@@ -165,7 +145,7 @@ class AssistantNode:
         """Run one assistant step (sync)."""
         step = plan_step(state.messages, state.pending_run_id)
         context = context_of(runtime)
-        key = idempotency_base(config)
+        key = idempotency_base(config, state.messages, state.assistant_thread_id, step)
         sync, async_ = self._sync_clients(context)
         model_run = ModelRun(config, state.messages, context.model)
         try:
@@ -263,7 +243,7 @@ class AssistantNode:
         """Run one assistant step (async; never blocks the event loop)."""
         step = plan_step(state.messages, state.pending_run_id)
         context = context_of(runtime)
-        key = idempotency_base(config)
+        key = idempotency_base(config, state.messages, state.assistant_thread_id, step)
         sync, async_ = await self._async_clients(context)
         model_run = await AsyncModelRun.start(config, state.messages, context.model)
         try:

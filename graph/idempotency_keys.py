@@ -1,0 +1,59 @@
+"""Idempotency-Keys for the assistant node's requests, derived from what survives a crash.
+
+LangGraph's default durability (``"async"``) saves a step's checkpoint while the next step
+runs, so a killed process can lose its last checkpoints — even the one holding the turn's input.
+The resumed (or re-sent) turn then runs from an older checkpoint, under new LangGraph task and
+message ids. A key must therefore not depend on them; it is made of what any re-run of the same
+step sees again:
+
+* a new turn: the LangGraph thread, the Assistants thread (empty on the first turn), the
+  position of the user message in the conversation and its text;
+* handing tool outputs to a run: the LangGraph thread, the run id and the answered call ids.
+
+So a re-run step — after a lost checkpoint, or the same question sent again at the same place
+of the same conversation — gets the same key, and the server answers it with the run the first
+attempt started instead of a second thread, message or run. Without a LangGraph thread id (no
+checkpointer) nothing can resume, and every step gets a fresh key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+
+from assistant_graph.graph.planning import NewTurn, Step
+from langchain_core.messages import AnyMessage
+from langchain_core.runnables import RunnableConfig
+
+KEY_PREFIX = "ag-"
+
+
+def idempotency_base(
+    config: RunnableConfig, messages: Sequence[AnyMessage], assistant_thread_id: str, step: Step
+) -> str:
+    """Return the base of this step's Idempotency-Keys (see the module doc).
+
+    ``messages`` and ``assistant_thread_id`` are the state the step runs on; ``step`` is what
+    :func:`~assistant_graph.graph.planning.plan_step` made of them.
+    """
+    configurable = config.get("configurable") or {}
+    thread_id = configurable.get("thread_id")
+    if thread_id is None or thread_id == "":
+        return KEY_PREFIX + uuid.uuid4().hex
+    parts = [str(thread_id), _graph_path(str(configurable.get("checkpoint_ns") or ""))]
+    if isinstance(step, NewTurn):
+        parts += ["turn", assistant_thread_id, str(len(messages) - 1), step.content]
+    else:
+        parts += ["submit", step.run_id, *sorted(r.call_id for r in step.results)]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass"))
+    return KEY_PREFIX + digest.hexdigest()[:32]
+
+
+def _graph_path(checkpoint_ns: str) -> str:
+    """The node path of a checkpoint namespace without its task ids.
+
+    A node's namespace is ``node:<task id>`` per nesting level (joined by ``|``); the task ids
+    change when a step re-runs from an older checkpoint, the node path does not.
+    """
+    return "|".join(part.split(":", 1)[0] for part in checkpoint_ns.split("|"))
