@@ -140,3 +140,28 @@ class RunEndedError(AssistantGraphError):
 
 class RunStreamError(AssistantGraphError):
     """A run's event stream ended without telling which run it was about."""
+
+
+LONE_SURROGATE = (
+    "Message {index} of the graph input contains text that cannot be encoded (a lone surrogate "
+    "at character {position}, e.g. from a '\\ud800' escape). Send valid Unicode text."
+)
+MESSAGE_TOO_LONG = (
+    "The user message is {length} characters long; the limit is {limit}. Send a shorter "
+    "message (split it over several turns)."
+)
+MESSAGE_REJECTED = (
+    "The Assistants endpoint refused the new user message ({status}: {detail}). The turn was "
+    "not saved: the conversation is as it was before it. Change the message (or what the error "
+    "names) and send it again."
+)
+
+
+class MessageRejectedError(AssistantGraphError):
+    """The endpoint refused a turn's user message; the turn was removed from the checkpoint."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        """Name the HTTP status and the endpoint's reason."""
+        super().__init__(MESSAGE_REJECTED.format(status=status, detail=detail))
+        self.status = status
+        self.detail = detail

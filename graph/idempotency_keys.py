@@ -51,7 +51,7 @@ def idempotency_base(
 
 
 def _graph_path(checkpoint_ns: str) -> str:
-    """The node path of a checkpoint namespace without its task ids.
+    """Return the node path of a checkpoint namespace without its task ids.
 
     A node's namespace is ``node:<task id>`` per nesting level (joined by ``|``); the task ids
     change when a step re-runs from an older checkpoint, the node path does not.

@@ -158,9 +158,7 @@ def test_lost_checkpoints_with_default_durability_duplicate_nothing(
     monkeypatch.setenv("ASSISTANTS_BASE_URL", server.base_url)
     env = dict(os.environ)
 
-    crashed = _run_worker(
-        tmp_path, "start", point, env, "default", SLOW_CHECKPOINT_SECONDS
-    )
+    crashed = _run_worker(tmp_path, "start", point, env, "default", SLOW_CHECKPOINT_SECONDS)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     assert _saved_state(tmp_path).values == {}  # the killed process saved nothing
 

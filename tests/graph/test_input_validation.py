@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from assistant_graph.graph import Context, InvalidInputError, build_graph
 from assistant_graph.graph.errors import EMPTY_CONTENT, NO_MESSAGES
-from assistant_graph.graph.input_channel import validate_graph_input
+from assistant_graph.graph.input_check import validate_graph_input
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -129,8 +129,8 @@ def test_bad_input_is_rejected_on_the_async_stream_path(server):
 
 
 def test_copies_of_the_graph_keep_the_check_and_the_graph_still_draws():
-    """``with_config``/``copy`` (what ``langgraph dev`` does) keep the validating input channel,
-    and drawing the graph (which feeds an empty input) is not rejected."""
+    """``with_config``/``copy`` (what ``langgraph dev`` does) keep the input check, and the
+    graph still draws."""
     graph = build_graph(checkpointer=InMemorySaver()).with_config(tags=["copied"])
     with pytest.raises(InvalidInputError, match="no messages"):
         graph.invoke({"messages": []}, CONFIG)
