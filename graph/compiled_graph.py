@@ -5,7 +5,11 @@
 ``langgraph dev``):
 
 * the input of a new turn is checked before LangGraph saves it
-  (:func:`~assistant_graph.graph.input_check.check_graph_input`);
+  (:func:`~assistant_graph.graph.input_check.check_graph_input`), and its messages get their
+  ids then, so they are saved with the input (the assistant node's Idempotency-Keys use them,
+  see :mod:`assistant_graph.graph.idempotency_keys`);
+* a run with the graph's own checkpointer and no ``durability`` argument saves every step
+  before the next starts (``"sync"``): a crash then loses no step, not even the turn's input;
 * a turn whose user message the Assistants endpoint refused is taken out of the checkpoint
   again (:mod:`assistant_graph.graph.rejected_turns`), and the error says why.
 
@@ -25,10 +29,14 @@ from typing import Any
 
 from assistant_graph.graph import rejected_turns
 from assistant_graph.graph.context import Context
-from assistant_graph.graph.input_check import check_graph_input
+from assistant_graph.graph.input_check import check_graph_input, with_message_ids
 from assistant_graph.graph.state import InputState, OutputState, State
 from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
+
+DEFAULT_DURABILITY = "sync"
+"""Durability of a run with the graph's own checkpointer when the caller names none."""
 
 
 class AssistantGraph(CompiledStateGraph[State, Context, InputState, OutputState]):
@@ -36,7 +44,7 @@ class AssistantGraph(CompiledStateGraph[State, Context, InputState, OutputState]
 
     def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator:
         """``CompiledStateGraph.stream``, with the input checked and a refused turn undone."""
-        check_graph_input(input)
+        input = self._prepare(input, kwargs)
         try:
             yield from super().stream(input, config, **kwargs)
         except Exception as exc:
@@ -52,7 +60,7 @@ class AssistantGraph(CompiledStateGraph[State, Context, InputState, OutputState]
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> AsyncIterator:
         """Async :meth:`stream`."""
-        check_graph_input(input)
+        input = self._prepare(input, kwargs)
         try:
             async for chunk in super().astream(input, config, **kwargs):
                 yield chunk
@@ -64,6 +72,13 @@ class AssistantGraph(CompiledStateGraph[State, Context, InputState, OutputState]
             if rejection is exc:
                 raise
             raise rejection from exc
+
+    def _prepare(self, input: Any, kwargs: dict[str, Any]) -> Any:
+        """Check the input and give its messages ids; default the durability to ``"sync"``."""
+        check_graph_input(input)
+        if kwargs.get("durability") is None and isinstance(self.checkpointer, BaseCheckpointSaver):
+            kwargs["durability"] = DEFAULT_DURABILITY
+        return with_message_ids(input)
 
 
 def as_assistant_graph(

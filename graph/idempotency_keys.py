@@ -1,19 +1,20 @@
 """Idempotency-Keys for the assistant node's requests, derived from what survives a crash.
 
-LangGraph's default durability (``"async"``) saves a step's checkpoint while the next step
-runs, so a killed process can lose its last checkpoints — even the one holding the turn's input.
-The resumed (or re-sent) turn then runs from an older checkpoint, under new LangGraph task and
-message ids. A key must therefore not depend on them; it is made of what any re-run of the same
-step sees again:
+LangGraph's ``"async"`` durability (the default of ``langgraph dev``; the graph itself defaults
+to ``"sync"`` with its own checkpointer) saves a step's checkpoint while the next step runs, so
+a killed process can lose its last checkpoints. The resumed turn then runs again from the
+turn's "input" checkpoint, under new LangGraph task and checkpoint ids. A key must therefore not
+depend on them; it is made of what any re-run of the same step sees again:
 
-* a new turn: the LangGraph thread, the Assistants thread (empty on the first turn), the
-  position of the user message in the conversation and its text;
+* a new turn: the LangGraph thread, the Assistants thread (empty on the first turn), and the
+  user message — its id (given when the graph received the input, and saved with it, see
+  :mod:`assistant_graph.graph.compiled_graph`), position and text;
 * handing tool outputs to a run: the LangGraph thread, the run id and the answered call ids.
 
-So a re-run step — after a lost checkpoint, or the same question sent again at the same place
-of the same conversation — gets the same key, and the server answers it with the run the first
-attempt started instead of a second thread, message or run. Without a LangGraph thread id (no
-checkpointer) nothing can resume, and every step gets a fresh key.
+So a re-run step gets the same key, and the server answers it with the run the first attempt
+started instead of a second thread, message or run; two conversations never share a key, even
+under the same LangGraph thread id with the same first question. Without a LangGraph thread id
+(no checkpointer) nothing can resume, and every step gets a fresh key.
 """
 
 from __future__ import annotations
@@ -43,7 +44,14 @@ def idempotency_base(
         return KEY_PREFIX + uuid.uuid4().hex
     parts = [str(thread_id), _graph_path(str(configurable.get("checkpoint_ns") or ""))]
     if isinstance(step, NewTurn):
-        parts += ["turn", assistant_thread_id, str(len(messages) - 1), step.content]
+        message = messages[-1]
+        parts += [
+            "turn",
+            assistant_thread_id,
+            str(message.id),
+            str(len(messages) - 1),
+            step.content,
+        ]
     else:
         parts += ["submit", step.run_id, *sorted(r.call_id for r in step.results)]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass"))

@@ -15,8 +15,9 @@ known here: text that cannot be encoded (a lone surrogate) and a user message lo
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from dataclasses import is_dataclass
+from dataclasses import is_dataclass, replace
 from typing import Any
 
 from assistant_graph.graph.errors import (
@@ -83,6 +84,26 @@ def validate_graph_input(value: Any) -> None:
         )
     for index, message in enumerate(converted, start=1):
         _check_encodable(index, message)
+
+
+def with_message_ids(value: Any) -> Any:
+    """Return a checked new-turn input whose messages all carry an id (a new uuid if none).
+
+    The ids go into the checkpoint with the input, so a turn re-run from that checkpoint sees
+    the same ids (``add_messages`` would give new ones each time it runs); ``None`` and a
+    ``Command`` are returned as they are.
+    """
+    if value is None or isinstance(value, Command):
+        return value
+    messages = value["messages"] if isinstance(value, dict) else value.messages
+    items = messages if isinstance(messages, list) else [messages]
+    converted = [
+        m if m.id else m.model_copy(update={"id": str(uuid.uuid4())})
+        for m in convert_to_messages(items)
+    ]
+    if isinstance(value, dict):
+        return {**value, "messages": converted}
+    return replace(value, messages=converted)
 
 
 def _check_message_dict(index: int, item: Any) -> None:

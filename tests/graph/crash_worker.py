@@ -7,10 +7,10 @@ Usage: python crash_worker.py <checkpoint db> <thread id> <start|resume> <kill p
 Kill points: ``none``; ``tool`` (as the tool starts); ``after_first_run`` (the first run reached
 requires_action, state not yet saved); ``during_submit`` (first text delta of the run after the
 tool outputs were submitted); ``after_submit`` (that run completed, state not yet saved).
-Durability: ``default`` (no ``durability`` argument: LangGraph's default, ``"async"``) or a
-LangGraph durability mode. A checkpoint delay makes every checkpoint write take that long, as
-a slow or remote checkpoint store does: with ``"async"`` durability the writes still pending
-when the process dies are lost.
+Durability: ``default`` (no ``durability`` argument) or a LangGraph durability mode. A
+checkpoint delay makes every checkpoint write after the one saving the turn's input take that
+long, as a slow or remote checkpoint store does: with ``"async"`` durability the writes still
+pending when the process dies are lost.
 
 ``resume`` continues the saved turn with ``invoke(None)``; when the checkpoint file holds
 nothing for the thread (the turn's input was lost), it sends the question again, as a user
@@ -65,13 +65,14 @@ class Killer(BaseCallbackHandler):
 
 
 class SlowSaver(SqliteSaver):
-    """A SQLite checkpoint store whose writes take ``delay`` seconds (a slow or remote store)."""
+    """A SQLite checkpoint store whose writes after a turn's input take ``delay`` seconds."""
 
     delay = 0.0
 
-    def put(self, *args: Any, **kwargs: Any) -> Any:
-        time.sleep(self.delay)
-        return super().put(*args, **kwargs)
+    def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        if metadata.get("source") != "input":
+            time.sleep(self.delay)
+        return super().put(config, checkpoint, metadata, new_versions)
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """A process killed (SIGKILL) between or inside steps resumes from the SQLite checkpoint file in
-a new process, submitting tool outputs exactly once and duplicating nothing — with
-``durability="sync"`` and with LangGraph's default durability (``"async"``), also when the
-checkpoints of the killed process were lost."""
+a new process, submitting tool outputs exactly once and duplicating nothing — with the graph's
+default durability and with ``durability="async"``, also when the killed process lost every
+checkpoint after the turn's input."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ def _saved_state(tmp_path: Path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("durability", ["sync", "default"])
+@pytest.mark.parametrize("durability", ["default", "async"])
 @pytest.mark.parametrize("point", POINTS)
 def test_resume_after_sigkill_finishes_with_exactly_one_submit(
     scripted_server, tmp_path, monkeypatch, point, durability
@@ -111,9 +111,9 @@ def test_resume_after_sigkill_finishes_with_exactly_one_submit(
 
     The Assistants thread ends with one run, one user message and one answer; the tool outputs
     were POSTed exactly once over both processes; the checkpoint file read in this process
-    holds Human → AI(tool call) → Tool → AI answer with no duplicates. With the default
-    durability a kill can lose the last checkpoint writes: the resumed turn may then repeat a
-    step, never a request's effect on the server."""
+    holds Human → AI(tool call) → Tool → AI answer with no duplicates. With ``"async"`` a kill
+    can lose the last checkpoint writes: the resumed turn may then repeat a step, never a
+    request's effect on the server."""
     server = scripted_server(RULES)
     monkeypatch.setenv("ASSISTANTS_BASE_URL", server.base_url)
     env = dict(os.environ)
@@ -127,7 +127,7 @@ def test_resume_after_sigkill_finishes_with_exactly_one_submit(
     assert resumed.returncode == 0, resumed.stderr
     conversation = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert conversation[-1] == ["AIMessage", "the answer is 42"]
-    if durability == "sync":
+    if durability == "default":
         assert [kind for kind, _ in conversation] == [
             "HumanMessage",
             "AIMessage",
@@ -147,22 +147,23 @@ def test_resume_after_sigkill_finishes_with_exactly_one_submit(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("point", ["after_first_run", "tool", "during_submit"])
-def test_lost_checkpoints_with_default_durability_duplicate_nothing(
+def test_lost_checkpoints_with_async_durability_duplicate_nothing(
     scripted_server, tmp_path, monkeypatch, point
 ):
-    """With LangGraph's default durability and a checkpoint store so slow that the killed
-    process saved nothing, the user's retry of the same question continues the run the lost
-    turn started: one Assistants thread, one user message, one run (completed), the tool
-    outputs taken once, every request that creates a thread with the same Idempotency-Key."""
+    """With ``durability="async"`` and a checkpoint store so slow that the killed process saved
+    only the turn's input, the resumed turn continues the run the lost steps started: one
+    Assistants thread, one user message, one run (completed), the tool outputs taken once,
+    every request that creates a thread with the same Idempotency-Key."""
     server = scripted_server(RULES)
     monkeypatch.setenv("ASSISTANTS_BASE_URL", server.base_url)
     env = dict(os.environ)
 
-    crashed = _run_worker(tmp_path, "start", point, env, "default", SLOW_CHECKPOINT_SECONDS)
+    crashed = _run_worker(tmp_path, "start", point, env, "async", SLOW_CHECKPOINT_SECONDS)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
-    assert _saved_state(tmp_path).values == {}  # the killed process saved nothing
+    saved = _saved_state(tmp_path)  # the turn's input, none of its steps
+    assert [type(m).__name__ for m in saved.values.get("messages", [])] in ([], ["HumanMessage"])
 
-    resumed = _run_worker(tmp_path, "resume", "none", env, "default")
+    resumed = _run_worker(tmp_path, "resume", "none", env, "async")
     assert resumed.returncode == 0, resumed.stderr
     conversation = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert conversation[0] == ["HumanMessage", "crash test: what is 6*7?"]
@@ -174,3 +175,21 @@ def test_lost_checkpoints_with_default_durability_duplicate_nothing(
     state = _saved_state(tmp_path)
     assert state.next == ()
     _check_server(server, state.values["assistant_thread_id"])
+
+
+@pytest.mark.slow
+def test_the_default_durability_saves_every_step_before_the_next(
+    scripted_server, tmp_path, monkeypatch
+):
+    """Without a ``durability`` argument the graph saves each step before the next starts, so
+    even a slow checkpoint store loses nothing: killed in the tool, the thread's checkpoint
+    already holds the assistant's tool call."""
+    server = scripted_server(RULES)
+    monkeypatch.setenv("ASSISTANTS_BASE_URL", server.base_url)
+    crashed = _run_worker(
+        tmp_path, "start", "tool", dict(os.environ), "default", SLOW_CHECKPOINT_SECONDS
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    saved = _saved_state(tmp_path)
+    assert saved.next == ("tools",)
+    assert saved.values["messages"][-1].tool_calls[0]["name"] == "calculator"
