@@ -14,7 +14,8 @@ pending when the process dies are lost.
 
 ``resume`` continues the saved turn with ``invoke(None)``; when the checkpoint file holds
 nothing for the thread (the turn's input was lost), it sends the question again, as a user
-would. Every HTTP request is appended to the request log as ``METHOD PATH IDEMPOTENCY-KEY``.
+would. Every HTTP request is appended to the request log as ``IDEMPOTENCY-KEY METHOD PATH``
+(``-`` when the request has no key).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def main() -> None:
     def log(request: httpx.Request) -> None:
         key = request.headers.get("idempotency-key", "-")
         with open(log_path, "a") as handle:
-            handle.write(f"{request.method} {request.url.path} {key}\n")
+            handle.write(f"{key} {request.method} {request.url.path}\n")
 
     client = openai.OpenAI(
         base_url=os.environ["ASSISTANTS_BASE_URL"],

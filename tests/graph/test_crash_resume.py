@@ -50,12 +50,12 @@ def _run_worker(
 
 
 def _requests(tmp_path: Path) -> list[list[str]]:
-    """The workers' requests as ``[method, path, idempotency key]``."""
+    """The workers' requests as ``[idempotency key, method, path]``."""
     return [line.split() for line in (tmp_path / "requests.log").read_text().splitlines()]
 
 
 def _submits(requests: list[list[str]]) -> int:
-    return sum(path.endswith("/submit_tool_outputs") for _, path, _ in requests)
+    return sum(path.endswith("/submit_tool_outputs") for _, _, path in requests)
 
 
 def _server_rows(server) -> dict[str, list[tuple]]:
@@ -169,7 +169,7 @@ def test_lost_checkpoints_with_async_durability_duplicate_nothing(
     assert conversation[0] == ["HumanMessage", "crash test: what is 6*7?"]
     assert conversation[-1] == ["AIMessage", "the answer is 42"]
     requests = _requests(tmp_path)
-    thread_keys = {key for method, path, key in requests if path.endswith("/threads/runs")}
+    thread_keys = {key for key, _, path in requests if path.endswith("/threads/runs")}
     assert len(thread_keys) == 1, requests
     assert _submits(requests) == 1, requests
     state = _saved_state(tmp_path)
