@@ -1,8 +1,8 @@
 """Errors the agent graph raises, with their messages kept as module constants.
 
 Every error is a ``ValueError`` subclass that says what was wrong and what to do next. A bad
-graph input is rejected by the graph's input channel before LangGraph saves it (see
-``graph.input_channel``), so the thread's checkpoint is left exactly as it was; the assistant
+graph input is rejected by the compiled graph before LangGraph saves it (see
+``graph.input_check``), so the thread's checkpoint is left exactly as it was; the assistant
 node re-checks the state before any request to the Assistants endpoint.
 """
 
