@@ -49,9 +49,8 @@ class AssistantGraph(CompiledStateGraph[State, Context, InputState, OutputState]
             yield from super().stream(input, config, **kwargs)
         except Exception as exc:
             rejection = rejected_turns.rejection_of(exc)
-            if rejection is None:
+            if rejection is None or not rejected_turns.undo_turn(self, config):
                 raise
-            rejected_turns.undo_turn(self, config)
             if rejection is exc:
                 raise
             raise rejection from exc
@@ -66,9 +65,8 @@ class AssistantGraph(CompiledStateGraph[State, Context, InputState, OutputState]
                 yield chunk
         except Exception as exc:
             rejection = rejected_turns.rejection_of(exc)
-            if rejection is None:
+            if rejection is None or not await rejected_turns.aundo_turn(self, config):
                 raise
-            await rejected_turns.aundo_turn(self, config)
             if rejection is exc:
                 raise
             raise rejection from exc

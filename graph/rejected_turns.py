@@ -53,32 +53,37 @@ def rejection_of(exc: BaseException) -> BaseException | None:
     return None
 
 
-def undo_turn(graph: Any, config: RunnableConfig | None) -> None:
-    """Remove the refused turn's messages from the thread's checkpoint (see the module doc)."""
+def undo_turn(graph: Any, config: RunnableConfig | None) -> bool:
+    """Remove a refused new turn's messages from the thread's checkpoint (see the module doc).
+
+    Returns whether the failed step was a new turn that is now undone.
+    """
     latest = _latest(config)
     if latest is None or graph.checkpointer is None:
-        return
+        return False
     current = graph.get_state(latest)
     if not _failed_new_turn(current):
-        return
+        return False
     parent = graph.get_state(current.parent_config) if current.parent_config else None
     removal = _removal(current, parent)
     if removal:
         graph.update_state(latest, removal, as_node=ASSISTANT_NODE)
+    return True
 
 
-async def aundo_turn(graph: Any, config: RunnableConfig | None) -> None:
+async def aundo_turn(graph: Any, config: RunnableConfig | None) -> bool:
     """Async :func:`undo_turn`."""
     latest = _latest(config)
     if latest is None or graph.checkpointer is None:
-        return
+        return False
     current = await graph.aget_state(latest)
     if not _failed_new_turn(current):
-        return
+        return False
     parent = await graph.aget_state(current.parent_config) if current.parent_config else None
     removal = _removal(current, parent)
     if removal:
         await graph.aupdate_state(latest, removal, as_node=ASSISTANT_NODE)
+    return True
 
 
 def _latest(config: RunnableConfig | None) -> RunnableConfig | None:
