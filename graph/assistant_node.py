@@ -10,17 +10,16 @@ Crash safety (with a checkpointer): a step re-run after a crash reads the pendin
 submitting, so tool outputs reach a run exactly once (see ``graph.step_plan``). The step is
 reported to LangChain callbacks as a chat-model run (``assistant_graph.graph.model_callbacks``),
 so ``stream_mode="messages"`` and ``astream_events`` receive the answer token by token. Every
-POST carries an ``Idempotency-Key`` derived from the LangGraph thread, checkpoint task and call
-role, so a replayed POST is not executed twice. Transport failures and a busy thread are raised
-as the graph's own errors (``graph.failures``), saying how to resume.
+POST carries an ``Idempotency-Key`` derived from what survives a lost checkpoint (see
+``graph.idempotency_keys``) and the call role, so a replayed POST is not executed twice.
+Transport failures and a busy thread are raised as the graph's own errors (``graph.failures``),
+saying how to resume.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import threading
-import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from assistant_graph.graph import clients
 from assistant_graph.graph.context import Context, context_of
 from assistant_graph.graph.effects import adrive, drive
 from assistant_graph.graph.failures import graph_error, unreachable
+from assistant_graph.graph.idempotency_keys import idempotency_base
 from assistant_graph.graph.model_callbacks import AsyncModelRun, ModelRun
 from assistant_graph.graph.planning import plan_step
 from assistant_graph.graph.provisioning import (
@@ -53,28 +53,8 @@ from langgraph.runtime import Runtime
 if TYPE_CHECKING:
     import openai
 
-TASK_ID_KEY = "__pregel_task_id"
-"""Where LangGraph puts the id of the running task (deterministic for a checkpoint + node)."""
 WAITING_RUNS_KEPT = 1024
 """Runs this node saw reach ``requires_action`` that it remembers (oldest forgotten first)."""
-
-
-def idempotency_base(config: RunnableConfig) -> str:
-    """Return the base of this step's Idempotency-Keys (same thread + task → same key).
-
-    A task re-run from the same checkpoint (resume after a crash) gets the same key; a new
-    step, or a fork from another checkpoint, gets a new one.
-    """
-    configurable = config.get("configurable") or {}
-    task_id = configurable.get(TASK_ID_KEY) or uuid.uuid4().hex
-    raw = "|".join(
-        (
-            str(configurable.get("thread_id") or ""),
-            str(configurable.get("checkpoint_ns") or ""),
-            str(task_id),
-        )
-    )
-    return "ag-" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 class AssistantNode:
@@ -131,7 +111,7 @@ class AssistantNode:
     def _plan(self, state: State, config: RunnableConfig, base_url: str) -> StepPlan:
         step = plan_step(state.messages, state.pending_run_id)
         known = bool(state.pending_run_id) and self._take_waiting(state.pending_run_id)
-        key = idempotency_base(config)
+        key = idempotency_base(config, state.messages, state.assistant_thread_id, step)
         return step_plan(step, state.assistant_thread_id, key, base_url, known_waiting=known)
 
     def _finish(self, update: dict, context: Context) -> dict:

@@ -16,15 +16,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from assistant_graph.graph.assistant_node import AssistantNode
+from assistant_graph.graph.compiled_graph import AssistantGraph, as_assistant_graph
 from assistant_graph.graph.context import Context
 from assistant_graph.graph.human_review import human_review
-from assistant_graph.graph.input_channel import AssistantGraph, with_input_validation
 from assistant_graph.graph.router import route_after_assistant
 from assistant_graph.graph.state import InputState, OutputState, State
 from assistant_graph.graph.tool_node import build_tool_node
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import BaseTool
-from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import START, StateGraph
+from langgraph.runtime import get_runtime
 from langgraph.types import Checkpointer
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ def build_graph(
 
     Args:
         checkpointer: Where thread state is saved (e.g. ``SqliteSaver``); ``None`` for none
-            (``langgraph dev`` brings its own). Use ``durability="sync"`` when invoking with a
-            checkpointer so a crash between steps is always resumable.
+            (``langgraph dev`` brings its own). A crash resumes exactly once under any
+            ``durability``.
         tools: Local tools the ToolNode runs and the assistant's functions are generated
             from (default: ``assistant_graph.tools.default_tools()``).
         builtin_tools: Extra Assistants built-in tools (e.g. ``{"type": "code_interpreter"}``)
@@ -69,14 +70,26 @@ def build_graph(
     builder = StateGraph(
         State, input_schema=InputState, output_schema=OutputState, context_schema=Context
     )
-    builder.add_node("assistant", RunnableCallable(node.invoke, node.ainvoke, name="assistant"))
+    builder.add_node("assistant", assistant_step(node))
     builder.add_node("human_review", human_review, destinations=("tools", "assistant"))
     builder.add_node("tools", build_tool_node(local_tools))
     builder.add_edge(START, "assistant")
     builder.add_conditional_edges("assistant", route_after_assistant)
     builder.add_edge("tools", "assistant")
     compiled = builder.compile(checkpointer=checkpointer, name=name, **compile_kwargs)
-    return with_input_validation(compiled)
+    return as_assistant_graph(compiled)
+
+
+def assistant_step(node: AssistantNode) -> RunnableLambda:
+    """Build the ``assistant`` node: ``node``'s sync and async step, given the graph runtime."""
+
+    def step(state: State, config: RunnableConfig) -> dict:
+        return node.invoke(state, config, get_runtime(Context))
+
+    async def astep(state: State, config: RunnableConfig) -> dict:
+        return await node.ainvoke(state, config, get_runtime(Context))
+
+    return RunnableLambda(step, astep, name="assistant")
 
 
 def prepare_assistant(

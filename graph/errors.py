@@ -1,8 +1,8 @@
 """Errors the agent graph raises, with their messages kept as module constants.
 
 Every error is a ``ValueError`` subclass that says what was wrong and what to do next. A bad
-graph input is rejected by the graph's input channel before LangGraph saves it (see
-``graph.input_channel``), so the thread's checkpoint is left exactly as it was; the assistant
+graph input is rejected by the compiled graph before LangGraph saves it (see
+``graph.input_check``), so the thread's checkpoint is left exactly as it was; the assistant
 node re-checks the state before any request to the Assistants endpoint.
 """
 
@@ -178,3 +178,28 @@ class RunEndedError(AssistantGraphError):
 
 class RunStreamError(AssistantGraphError):
     """A run's event stream ended without telling which run it was about."""
+
+
+LONE_SURROGATE = (
+    "Message {index} of the graph input contains text that cannot be encoded (a lone surrogate "
+    "at character {position}, e.g. from a '\\ud800' escape). Send valid Unicode text."
+)
+MESSAGE_TOO_LONG = (
+    "The user message is {length} characters long; the limit is {limit}. Send a shorter "
+    "message (split it over several turns)."
+)
+MESSAGE_REJECTED = (
+    "The Assistants endpoint refused the new user message ({status}: {detail}). The turn was "
+    "not saved: the conversation is as it was before it. Change the message (or what the error "
+    "names) and send it again."
+)
+
+
+class MessageRejectedError(AssistantGraphError):
+    """The endpoint refused a turn's user message; the turn was removed from the checkpoint."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        """Name the HTTP status and the endpoint's reason."""
+        super().__init__(MESSAGE_REJECTED.format(status=status, detail=detail))
+        self.status = status
+        self.detail = detail

@@ -1,6 +1,6 @@
 """Where to go after the assistant node: a person's review, the tools, or the end of the turn.
 
-The router reads the invocation's context from the graph runtime in its ``config``. Code that
+The router reads the invocation's context from the graph runtime (``get_runtime()``). Code that
 writes state without running the graph — ``graph.update_state(config, values,
 as_node="assistant")``, forks, LangGraph Studio's state editing — routes with no runtime. Then
 tool calls are routed as the last assistant step's were (``State.review_tool_calls``, kept from
@@ -11,23 +11,25 @@ the conversation asked for nor adds one it did not (a second pause would also st
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from assistant_graph.graph.context import Context, context_of
 from assistant_graph.graph.state import State
 from langchain_core.messages import AIMessage
-from langchain_core.runnables import RunnableConfig
-from langgraph._internal._constants import CONFIG_KEY_RUNTIME
+from langgraph.runtime import Runtime, get_runtime
 
 Route = Literal["human_review", "tools", "__end__"]
 
 
-def runtime_of(config: RunnableConfig | None) -> Any:
-    """Return the graph runtime LangGraph put in ``config``, or None (e.g. in ``update_state``)."""
-    return ((config or {}).get("configurable") or {}).get(CONFIG_KEY_RUNTIME)
+def current_runtime() -> Runtime[Context] | None:
+    """Return the running step's graph runtime, or None (``update_state``, a direct call)."""
+    try:
+        return get_runtime(Context)
+    except RuntimeError:  # called outside any runnable
+        return None
 
 
-def route_after_assistant(state: State, config: RunnableConfig) -> Route:
+def route_after_assistant(state: State) -> Route:
     """Route the assistant's last message.
 
     ``__end__`` for an answer; for tool calls ``human_review`` when ``interrupt_before_tools``
@@ -37,7 +39,7 @@ def route_after_assistant(state: State, config: RunnableConfig) -> Route:
     last = state.messages[-1] if state.messages else None
     if not (isinstance(last, AIMessage) and last.tool_calls):
         return "__end__"
-    runtime = runtime_of(config)
+    runtime = current_runtime()
     if runtime is None:
         review = state.review_tool_calls or Context().interrupt_before_tools
     else:

@@ -20,7 +20,7 @@ from langgraph.graph.message import Messages
 def add_valid_messages(left: Messages, right: Messages) -> Messages:
     """``add_messages``, but a message that cannot be read is an :class:`InvalidInputError`.
 
-    The graph's input is checked before it is saved (``graph.input_channel``); this reducer
+    The graph's input is checked before it is saved (``graph.input_check``); this reducer
     guards the other writers (``update_state``, nodes) so no unreadable message enters state.
     """
     try:

@@ -8,26 +8,21 @@ message the model can act on; the graph never crashes on a tool. Interrupts and 
 Only the calls of the last AI message that have no ToolMessage yet are run: after a person's
 review (``assistant_graph.graph.human_review``) the rejected calls already have their answer.
 
-A single call (the usual case) runs in the calling thread: ``ToolNode`` itself starts a
-thread pool for every batch of calls, which costs more than a small tool. Several calls still
-run in parallel, through ``ToolNode`` unchanged.
+The calls run through ``ToolNode`` unchanged (in parallel when there are several), with its
+``handle_tool_errors`` option set to :func:`tool_error_message`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from assistant_graph.graph.state import State
 from langchain_core.messages import AIMessage, AnyMessage, ToolCall, ToolMessage
-from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import get_config_list
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.tools import BaseTool, ToolException
-from langgraph._internal._runnable import RunnableCallable
 from langgraph.prebuilt import ToolNode
-from langgraph.prebuilt.tool_node import ToolInvocationError, ToolRuntime
-from langgraph.runtime import Runtime
+from langgraph.prebuilt.tool_node import ToolInvocationError
 
 logger = logging.getLogger(__name__)
 
@@ -65,47 +60,12 @@ def unanswered_tool_calls(messages: Sequence[AnyMessage]) -> list[ToolCall]:
     return []
 
 
-class SingleCallInlineToolNode(ToolNode):
-    """``ToolNode`` that runs a lone tool call in the calling thread (sync path).
-
-    The call goes through ``ToolNode``'s own per-call path (injection, error handling,
-    ``Command`` outputs), exactly as in its thread pool; only the pool is skipped.
-    """
-
-    def _func(
-        self,
-        input: list[AnyMessage] | dict[str, Any] | Any,
-        config: RunnableConfig,
-        runtime: Runtime,
-    ) -> Any:
-        tool_calls, input_type = self._parse_input(input)
-        if len(tool_calls) != 1:
-            return super()._func(input, config, runtime)
-        call = tool_calls[0]
-        (call_config,) = get_config_list(config, 1)
-        tool_runtime = ToolRuntime(
-            state=self._extract_state(input, call_config),
-            tool_call_id=call["id"],
-            config=call_config,
-            context=runtime.context,
-            store=runtime.store,
-            stream_writer=runtime.stream_writer,
-            tools=list(self.tools_by_name.values()),
-            execution_info=runtime.execution_info,
-            server_info=runtime.server_info,
-        )
-        output = self._run_one(call, input_type, tool_runtime)  # type: ignore[arg-type]
-        return self._combine_tool_outputs([output], input_type)
-
-
-def build_tool_node(tools: Sequence[BaseTool]) -> RunnableCallable:
+def build_tool_node(tools: Sequence[BaseTool]) -> RunnableLambda:
     """Build the tools node: a ``ToolNode`` over ``tools``, run on the unanswered calls.
 
     Every tool failure comes back as tool output (see the module doc).
     """
-    tool_node = SingleCallInlineToolNode(
-        list(tools), name="run_tool_calls", handle_tool_errors=tool_error_message
-    )
+    tool_node = ToolNode(list(tools), name="run_tool_calls", handle_tool_errors=tool_error_message)
 
     def run_tools(state: State, config: RunnableConfig) -> dict:
         calls = unanswered_tool_calls(state.messages)
@@ -119,4 +79,4 @@ def build_tool_node(tools: Sequence[BaseTool]) -> RunnableCallable:
             return {"messages": []}
         return await tool_node.ainvoke(calls, config)
 
-    return RunnableCallable(run_tools, arun_tools, name="tools")
+    return RunnableLambda(run_tools, arun_tools, name="tools")

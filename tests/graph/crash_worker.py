@@ -2,11 +2,20 @@
 (SIGKILL, no cleanup) at a chosen point.
 
 Usage: python crash_worker.py <checkpoint db> <thread id> <start|resume> <kill point> <request log>
+[<durability> [<checkpoint delay seconds>]]
 
 Kill points: ``none``; ``tool`` (as the tool starts); ``after_first_run`` (the first run reached
 requires_action, state not yet saved); ``during_submit`` (first text delta of the run after the
 tool outputs were submitted); ``after_submit`` (that run completed, state not yet saved).
-Every HTTP request is appended to the request log as ``METHOD PATH``.
+Durability: ``default`` (no ``durability`` argument) or a LangGraph durability mode. A
+checkpoint delay makes every checkpoint write after the one saving the turn's input take that
+long, as a slow or remote checkpoint store does: with ``"async"`` durability the writes still
+pending when the process dies are lost.
+
+``resume`` continues the saved turn with ``invoke(None)``; when the checkpoint file holds
+nothing for the thread (the turn's input was lost), it sends the question again, as a user
+would. Every HTTP request is appended to the request log as ``IDEMPOTENCY-KEY METHOD PATH``
+(``-`` when the request has no key).
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ import json
 import os
 import signal
 import sys
+import time
+from typing import Any
 
 import httpx
 import openai
@@ -54,23 +65,40 @@ class Killer(BaseCallbackHandler):
             die()
 
 
+class SlowSaver(SqliteSaver):
+    """A SQLite checkpoint store whose writes after a turn's input take ``delay`` seconds."""
+
+    delay = 0.0
+
+    def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+        if metadata.get("source") != "input":
+            time.sleep(self.delay)
+        return super().put(config, checkpoint, metadata, new_versions)
+
+
 def main() -> None:
     db, thread_id, mode, point, log_path = sys.argv[1:6]
+    durability = sys.argv[6] if len(sys.argv) > 6 else "sync"
+    SlowSaver.delay = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0
 
     def log(request: httpx.Request) -> None:
+        key = request.headers.get("idempotency-key", "-")
         with open(log_path, "a") as handle:
-            handle.write(f"{request.method} {request.url.path}\n")
+            handle.write(f"{key} {request.method} {request.url.path}\n")
 
     client = openai.OpenAI(
         base_url=os.environ["ASSISTANTS_BASE_URL"],
         api_key="embedded",
         http_client=httpx.Client(event_hooks={"request": [log]}),
     )
-    config = {"configurable": {"thread_id": thread_id}, "callbacks": [Killer(point)]}
-    with SqliteSaver.from_conn_string(db) as saver:
+    config: Any = {"configurable": {"thread_id": thread_id}, "callbacks": [Killer(point)]}
+    options = {} if durability == "default" else {"durability": durability}
+    with SlowSaver.from_conn_string(db) as saver:
         graph = build_graph(checkpointer=saver, client=client)
-        payload = {"messages": [{"role": "user", "content": QUESTION}]} if mode == "start" else None
-        result = graph.invoke(payload, config, durability="sync")
+        payload = {"messages": [{"role": "user", "content": QUESTION}]}
+        if mode == "resume" and graph.get_state(config).values:
+            payload = None
+        result = graph.invoke(payload, config, **options)
     print(json.dumps([[type(m).__name__, m.content] for m in result["messages"]]))
 
 

@@ -164,7 +164,7 @@ def test_router_without_runtime_follows_state_then_environment(monkeypatch):
     ai = AIMessage(content="", tool_calls=[{"id": "c1", "name": "calculator", "args": {}}])
     plain = State(messages=[HumanMessage("q"), ai])
     reviewed = State(messages=[HumanMessage("q"), ai], review_tool_calls=True)
-    assert route_after_assistant(plain, {"configurable": {}}) == "tools"
-    assert route_after_assistant(reviewed, {"configurable": {}}) == "human_review"
+    assert route_after_assistant(plain) == "tools"
+    assert route_after_assistant(reviewed) == "human_review"
     monkeypatch.setenv("ASSISTANT_INTERRUPT_BEFORE_TOOLS", "1")
-    assert route_after_assistant(plain, {}) == "human_review"
+    assert route_after_assistant(plain) == "human_review"

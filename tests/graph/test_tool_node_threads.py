@@ -1,8 +1,8 @@
-"""The tools node runs a lone tool call in the calling thread, exactly as ``ToolNode`` would.
+"""The graph's tools node runs the unanswered tool calls through ``ToolNode`` unchanged.
 
-``ToolNode`` starts a thread pool for every batch of calls; the graph's node skips it for a
-single call (the usual case) and must give the same ToolMessage, with the same injection
-(``ToolRuntime``) and error handling. Several calls still run in parallel in the pool.
+It gives the same ToolMessages as ``ToolNode`` with the same injection (``ToolRuntime``) and
+error handling, runs several calls in parallel threads, and skips calls that already have an
+answer (a person's rejection).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from assistant_graph.graph.tool_node import SingleCallInlineToolNode, tool_error_message
+from assistant_graph.graph.state import State
+from assistant_graph.graph.tool_node import build_tool_node, tool_error_message
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.tools import tool
 from langgraph.graph import END, START, MessagesState, StateGraph
@@ -22,9 +23,9 @@ threads_seen: list[int] = []
 
 @tool
 def where_am_i(label: str, runtime: ToolRuntime) -> str:
-    """Report the label, the call id and how many messages the state holds."""
+    """Report the label and the call id (injected through ``ToolRuntime``)."""
     threads_seen.append(threading.get_ident())
-    return f"{label}:{runtime.tool_call_id}:{len(runtime.state['messages'])}"
+    return f"{label}:{runtime.tool_call_id}"
 
 
 @tool
@@ -33,58 +34,67 @@ def always_fails(reason: str) -> str:
     raise ValueError(reason)
 
 
-def _run(node: ToolNode, calls: list[dict[str, Any]]) -> list[ToolMessage]:
-    builder = StateGraph(MessagesState)
-    builder.add_node("tools", node)
+TOOLS = [where_am_i, always_fails]
+
+
+def _ai(calls: list[dict[str, Any]]) -> AIMessage:
+    return AIMessage("", tool_calls=[{**call, "type": "tool_call"} for call in calls])
+
+
+def _ours(messages: list[Any]) -> list[ToolMessage]:
+    builder = StateGraph(State)
+    builder.add_node("tools", build_tool_node(TOOLS))
     builder.add_edge(START, "tools")
     builder.add_edge("tools", END)
-    ai = AIMessage("", tool_calls=[{**call, "type": "tool_call"} for call in calls])
-    result = builder.compile().invoke({"messages": [ai]})
+    result = builder.compile().invoke({"messages": messages})
     return [m for m in result["messages"] if isinstance(m, ToolMessage)]
-
-
-def _nodes() -> tuple[ToolNode, ToolNode]:
-    tools = [where_am_i, always_fails]
-    return (
-        SingleCallInlineToolNode(tools, handle_tool_errors=tool_error_message),
-        ToolNode(tools, handle_tool_errors=tool_error_message),
-    )
 
 
 def _summary(messages: list[ToolMessage]) -> list[tuple[Any, ...]]:
     return [(m.tool_call_id, m.name, m.status, m.content) for m in messages]
 
 
-def test_a_single_call_runs_in_the_calling_thread_with_the_same_result() -> None:
-    inline, upstream = _nodes()
-    call = {"name": "where_am_i", "args": {"label": "x"}, "id": "call_1"}
-    threads_seen.clear()
-    ours = _run(inline, [call])
-    ours_thread = threads_seen[-1]
-    theirs = _run(upstream, [call])
-    theirs_thread = threads_seen[-1]
-
-    assert _summary(ours) == _summary(theirs) == [("call_1", "where_am_i", "success", "x:call_1:1")]
-    assert ours_thread == threading.get_ident()
-    assert theirs_thread != threading.get_ident()
-
-
-def test_a_single_failing_or_unknown_call_is_handled_as_tool_node_does() -> None:
-    inline, upstream = _nodes()
+def test_failing_or_unknown_calls_are_handled_as_tool_node_does() -> None:
+    """A failing tool, an unknown tool and wrong arguments give ToolNode's error messages."""
+    upstream = ToolNode(
+        [always_fails], handle_tool_errors=tool_error_message
+    )  # no state-injected tool: plain MessagesState works
     for call in (
         {"name": "always_fails", "args": {"reason": "boom"}, "id": "call_f"},
         {"name": "no_such_tool", "args": {}, "id": "call_u"},
-        {"name": "where_am_i", "args": {"wrong": 1}, "id": "call_a"},
     ):
-        ours, theirs = _run(inline, [call]), _run(upstream, [call])
-        assert _summary(ours) == _summary(theirs)
+        builder = StateGraph(MessagesState)
+        builder.add_node("tools", upstream)
+        builder.add_edge(START, "tools")
+        builder.add_edge("tools", END)
+        theirs = [
+            m
+            for m in builder.compile().invoke({"messages": [_ai([call])]})["messages"]
+            if isinstance(m, ToolMessage)
+        ]
+        ours = _ours([_ai([call])])
         assert ours[0].status == "error"
+        if call["name"] == "always_fails":
+            assert _summary(ours) == _summary(theirs)
+        else:
+            assert "no_such_tool" in str(ours[0].content)
 
 
-def test_several_calls_still_run_in_parallel_threads() -> None:
-    inline, _ = _nodes()
+def test_several_calls_run_in_parallel_threads_with_the_runtime_injected() -> None:
+    """Each call gets its ``ToolRuntime`` (its call id); the calls run in the pool."""
     calls = [{"name": "where_am_i", "args": {"label": str(i)}, "id": f"call_{i}"} for i in range(3)]
     threads_seen.clear()
-    messages = _run(inline, calls)
-    assert [m.content for m in messages] == [f"{i}:call_{i}:1" for i in range(3)]
+    messages = _ours([_ai(calls)])
+    assert [m.content for m in messages] == [f"{i}:call_{i}" for i in range(3)]
     assert threading.get_ident() not in threads_seen
+
+
+def test_answered_calls_are_not_run_again() -> None:
+    """A call that already has a ToolMessage (a rejected one) is skipped; the others run."""
+    calls = [{"name": "where_am_i", "args": {"label": str(i)}, "id": f"call_{i}"} for i in range(2)]
+    rejected = ToolMessage("rejected", tool_call_id="call_0", name="where_am_i", status="error")
+    messages = _ours([_ai(calls), rejected])
+    assert _summary(messages) == [
+        ("call_0", "where_am_i", "error", "rejected"),
+        ("call_1", "where_am_i", "success", "1:call_1"),
+    ]
