@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+PROMPT_SETTLE_SECONDS = 0.5
+"""How long a simulated person waits after a prompt before pressing Ctrl-C."""
 TIMEOUT_SECONDS = 120.0
 
 
@@ -124,6 +126,16 @@ class TerminalSession:
         before, _, after = self.output.partition(text)
         self.output = after
         return before + text
+
+    def interrupt(self) -> None:
+        """Press Ctrl-C at the prompt just shown, once the command is waiting for the answer.
+
+        The prompt is written just before the command starts waiting for input; a SIGINT that
+        lands in between is handled but does not wake the wait (a person would press Ctrl-C a
+        second time). A person never answers within microseconds: give the command a moment.
+        """
+        time.sleep(PROMPT_SETTLE_SECONDS)
+        self.process.send_signal(signal.SIGINT)
 
     def send(self, line: str) -> None:
         """Type a line."""

@@ -7,7 +7,6 @@ reject; without one it refuses before the turn, so no tool call is ever left wit
 from __future__ import annotations
 
 import os
-import signal
 from pathlib import Path
 
 import pytest
@@ -105,7 +104,7 @@ def test_review_left_open_is_asked_again_on_the_next_ask(terminal, review_env):
     the same review again and then answers the new question too."""
     session = terminal(["ask", QUESTION], review_env)
     session.expect("[a]pprove, [e]dit or [r]eject? ")
-    session.process.send_signal(signal.SIGINT)
+    session.interrupt()
     status, output = session.wait()
     assert status == 130, output
     thread = thread_of(output)
