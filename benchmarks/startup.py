@@ -5,7 +5,9 @@ this process), in a temporary working directory, several times; the figures are 
 
 * ``assistant-graph --help``: wall time of the whole command (interpreter start included), as a
   user sees it. Target < 0.5 s.
-* Import: seconds of ``import assistant_graph.graph`` inside the child ÷ seconds of
+* Import: seconds of ``from assistant_graph.graph import graph`` inside the child (the package
+  imports lazily, so this is what a first use costs: every module the graph needs, and the
+  default graph compiled — what ``langgraph dev`` loads) ÷ seconds of
   ``import langgraph.graph`` plus importing langchain_community's ``OpenAIAssistantV2Runnable``
   (the two libraries the graph is made of), measured the same way; the two kinds of child
   alternate. Target <= 1.2. CPU seconds of both imports, and their ratio, are reported beside
@@ -30,7 +32,7 @@ NAME = "startup"
 HELP_TARGET_S = 0.5
 IMPORT_TARGET = 1.2
 CHILD_TIMEOUT_SECONDS = 120
-GRAPH_IMPORT = "import assistant_graph.graph"
+GRAPH_IMPORT = "from assistant_graph.graph import graph"
 BASELINE_IMPORT = (
     "import langgraph.graph\n"
     "from langchain_community.agents.openai_assistant.base import OpenAIAssistantV2Runnable"
@@ -120,7 +122,7 @@ def measure(options: Options) -> list[Figure]:
         ),
         Figure(
             name=f"{NAME}_import",
-            title="start-up: import graph module / import langgraph.graph + V2 runnable",
+            title="start-up: first use of the graph / import langgraph.graph + V2 runnable",
             value=rounded(ratio, 3),
             unit="x",
             target=import_target,

@@ -21,9 +21,8 @@ may have arrived, and ``invoke(None, config)`` resumes the turn with the same Id
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
 from assistant_graph.graph.errors import (
     AssistantGraphError,
     ConfigurationError,
@@ -34,6 +33,9 @@ from langchain_core.messages import AnyMessage, HumanMessage, RemoveMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
+if TYPE_CHECKING:
+    import openai
+
 REFUSING_STATUSES = frozenset({400, 401, 403, 404, 413, 422})
 """HTTP statuses with which the endpoint refuses a request without storing anything."""
 ASSISTANT_NODE = "assistant"
@@ -43,6 +45,8 @@ def rejection_of(exc: BaseException) -> BaseException | None:
     """Return the error to raise for a refused turn, or ``None`` when ``exc`` is not a refusal."""
     if isinstance(exc, UnknownAssistantError | ConfigurationError):
         return exc
+    import openai  # loaded by the failed step already; not at import (start-up time)
+
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, openai.APIStatusError) and cause.status_code in REFUSING_STATUSES:
