@@ -1,12 +1,23 @@
 """Prompt building: a thread's stored messages and tool rounds → the model's chat messages.
 
 Every call builds new dicts for one model request: nothing is shared between requests, so a
-backend may change the messages it is given without touching another thread's prompt.
+backend may change the messages it is given without touching another thread's prompt. What a
+message in a final state becomes (its chat content) never changes, so it is converted once and
+kept (:data:`CONTENT_CACHE_SIZE` messages, by id: ids are never reused); text content is an
+immutable string, and image parts are copied for every request.
 """
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from typing import Any
+
+from assistant_graph.assistants_server.store.history import FINAL_STATUSES
+
+CONTENT_CACHE_SIZE = 65536
+"""How many final messages keep their converted chat content (least recently used dropped)."""
+_contents: OrderedDict[str, str | list[dict[str, Any]]] = OrderedDict()
 
 
 def _text_of(content: list[dict[str, Any]]) -> str:
@@ -26,6 +37,19 @@ def chat_content(content: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
         elif block.get("type") == "image_file":
             parts.append({"type": "text", "text": f"[image file {block['image_file']['file_id']}]"})
     return parts
+
+
+def _message_content(row: Any) -> str | list[dict[str, Any]]:
+    """Return the chat content of a message row, converted once per final message."""
+    content = _contents.get(row.id)
+    if content is None:
+        content = chat_content(row.data.get("content", []))
+        if row.status not in FINAL_STATUSES:
+            return content
+        _contents[row.id] = content
+        if len(_contents) > CONTENT_CACHE_SIZE:
+            _contents.popitem(last=False)
+    return content if isinstance(content, str) else copy.deepcopy(content)
 
 
 def tool_round(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -106,7 +130,7 @@ def build_chat_messages(
             )
             step_index += 1
         if row.status != "in_progress":
-            chat.append({"role": row.role, "content": chat_content(row.data.get("content", []))})
+            chat.append({"role": row.role, "content": _message_content(row)})
     for step in steps[step_index:]:
         _append_tool_round(chat, tool_round(step.data["step_details"]["tool_calls"]))
     return chat

@@ -46,6 +46,30 @@ def test_a_backend_changing_its_prompt_does_not_change_the_next_prompt(
     assert not any("extra" in m for m in (*second.messages, *elsewhere.messages))
 
 
+def test_a_backend_changing_image_parts_in_place_does_not_change_the_next_prompt(
+    client: openai.OpenAI, backend: ScriptedBackend, assistant: Any
+) -> None:
+    """Image parts a backend edits in place come back as stored in the next request."""
+    backend.add(ModelTurn(text="a1"), ModelTurn(text="a2"))
+    url = "https://example.com/cat.png"
+    content: Any = [
+        {"type": "text", "text": "Look:"},
+        {"type": "image_url", "image_url": {"url": url}},
+    ]
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": content}])
+    _run(client, thread.id, assistant.id)
+    parts = backend.requests[0].messages[1]["content"]
+    parts[1]["image_url"]["url"] = "changed by the backend"
+    parts.append({"type": "text", "text": "extra"})
+    client.beta.threads.messages.create(thread.id, role="user", content="q2")
+    _run(client, thread.id, assistant.id)
+
+    assert backend.requests[1].messages[1]["content"] == [
+        {"type": "text", "text": "Look:"},
+        {"type": "image_url", "image_url": {"url": url, "detail": "auto"}},
+    ]
+
+
 class _RolledBack(Exception):
     """Raised to roll a test transaction back."""
 
