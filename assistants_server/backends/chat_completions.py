@@ -2,8 +2,13 @@
 
 One model call is one streamed ``POST {base_url}/chat/completions`` through the openai SDK's
 ``AsyncOpenAI`` client, whose retries with exponential backoff (honouring ``Retry-After``)
-cover 429, 5xx, connection errors and timeouts. Text deltas go to ``on_text_delta`` as they
-arrive; tool-call deltas are accumulated by index into :class:`ToolCallRequest` objects.
+cover 429, 5xx, connection errors and timeouts. The body
+(:meth:`ChatCompletionsBackend.request_body`) is already the wire JSON, so it goes through the
+client's generic ``post`` with the SDK's typed stream of ``ChatCompletionChunk``:
+``chat.completions.create`` would first walk every message and tool schema against its request
+``TypedDict`` union (≈2.4 ms of CPU per call on a short conversation), a pass that changes
+nothing in plain JSON. Text deltas go to ``on_text_delta`` as they arrive; tool-call deltas
+are accumulated by index into :class:`ToolCallRequest` objects.
 
 Only function tools are sent: built-in Assistants tools (``code_interpreter``,
 ``file_search``) are not Chat Completions functions. Failures that survive the retries become
@@ -28,7 +33,8 @@ from assistant_graph.assistants_server.backends.base import (
     ToolCallRequest,
     Usage,
 )
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, AsyncStream
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +185,7 @@ class ChatCompletionsBackend:
             raise self._model_error(exc, model) from exc
 
     def request_body(self, model: str, request: ModelRequest) -> dict[str, Any]:
-        """Return the keyword arguments of ``chat.completions.create`` for ``request``."""
+        """Return the JSON body of ``POST /chat/completions`` for ``request``."""
         functions = [
             {"type": "function", "function": tool["function"]}
             for tool in request.tools
@@ -210,7 +216,13 @@ class ChatCompletionsBackend:
     async def _stream(
         self, model: str, request: ModelRequest, on_text_delta: TextDeltaCallback | None
     ) -> ModelTurn:
-        stream = await self._client.chat.completions.create(**self.request_body(model, request))
+        stream = await self._client.post(
+            "/chat/completions",
+            body=self.request_body(model, request),
+            cast_to=ChatCompletion,
+            stream=True,
+            stream_cls=AsyncStream[ChatCompletionChunk],
+        )
         text: list[str] = []
         calls: list[_PartialToolCall] = []
         by_index: dict[int, _PartialToolCall] = {}
