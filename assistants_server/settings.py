@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,6 +36,12 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8321
 LOOPBACK_HOST_NAMES = ("127.0.0.1", "localhost", "[::1]")
 """Host names a loopback-bound server accepts when no allow-list is configured."""
+HOST_NAME = re.compile(r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]")
+"""A host name, IPv4 address or bracketed IPv6 address, as a ``Host`` header names it."""
+BAD_HOST_NAME = (
+    "{name!r} is not a host name: list names such as example.com, 10.0.0.5 or [::1], "
+    "comma-separated, without scheme, port or path (or * for any name)"
+)
 
 BAD_LATENCY = (
     "ASSISTANTS_SERVER_OFFLINE_LATENCY_MS (--offline-latency-ms) must be a non-negative "
@@ -146,6 +153,14 @@ class ServerSettings(BaseSettings):
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if name != "*" and not HOST_NAME.fullmatch(name):
+                raise ValueError(BAD_HOST_NAME.format(name=name))
+        return value
 
     @field_validator("port", "model_max_retries", "max_body_bytes", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 from assistant_graph.assistants_server.backends.base import ModelTurn
-from assistant_graph.assistants_server.settings import ServerSettings
+from assistant_graph.assistants_server.settings import ServerSettings, SettingsError
 from scripted_backend import ScriptedBackend
 from server_helpers import make_client
 
@@ -99,3 +99,18 @@ def test_which_hosts_a_server_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ServerSettings(host="0.0.0.0").resolved_allowed_hosts() == ()
     monkeypatch.setenv("ASSISTANTS_SERVER_ALLOWED_HOSTS", "a.example, b.example")
     assert ServerSettings(host="0.0.0.0").resolved_allowed_hosts() == ("a.example", "b.example")
+
+
+@pytest.mark.parametrize("value", ["not a host", "http://a.example", "a.example:8321", "a/b"])
+def test_an_allow_list_entry_that_is_no_host_name_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """A URL, a port or a blank inside ``ASSISTANTS_SERVER_ALLOWED_HOSTS`` could never match a
+    ``Host`` header (every request would get 400): the settings refuse it, naming the variable
+    and saying what to write, instead of starting a server that answers nothing."""
+    monkeypatch.setenv("ASSISTANTS_SERVER_ALLOWED_HOSTS", f"ok.example,{value}")
+    with pytest.raises(SettingsError) as caught:
+        ServerSettings()
+    message = str(caught.value)
+    assert "ASSISTANTS_SERVER_ALLOWED_HOSTS" in message
+    assert "without scheme, port or path" in message
