@@ -23,6 +23,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.requests import ClientDisconnect
 
 router = APIRouter()
 
@@ -42,6 +43,10 @@ MISSING_FILE_PART_MESSAGE = (
 NOT_A_FILE_PART_MESSAGE = (
     "Invalid value for 'file': it was sent as a text field. Send the file's bytes as a "
     "multipart/form-data part with a filename."
+)
+UPLOAD_INTERRUPTED_MESSAGE = (
+    "The connection closed before the upload was complete; nothing was stored. Upload the "
+    "file again."
 )
 MISSING_PURPOSE_MESSAGE = "Missing required parameter: 'purpose'. Use one of: {choices}."
 UNKNOWN_PURPOSE_MESSAGE = files.UNKNOWN_PURPOSE_MESSAGE
@@ -126,7 +131,10 @@ async def upload_file(request: Request, owner: Owner) -> Response:
     """Upload a file (``file`` part and ``purpose``; optional ``expires_after``)."""
     ctx = context(request)
     limit = ctx.settings.max_file_bytes
-    form = await request.form(max_files=1, max_fields=8)
+    try:
+        form = await request.form(max_files=1, max_fields=8)
+    except ClientDisconnect:
+        raise bad_request(UPLOAD_INTERRUPTED_MESSAGE, param="file") from None
     try:
         upload = _upload_part(form)
         purpose = _purpose(form)

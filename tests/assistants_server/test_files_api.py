@@ -18,6 +18,9 @@ from assistant_graph.assistants_server.embedded import EmbeddedServer
 from openapi_contract import Contract
 from server_helpers import make_client, stored_rows
 
+FORM_FIELD = b'Content-Disposition: form-data; name="purpose"'
+FILE_PART = b'Content-Disposition: form-data; name="file"; filename="x.bin"'
+"""Headers of a hand-written multipart upload's two parts (boundary ``b0undary``)."""
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 """Enough of a PNG for the server to recognise the format by its first bytes."""
 
@@ -212,13 +215,11 @@ def test_an_upload_without_length_is_cut_off_at_the_limit(
     carries more than the limit allows; the server keeps serving."""
 
     def body() -> Iterator[bytes]:
-        boundary = b"--b0undary"
-        yield boundary + b'\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
-        yield boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\n'
-        yield b"Content-Type: application/octet-stream\r\n\r\n"
+        yield b"--b0undary\r\n" + FORM_FIELD + b"\r\n\r\nassistants\r\n"
+        yield b"--b0undary\r\n" + FILE_PART + b"\r\nContent-Type: application/octet-stream\r\n\r\n"
         for _ in range(40):
             yield b"z" * 4096
-        yield b"\r\n" + boundary + b"--\r\n"
+        yield b"\r\n--b0undary--\r\n"
 
     response = httpx.post(
         small_files.base_url + "/files",
@@ -230,6 +231,31 @@ def test_an_upload_without_length_is_cut_off_at_the_limit(
     assert _file_rows(database_url) == (0, 0)
     client = make_client(small_files)
     assert client.files.create(file=("ok.txt", b"ok"), purpose="assistants").bytes == 2
+
+
+def test_an_interrupted_upload_stores_nothing(
+    server: EmbeddedServer, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that gives up half-way through an upload leaves no row and no bytes, and the
+    server logs no error for it (a client going away is not the server's fault)."""
+
+    def body() -> Iterator[bytes]:
+        yield b"--b0undary\r\n" + FORM_FIELD + b"\r\n\r\nassistants\r\n"
+        yield b"--b0undary\r\n" + FILE_PART + b"\r\n\r\n"
+        for _ in range(40):
+            yield b"z" * 65536
+        raise ConnectionAbortedError("the client gave up")
+
+    with pytest.raises(ConnectionAbortedError):
+        httpx.post(
+            server.base_url + "/files",
+            content=body(),
+            headers={"content-type": "multipart/form-data; boundary=b0undary"},
+        )
+    client = make_client(server)
+    assert client.files.list().data == []
+    assert _file_rows(database_url) == (0, 0)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
 
 
 def test_an_upload_is_not_held_in_memory_whole(client: openai.OpenAI, tmp_path: Path) -> None:
