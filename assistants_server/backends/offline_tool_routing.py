@@ -199,6 +199,15 @@ def _strings(props: dict[str, Any]) -> list[str]:
     return [name for name, schema in props.items() if "string" in _kind(schema)]
 
 
+START_HINTS = ("start", "from", "since", "first", "begin")
+END_HINTS = ("end", "to", "until", "till", "last", "stop")
+
+
+def _hinted(name: str, hints: tuple[str, ...]) -> bool:
+    words = [word.lower() for word in re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", name)]
+    return any(hint in words for hint in hints)
+
+
 def _pick(names: list[str], hints: tuple[str, ...], default: int) -> str:
     for name in names:
         if any(hint in name.lower() for hint in hints):
@@ -234,8 +243,9 @@ def _days_calls(text: str, tools: list[dict[str, Any]]) -> list[PlannedCall] | N
     if len(dates) < 2 or function is None:
         return None
     names = _strings(properties(function))
-    start = _pick(names, ("start", "from", "first", "begin"), 0)
-    end = next(name for name in names if name != start)
+    start_first = _hinted(names[0], START_HINTS) or _hinted(names[1], END_HINTS)
+    start_second = _hinted(names[1], START_HINTS) or _hinted(names[0], END_HINTS)
+    start, end = names[::-1] if start_second and not start_first else names
 
     def describe(arguments: dict[str, Any]) -> str:
         return f"days from {arguments.get(start)} to {arguments.get(end)}"
