@@ -11,7 +11,7 @@ server: starts the server), so a tool runs in whichever event loop calls it.
 * **Listed once per file content.** Tools are cached per file path and its modification time
   and size: editing the file reloads them (and changes the assistant's fingerprint).
 * **A failing server is left out, never a crash.** A server that cannot start, or does not
-  answer within :data:`REQUEST_TIMEOUT`, is logged (``WARNING``, naming it and the error) and
+  answer within :data:`REQUEST_TIMEOUT`, is logged (``ERROR``, naming it and the error) and
   its tools are missing until the file changes or the process restarts; the other servers'
   tools work. A tool whose server fails at call time, or that reports an error, raises, and
   the graph's tools node returns that to the model as a ``ToolMessage(status="error")``.
@@ -190,7 +190,7 @@ async def _aload(path: str, connections: dict[str, dict[str, Any]]) -> McpTools:
             if not isinstance(result, Exception):
                 raise result  # cancellation and interpreter exits are not server failures
             failed[name] = f"{type(result).__name__}: {_describe(result)}"
-            logger.warning(SERVER_LEFT_OUT, name, path, type(result).__name__, _describe(result))
+            logger.error(SERVER_LEFT_OUT, name, path, type(result).__name__, _describe(result))
             continue
         for tool in result:
             if FUNCTION_NAME.match(tool.name):

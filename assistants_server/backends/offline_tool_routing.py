@@ -319,9 +319,11 @@ def _text_calls(text: str, tools: list[dict[str, Any]]) -> list[PlannedCall] | N
     passage = quoted_text(text)
     if asked is None or passage is None:
         return None
-    function = _find(
-        tools, r"text|word|statistic|count", lambda props: len(_strings(props)) == 1 == len(props)
-    )
+
+    def fits(props: dict[str, Any]) -> bool:
+        return len(_strings(props)) == 1 == len(props)
+
+    function = _find(tools, r"statistic|count|word", fits) or _find(tools, r"text", fits)
     if function is None:
         return None
     (name,) = properties(function)

@@ -205,7 +205,8 @@ def test_nothing_fits_still_gets_the_not_a_language_model_reply():
 
 def test_tools_are_found_by_their_schema_and_arguments_mapped_by_parameter_names():
     """Differently named tools with other parameter names are found by name words and
-    parameter shapes; the arguments go to the parameters whose names fit."""
+    parameter shapes (a counting tool before one that merely takes text); the arguments go to
+    the parameters whose names fit."""
     tools = [
         function_tool("count_days", {"until": {"type": "string"}, "since": {"type": "string"}}),
         function_tool("world_clock", {"zone": {"type": "string"}}),
@@ -217,6 +218,7 @@ def test_tools_are_found_by_their_schema_and_arguments_mapped_by_parameter_names
                 "source": {"type": "string"},
             },
         ),
+        function_tool("reverse_text", {"text": {"type": "string"}}),
         function_tool("word_counter", {"passage": {"type": "string"}}),
     ]
     assert first_calls("How many days between 2020-02-01 and 2020-03-01?", tools) == [

@@ -143,7 +143,7 @@ def test_a_server_that_fails_to_start_is_left_out_and_the_graph_still_answers(
     scripted_server, tmp_path, use_async, caplog
 ):
     """A configured server whose command does not exist, and one that exits at once, are left
-    out with a warning naming each; the local tools still work and nothing crashes."""
+    out with an error logged naming each; the local tools still work and nothing crashes."""
     server = scripted_server(RULES)
     config = write_config(
         tmp_path / "mcp.json",
@@ -154,7 +154,7 @@ def test_a_server_that_fails_to_start_is_left_out_and_the_graph_still_answers(
     )
     graph = build_graph(checkpointer=InMemorySaver())
     context = Context(base_url=server.base_url, mcp_config=str(config))
-    with caplog.at_level(logging.WARNING, logger="assistant_graph.graph.mcp_tools"):
+    with caplog.at_level(logging.ERROR, logger="assistant_graph.graph.mcp_tools"):
         messages = ask(graph, "add two numbers", context, "mcp-down", use_async)
     (result,) = tool_messages(messages)
     assert (result.name, result.content, result.status) == ("calculator", "5", "success")
