@@ -29,6 +29,13 @@ from assistant_graph.graph.context import Context, context_of
 from assistant_graph.graph.effects import adrive, drive
 from assistant_graph.graph.failures import graph_error, unreachable
 from assistant_graph.graph.idempotency_keys import idempotency_base
+from assistant_graph.graph.mcp_tools import (
+    McpTools,
+    amcp_tools_for,
+    mcp_tools_for,
+    tool_names,
+    usable_tools,
+)
 from assistant_graph.graph.model_callbacks import AsyncModelRun, ModelRun
 from assistant_graph.graph.planning import plan_step
 from assistant_graph.graph.provisioning import (
@@ -69,22 +76,27 @@ class AssistantNode:
     ) -> None:
         """``tools`` define the assistant's functions; clients override the configured endpoint.
 
+        The tools of the context's MCP servers file (``Context.mcp_config``) are added to
+        ``tools`` per step (see ``graph.mcp_tools``).
+
         With only ``client`` given, the async path uses one async client made from it (once
         per event loop, closed with the loop).
         """
         self.tools = list(tools)
         self.client = client
         self.async_client = async_client
-        self._specs: dict[tuple[str, str, str], AssistantSpec] = {}
+        self._local_names = tool_names(self.tools)
+        self._specs: dict[tuple[str, str, str, McpTools], AssistantSpec] = {}
         self._waiting: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------- plumbing
 
-    def _spec(self, context: Context) -> AssistantSpec:
-        key = (context.assistant_name, context.model, context.instructions)
+    def _spec(self, context: Context, mcp: McpTools) -> AssistantSpec:
+        key = (context.assistant_name, context.model, context.instructions, mcp)
         if key not in self._specs:
-            self._specs[key] = AssistantSpec.from_tools(*key, self.tools)
+            tools = [*self.tools, *usable_tools(self._local_names, mcp)]
+            self._specs[key] = AssistantSpec.from_tools(*key[:3], tools)
         return self._specs[key]
 
     def _sync_client(self, context: Context) -> openai.OpenAI:
@@ -136,7 +148,8 @@ class AssistantNode:
         context = context if context is not None else Context()
         sync = self._sync_client(context)
         try:
-            return ensure_assistant(sync, self._spec(context), context.assistant_id)
+            spec = self._spec(context, mcp_tools_for(context))
+            return ensure_assistant(sync, spec, context.assistant_id)
         except APIConnectionError as exc:
             raise unreachable(exc, str(sync.base_url)) from exc
 
@@ -145,12 +158,13 @@ class AssistantNode:
     def invoke(self, state: State, config: RunnableConfig, runtime: Runtime[Context]) -> dict:
         """Run one assistant step (sync)."""
         context = context_of(runtime)
+        spec = self._spec(context, mcp_tools_for(context))
         client = self._sync_client(context)
         plan = self._plan(state, config, str(client.base_url))
         model_run = ModelRun(config, state.messages, context.model)
         try:
             try:
-                assistant_id = ensure_assistant(client, self._spec(context), context.assistant_id)
+                assistant_id = ensure_assistant(client, spec, context.assistant_id)
                 runnable = AssistantRunnable(
                     client=client, assistant_id=assistant_id, check_every_ms=context.check_every_ms
                 )
@@ -174,12 +188,12 @@ class AssistantNode:
     ) -> dict:
         """Run one assistant step (async; never blocks the event loop)."""
         context = context_of(runtime)
+        spec = self._spec(context, await amcp_tools_for(context))
         client = await self._async_client(context)
         plan = self._plan(state, config, str(client.base_url))
         model_run = await AsyncModelRun.start(config, state.messages, context.model)
         try:
             try:
-                spec = self._spec(context)
                 assistant_id = await aensure_assistant(client, spec, context.assistant_id)
                 runnable = AssistantRunnable(
                     client=None,

@@ -51,7 +51,8 @@ def build_graph(
             (``langgraph dev`` brings its own). A crash resumes exactly once under any
             ``durability``.
         tools: Local tools the ToolNode runs and the assistant's functions are generated
-            from (default: ``assistant_graph.tools.default_tools()``).
+            from (default: ``assistant_graph.tools.default_tools()``). The tools of the
+            context's MCP servers file (``Context.mcp_config``) join them at each step.
         builtin_tools: Extra Assistants built-in tools (e.g. ``{"type": "code_interpreter"}``)
             added to the provisioned assistant; they run server-side.
         client: Sync ``openai.OpenAI`` client for the Assistants endpoint; overrides the

@@ -32,6 +32,7 @@ ENV_VARIABLES = {
     "api_key": "ASSISTANTS_API_KEY",
     "check_every_ms": "ASSISTANT_CHECK_EVERY_MS",
     "interrupt_before_tools": "ASSISTANT_INTERRUPT_BEFORE_TOOLS",
+    "mcp_config": "ASSISTANT_MCP_CONFIG",
 }
 """Context field → environment variable used when the field is left at its default."""
 
@@ -104,6 +105,15 @@ class Context:
             "the assistant's tool calls (env ASSISTANT_INTERRUPT_BEFORE_TOOLS; needs a "
             "checkpointer). Resume with Command(resume={'action': 'approve'}), "
             "{'action': 'reject', 'reason': '...'} or {'action': 'edit', 'args': {call_id: {...}}}."
+        },
+    )
+
+    mcp_config: str = field(
+        default="",
+        metadata={
+            "description": "Path of a JSON file in the MCP clients' usual shape, "
+            '{"mcpServers": {name: {"command", "args", "env"} | {"url", "transport"}}}, whose '
+            "servers' tools join the local tools (env ASSISTANT_MCP_CONFIG). Empty: no MCP tools."
         },
     )
 

@@ -128,7 +128,7 @@ def ensure_assistant(client: openai.OpenAI, spec: AssistantSpec, assistant_id: s
 
     with _sync_lock:
         if key not in _cache:
-            _cache[key] = drive(_plan(spec, assistant_id, str(client.base_url)), execute)
+            _remember(key, drive(_plan(spec, assistant_id, str(client.base_url)), execute))
         return _cache[key]
 
 
@@ -149,8 +149,19 @@ async def aensure_assistant(
     lock = _async_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
     async with lock:
         if key not in _cache:
-            _cache[key] = await adrive(_plan(spec, assistant_id, str(client.base_url)), execute)
+            _remember(key, await adrive(_plan(spec, assistant_id, str(client.base_url)), execute))
         return _cache[key]
+
+
+def _remember(key: tuple[str, str], assistant_id: str) -> None:
+    """Cache ``assistant_id`` for ``key``, forgetting it for the specs it was updated away from.
+
+    An assistant updated in place no longer has its old tools: a later step with the old spec
+    (tools that changed back, e.g. an edited MCP servers file) must update it again.
+    """
+    for stale in [k for k, v in _cache.items() if v == assistant_id and k[0] == key[0]]:
+        del _cache[stale]
+    _cache[key] = assistant_id
 
 
 def _choose(same_name: list[Any], spec: AssistantSpec) -> Any:

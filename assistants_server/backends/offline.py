@@ -1,6 +1,6 @@
 """The offline model: a deterministic, network-free stand-in used when no model is configured.
 
-It is not a language model and never pretends to be one. It does three things:
+It is not a language model and never pretends to be one. It does four things:
 
 * **Arithmetic.** It recognises arithmetic in the latest user message (see
   :mod:`assistants_server.backends.offline_arithmetic`), calls the assistant's calculator-like
@@ -9,6 +9,13 @@ It is not a language model and never pretends to be one. It does three things:
   call. Follow-ups ("now add 17.241") work on the conversation's latest result. Without a
   calculator tool it asks for ``code_interpreter`` when that is declared (the worker then fails
   the run with a clear error), else says there is no calculator.
+  Numbers may be written in words ("two plus two"), "100 factorial" uses the calculator's
+  ``factorial`` and a misspelt operator is read as the nearest one ("12 tims 3"); see
+  :mod:`assistants_server.backends.offline_number_words`.
+* **Other tools.** A question that plainly names another kind of tool the run declares — a day
+  count between dates, the current time in a zone, text statistics, a unit conversion — calls
+  it (see :mod:`assistants_server.backends.offline_tool_routing`) and answers from its output.
+  A call a person rejected is answered as a rejection, never quoted as a result.
 * **Everything else** gets :data:`NOT_CONFIGURED_REPLY`, which says what this is and how to
   configure a real model.
 * **Scripted mode** (tests): rules from :mod:`assistants_server.backends.offline_script`
@@ -43,12 +50,21 @@ from assistant_graph.assistants_server.backends.offline_arithmetic import (
     extract_expressions,
     last_number,
 )
+from assistant_graph.assistants_server.backends.offline_number_words import (
+    normalise_arithmetic_words,
+)
 from assistant_graph.assistants_server.backends.offline_script import (
     ScriptRule,
     exhausted_reply,
     load_script_file,
     parse_script,
     select_turn,
+)
+from assistant_graph.assistants_server.backends.offline_tool_routing import (
+    REJECTED_LINE,
+    is_rejection,
+    plan_tool_calls,
+    routed_turn,
 )
 
 CONFIGURE_A_MODEL = (
@@ -58,9 +74,10 @@ CONFIGURE_A_MODEL = (
 )
 NOT_CONFIGURED_REPLY = (
     "This is the offline model of the assistants server: no language model is configured. "
-    "It only answers arithmetic questions (numbers with operators, or words such as plus, "
-    "minus, times, divided by, raised to), by calling the assistant's calculator tool. "
-    + CONFIGURE_A_MODEL
+    "It only answers questions that plainly name one of the assistant's tools: arithmetic "
+    "(numbers with operators, or words such as plus, minus, times, divided by, raised to), "
+    "day counts between two dates, the current time in a time zone, unit conversions and "
+    "text statistics. " + CONFIGURE_A_MODEL
 )
 NO_CALCULATOR_REPLY = (
     "This is the offline model of the assistants server: it answers arithmetic by calling a "
@@ -83,6 +100,7 @@ CODE_INTERPRETER = "code_interpreter"
 
 _CALCULATOR_NAME = re.compile(r"calc|math|arithmetic|evaluat|comput", re.IGNORECASE)
 _SQRT_SUPPORT = re.compile(r"sqrt|square[\s_-]*root", re.IGNORECASE)
+_FACTORIAL_SUPPORT = re.compile(r"factorial", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -94,6 +112,8 @@ class CalculatorTool:
     """Name of the argument that carries the expression."""
     supports_sqrt: bool
     """Whether its description mentions ``sqrt``/square roots."""
+    supports_factorial: bool = False
+    """Whether its description mentions ``factorial``."""
 
 
 def find_calculator_tool(tools: list[dict[str, Any]]) -> CalculatorTool | None:
@@ -146,6 +166,7 @@ def _calculator(function: dict[str, Any]) -> CalculatorTool:
         name=str(function["name"]),
         parameter=parameter,
         supports_sqrt=any(_SQRT_SUPPORT.search(text) for text in descriptions),
+        supports_factorial=any(_FACTORIAL_SUPPORT.search(text) for text in descriptions),
     )
 
 
@@ -183,6 +204,11 @@ def _calls_named(messages: list[dict[str, Any]], name: str) -> list[tuple[str, s
             if function.get("name") == name or (call.get("type") == name == CODE_INTERPRETER):
                 calls.append((str(call.get("id", "")), str(function.get("arguments", ""))))
     return calls
+
+
+def _name_and_arguments(call: dict[str, Any]) -> tuple[str, str]:
+    function = call.get("function") or {}
+    return str(function.get("name", call.get("type", ""))), str(function.get("arguments", ""))
 
 
 def _tool_outputs(messages: list[dict[str, Any]]) -> dict[str, str]:
@@ -326,7 +352,23 @@ class OfflineBackend:
                     request, turn.text or "", list(turn.tool_calls), on_text_delta, deadline
                 )
 
-        text, calls = self._arithmetic_turn(request, user_index, user_text or "", after_user)
+        planned = plan_tool_calls(user_text or "", request.tools)
+        if planned:
+            made = [
+                (str(call.get("id", "")), *_name_and_arguments(call))
+                for message in after_user
+                if message.get("role") == "assistant"
+                for call in message.get("tool_calls") or []
+            ]
+            text, calls = routed_turn(
+                planned,
+                made,
+                _tool_outputs(after_user),
+                parallel=request.parallel_tool_calls,
+                tool_choice=request.tool_choice,
+            )
+        else:
+            text, calls = self._arithmetic_turn(request, user_index, user_text or "", after_user)
         return await self._finish(request, text, calls, on_text_delta, deadline)
 
     def _arithmetic_turn(
@@ -341,8 +383,11 @@ class OfflineBackend:
         target = calculator.name if calculator else CODE_INTERPRETER
         history = request.messages[:user_index] if user_index is not None else []
         try:
+            words_read = normalise_arithmetic_words(
+                user_text, allow_factorial=calculator.supports_factorial if calculator else False
+            )
             expressions = extract_expressions(
-                user_text,
+                words_read,
                 previous_result(history, target),
                 allow_sqrt=calculator.supports_sqrt if calculator else False,
             )
@@ -385,6 +430,9 @@ class OfflineBackend:
             output = outputs.get(call_id)
             if output is None:
                 lines.append(MISSING_OUTPUT_LINE.format(expression=expression))
+            elif is_rejection(output):
+                reason = output.partition("Reason:")[2].strip() or "none given"
+                lines.append(REJECTED_LINE.format(tool=target, label=expression, reason=reason))
             elif _is_error_output(output):
                 lines.append(
                     CALCULATOR_ERROR_LINE.format(expression=expression, output=output.strip())

@@ -73,7 +73,7 @@ _REFERENCE_AFTER_OPERATOR = re.compile(rf"(?<=[+\-*/%])(\s*){_REFERENCE}\b")
 
 _TOKEN = re.compile(
     rf"\s+|(?P<num>{NUMBER_PATTERN})|(?P<op>\*\*|//|[+\-*/%])|(?P<open>\()|(?P<close>\))"
-    rf"|(?P<func>sqrt)\b|(?P<prev>{PREVIOUS})|(?P<other>[^\s\d+\-*/%()§]+|.)"
+    rf"|(?P<func>sqrt|factorial)\b|(?P<prev>{PREVIOUS})|(?P<other>[^\s\d+\-*/%()§]+|.)"
 )
 
 # Phrasings with both operands given: "add 5 and 3", "subtract 2 from 9".

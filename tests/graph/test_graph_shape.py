@@ -52,6 +52,7 @@ def test_context_schema_fields_are_described():
         "api_key",
         "check_every_ms",
         "interrupt_before_tools",
+        "mcp_config",
     }
     assert all(p.get("description") for p in properties.values())
 
