@@ -19,13 +19,17 @@ from pathlib import Path
 
 from assistant_graph.assistants_server.interpreter.config import InterpreterSettings
 from assistant_graph.assistants_server.interpreter.kernel import KernelSession, KernelStartError
-from assistant_graph.assistants_server.interpreter.results import ExecutionResult, WorkspaceFile
+from assistant_graph.assistants_server.interpreter.results import (
+    FILE_NOT_WRITTEN,
+    ExecutionResult,
+    WorkspaceFile,
+)
 from assistant_graph.assistants_server.interpreter.sandbox import (
     FIRST_SESSION_UID,
     check_sandbox,
     running_as_root,
 )
-from assistant_graph.assistants_server.interpreter.workspace import Workspace
+from assistant_graph.assistants_server.interpreter.workspace import Workspace, check_names
 from assistant_graph.assistants_server.settings import ServerSettings
 
 SWEEP_SECONDS = 30.0
@@ -65,6 +69,7 @@ class InterpreterPool:
         self, session_key: str, code: str, files: Sequence[WorkspaceFile] = ()
     ) -> ExecutionResult:
         """Write ``files`` to the session's /mnt/data, run ``code`` there, return what it gave."""
+        check_names(files)
         await asyncio.to_thread(self.check_available)
         session = await self._session(session_key)
         async with session.lock:
@@ -75,7 +80,10 @@ class InterpreterPool:
                     await self._end(session_key, session)
                     return ExecutionResult(logs="", error=str(exc))
             workspace = session.workspace
-            await asyncio.to_thread(workspace.put, files)
+            try:
+                await asyncio.to_thread(workspace.put, files)
+            except OSError as exc:
+                return ExecutionResult(logs="", error=FILE_NOT_WRITTEN.format(reason=exc))
             before = await asyncio.to_thread(workspace.snapshot)
             outcome = await session.kernel.execute(code)
             changed = await asyncio.to_thread(workspace.changed_since, before)

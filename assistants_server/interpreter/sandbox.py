@@ -75,7 +75,8 @@ def limits_command(settings: InterpreterSettings) -> list[str]:
     megabyte = 1024 * 1024
     return [
         "prlimit",
-        f"--cpu={settings.cpu_seconds}",
+        # SIGXCPU at the limit (reported as such); SIGKILL one second later if it is caught.
+        f"--cpu={settings.cpu_seconds}:{settings.cpu_seconds + 1}",
         f"--as={settings.memory_mb * megabyte}",
         f"--nproc={settings.max_processes}",
         f"--fsize={settings.max_file_mb * megabyte}",
