@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import shutil
 import tempfile
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from assistant_graph.assistants_server.interpreter.results import (
     WorkspaceFile,
 )
 from assistant_graph.assistants_server.interpreter.sandbox import (
-    FIRST_SESSION_UID,
+    SESSION_UIDS,
     check_sandbox,
     running_as_root,
 )
@@ -37,11 +38,11 @@ SWEEP_SECONDS = 30.0
 
 @dataclass
 class _Session:
-    number: int
     workspace: Workspace
     kernel: KernelSession | None = None
     last_used: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    ended: bool = False
 
 
 class InterpreterPool:
@@ -54,7 +55,7 @@ class InterpreterPool:
         self.settings = settings
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._lock = asyncio.Lock()
-        self._numbers: deque[int] = deque(range(2 * settings.max_sessions))
+        self._names = itertools.count()
         self._root: Path | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._available = False
@@ -136,11 +137,9 @@ class InterpreterPool:
     def _new_session(self) -> _Session:
         if self._root is None:
             self._root = Path(tempfile.mkdtemp(prefix="agi-"))
-        number = self._numbers.popleft()
-        uid = FIRST_SESSION_UID + number if running_as_root() else None
-        if self.settings.sandbox == "unsandboxed":
-            uid = None
-        return _Session(number, Workspace(self._root / f"s{number}", uid))
+        own_uid = self.settings.sandbox == "bwrap" and running_as_root()
+        uid = SESSION_UIDS.acquire() if own_uid else None
+        return _Session(Workspace(self._root / f"s{next(self._names)}", uid))
 
     async def _start(self, session: _Session) -> KernelSession:
         kernel = KernelSession(self.settings, session.workspace)
@@ -153,12 +152,15 @@ class InterpreterPool:
     async def _end(self, key: str, session: _Session) -> None:
         if self._sessions.get(key) is session:
             del self._sessions[key]
+        if session.ended:
+            return
+        session.ended = True
         kernel, session.kernel = session.kernel, None
         if kernel is not None:
             await kernel.stop()
         await asyncio.to_thread(session.workspace.remove)
-        if session.number not in self._numbers:
-            self._numbers.append(session.number)
+        if session.workspace.uid is not None:
+            SESSION_UIDS.release(session.workspace.uid)
 
     async def _sweep(self) -> None:
         interval = min(SWEEP_SECONDS, self.settings.idle_seconds / 2)
