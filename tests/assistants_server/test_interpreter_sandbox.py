@@ -355,3 +355,38 @@ def test_a_file_name_that_is_not_plain_is_refused(name: str) -> None:
     pool = InterpreterPool(InterpreterSettings())
     with pytest.raises(ValueError, match="not a plain file name"):
         asyncio.run(pool.execute("t", "pass", [WorkspaceFile(name, b"")]))
+
+
+FORK_MANY = """
+import os, time
+children = []
+try:
+    for _ in range(100):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(2)
+            os._exit(0)
+        children.append(pid)
+except BlockingIOError:
+    pass
+for pid in children:
+    os.waitpid(pid, 0)
+print(len(children))
+"""
+
+
+@pytest.mark.slow
+def test_the_process_limit_holds_for_each_session_separately() -> None:
+    """Two sessions forking at once each stop below their own process limit (no shared count)."""
+
+    async def body(pool: InterpreterPool) -> list[ExecutionResult]:
+        await asyncio.gather(pool.execute("a", "pass"), pool.execute("b", "pass"))
+        return list(
+            await asyncio.gather(pool.execute("a", FORK_MANY), pool.execute("b", FORK_MANY))
+        )
+
+    results = with_pool(body, max_processes=32)
+    for result in results:
+        assert result.error is None, result
+        forked = int(result.logs)
+        assert 10 <= forked < 32, forked
