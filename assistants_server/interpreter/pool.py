@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import shutil
 import tempfile
 from collections import OrderedDict
@@ -34,6 +35,7 @@ from assistant_graph.assistants_server.interpreter.workspace import Workspace, c
 from assistant_graph.assistants_server.settings import ServerSettings
 
 SWEEP_SECONDS = 30.0
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,7 +48,11 @@ class _Session:
 
 
 class InterpreterPool:
-    """Stateful sandboxed Python sessions, keyed by the caller's session key."""
+    """Stateful sandboxed Python sessions, keyed by the caller's session key.
+
+    A pool belongs to the event loop that first uses it (its locks and idle sweep live
+    there); call :meth:`aclose` on that loop when done.
+    """
 
     def __init__(self, settings: InterpreterSettings | ServerSettings) -> None:
         """Configure the pool; nothing starts until the first :meth:`execute`."""
@@ -170,4 +176,7 @@ class InterpreterPool:
             async with self._lock:
                 for key, session in list(self._sessions.items()):
                     if self._expired(session, now):
-                        await self._end(key, session)
+                        try:
+                            await self._end(key, session)
+                        except Exception:  # keep sweeping the other sessions
+                            logger.exception("Ending an idle interpreter session failed")
