@@ -39,6 +39,7 @@ START_TIMEOUT = 60.0
 INTERRUPT_GRACE = 5.0
 """Seconds an interrupted execution may take to stop before the kernel is killed."""
 POLL = 0.25
+MAX_ERROR_CHARS = 500
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 SIGNALS = {
     signal.SIGXCPU: "CPU time limit of {cpu} s",
@@ -69,7 +70,6 @@ class _Collector:
     size: int = 0
     dropped: int = 0
     images: list[bytes] = field(default_factory=list)
-    error: str | None = None
 
     def add(self, text: str) -> None:
         data = text.encode()
@@ -180,17 +180,24 @@ class KernelSession:
                 died = KERNEL_DIED.format(reason=reason)
                 return Outcome(output.logs(), output.images, died, kernel_lost=True)
         if run.done():
-            reply = run.result()["content"]
-            if reply.get("status") == "error":
-                output.error = f"{reply.get('ename')}: {reply.get('evalue')}"[:500]
-            return Outcome(output.logs(), output.images, output.error)
+            return self._finished(run, output)
         timed_out = TIMED_OUT.format(seconds=self.settings.wall_seconds)
         await self.manager.interrupt_kernel()
         await asyncio.wait({run}, timeout=INTERRUPT_GRACE)
         if run.done():
             return Outcome(output.logs(), output.images, timed_out)
         run.cancel()
-        return Outcome(output.logs(), output.images, timed_out + RESTARTED, True)
+        return Outcome(output.logs(), output.images, timed_out + RESTARTED, kernel_lost=True)
+
+    def _finished(self, run: asyncio.Future[Any], output: _Collector) -> Outcome:
+        if run.exception() is not None:  # the channel broke: start afresh
+            reason = KERNEL_DIED.format(reason=f"no answer: {run.exception()}")
+            return Outcome(output.logs(), output.images, reason, kernel_lost=True)
+        reply = run.result()["content"]
+        error = None
+        if reply.get("status") == "error":
+            error = f"{reply.get('ename')}: {reply.get('evalue')}"[:MAX_ERROR_CHARS]
+        return Outcome(output.logs(), output.images, error)
 
     async def _death_reason(self) -> str:
         provisioner = self.manager.provisioner
