@@ -165,21 +165,21 @@ class ServerSettings(BaseSettings):
     @field_validator("port", "model_max_retries", "max_body_bytes", mode="before")
     @classmethod
     def _blank_int(cls, value: Any, info: ValidationInfo) -> Any:
-        return _blank_to_default(value, cls.model_fields[info.field_name].default)
+        return _blank_to_default(value, cls.model_fields[str(info.field_name)].default)
 
     @field_validator(
         "model_timeout_seconds", "offline_latency_ms", "run_expiry_seconds", mode="before"
     )
     @classmethod
     def _blank_float(cls, value: Any, info: ValidationInfo) -> Any:
-        return _blank_to_default(value, cls.model_fields[info.field_name].default)
+        return _blank_to_default(value, cls.model_fields[str(info.field_name)].default)
 
     @field_validator("backend", "log_level", mode="before")
     @classmethod
     def _choice(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             value = value.strip().lower()
-            return value or cls.model_fields[info.field_name].default
+            return value or cls.model_fields[str(info.field_name)].default
         return value
 
     @field_validator("offline_latency_ms")

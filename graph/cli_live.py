@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 SPINNER_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SPINNER_LABEL = "waiting for the assistant…"
@@ -111,9 +111,13 @@ class LiveOutput:
             self._drawn = False
 
 
-def live_output(out: TextIO, err: TextIO, *, spinner: bool = True) -> LiveOutput:
-    """Wrap ``out``; the spinner goes to ``err`` only if ``spinner`` and ``err`` is a terminal."""
-    return LiveOutput(out, err if spinner and _is_terminal(err) else None)
+def live_output(out: TextIO, err: TextIO, *, spinner: bool = True) -> TextIO:
+    """Wrap ``out`` in a :class:`LiveOutput` (a text stream).
+
+    The spinner goes to ``err`` only if ``spinner`` is true and ``err`` is a terminal.
+    """
+    live = LiveOutput(out, err if spinner and _is_terminal(err) else None)
+    return cast("TextIO", live)
 
 
 def busy(out: Any) -> Any:

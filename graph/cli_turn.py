@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
+from uuid import UUID
 
 import openai
 from assistant_graph.graph import cli, cli_live
@@ -25,6 +26,7 @@ from assistant_graph.graph.context import Context
 from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
@@ -193,7 +195,17 @@ class _TokenPrinter(BaseCallbackHandler):
         self.out = out
         self.streamed: set[str] = set()
 
-    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+    def on_llm_new_token(
+        self,
+        token: str | list[str | dict[str, Any]],
+        *,
+        chunk: GenerationChunk | ChatGenerationChunk | None = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Print a text delta of the assistant's message."""
         message = getattr(chunk, "message", None)
         if isinstance(message, AIMessageChunk) and isinstance(message.content, str) and token:
             self.streamed.add(str(message.id))
