@@ -203,7 +203,7 @@ class ServerSettings(BaseSettings):
     )
     @classmethod
     def _blank_int(cls, value: Any, info: ValidationInfo) -> Any:
-        return _blank_to_default(value, cls.model_fields[info.field_name].default)
+        return _blank_to_default(value, cls.model_fields[str(info.field_name)].default)
 
     @field_validator(
         "model_timeout_seconds",
@@ -215,14 +215,14 @@ class ServerSettings(BaseSettings):
     )
     @classmethod
     def _blank_float(cls, value: Any, info: ValidationInfo) -> Any:
-        return _blank_to_default(value, cls.model_fields[info.field_name].default)
+        return _blank_to_default(value, cls.model_fields[str(info.field_name)].default)
 
     @field_validator("backend", "log_level", "interpreter_sandbox", mode="before")
     @classmethod
     def _choice(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             value = value.strip().lower()
-            return value or cls.model_fields[info.field_name].default
+            return value or cls.model_fields[str(info.field_name)].default
         return value
 
     @field_validator("offline_latency_ms")

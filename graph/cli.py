@@ -1,24 +1,32 @@
-"""``assistant-graph``: ask the agent, chat with it, list saved conversations, run the server.
+"""``assistant-graph``: ask the agent, chat with it, manage saved conversations, run the server.
 
 Conversations are kept in a local SQLite checkpoint file (``<data dir>/conversations.sqlite3``,
 ``--db`` to change it) and written with ``durability="sync"``, so an interrupted turn resumes
 where it stopped: the next ``ask --thread`` (or ``chat --thread``) first finishes it. Before a
 turn the endpoint is checked and the assistant provisioned, so a misconfiguration is reported
-before anything is saved. Exit codes: 0 success, 1 the turn failed (the run ended ``failed``,
+before anything is saved. The answer is printed token by token as the endpoint streams it; on a
+terminal a spinner on standard error shows the command is waiting. ``ask`` reads the question
+from standard input when given ``-`` or when standard input is a pipe or a file; ``--json``
+prints one JSON object instead (answer, tool calls, thread id, run status). ``--verbose`` /
+``--log-level`` (or ``ASSISTANTS_SERVER_LOG_LEVEL``) send the graph's and the embedded server's
+logs to standard error. Exit codes: 0 success, 1 the turn failed (the run ended ``failed``,
 ``cancelled``, ``expired`` or ``incomplete``, or the endpoint erred mid-turn), 2 bad usage or
 configuration (empty message, unreachable endpoint, wrong endpoint URL, rejected key, unknown
 thread or assistant, a file that is not a conversation file, a busy conversation, a tool review
 without a terminal), 130 interrupted.
 
-This module imports no LangChain or LangGraph: ``--help``, ``serve`` and ``threads`` stay fast;
-the commands that run the graph import ``graph.cli_turn``.
+This module imports no LangChain or LangGraph: ``--help``, ``--version``, ``serve`` and
+``threads`` stay fast; the commands that run the graph import ``graph.cli_turn``.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import logging
-import sqlite3
+import os
+import stat
 import sys
 import uuid
 import warnings
@@ -26,16 +34,22 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from assistant_graph.graph import cli_live
+from assistant_graph.graph.cli_threads import (
+    UsageError,
+    check_thread,
+    delete_thread,
+    export_thread,
+    list_threads,
+    turn_result,
+)
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-UNKNOWN_THREAD = (
-    "Unknown thread {thread!r} in {db}. Run `assistant-graph threads` to list saved "
-    "conversations, or omit --thread to start a new one."
-)
-NO_CONVERSATIONS = "No saved conversations in {db}."
+PACKAGE = "assistant-graph"
 CONTINUE_HINT = 'thread: {thread}  (continue with: assistant-graph ask --thread {thread} "...")'
 CHAT_BANNER = "Chatting on thread {thread}. Ctrl-D or /exit to leave."
 INTERRUPTED = (
@@ -49,12 +63,21 @@ REJECTED_KEY = (
 ENDPOINT_ERROR = "assistant-graph: the Assistants endpoint returned an error: {error}"
 EMPTY_QUESTION = (
     "assistant-graph: the message is empty. Give the text to send, e.g. "
-    'assistant-graph ask "What\'s 2 + 2?"'
+    'assistant-graph ask "What\'s 2 + 2?", or pipe it: echo "What\'s 2 + 2?" | assistant-graph ask'
 )
-NOT_A_CONVERSATION_FILE = (
-    "assistant-graph: {db} is not a conversation file ({reason}). Point --db at a file that "
-    "`assistant-graph ask` wrote (default <data dir>/conversations.sqlite3), or omit --db."
+JSON_NEEDS_NO_REVIEW = (
+    "assistant-graph: --json prints one JSON object and cannot ask for tool reviews, but "
+    "ASSISTANT_INTERRUPT_BEFORE_TOOLS is on. Set ASSISTANT_INTERRUPT_BEFORE_TOOLS=false for "
+    "this command, or leave out --json."
 )
+BAD_LOG_LEVEL = (
+    "assistant-graph: ASSISTANTS_SERVER_LOG_LEVEL is {value!r}; use one of {choices} (or unset it)."
+)
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_LEVEL_ENV = "ASSISTANTS_SERVER_LOG_LEVEL"
+LOGGED = ("assistant_graph", "uvicorn", "openai", "httpx")
+"""Loggers set to the chosen level; other libraries stay at warning."""
 USAGE_ERRORS = (
     "EndpointUnreachableError",
     "UnknownAssistantError",
@@ -64,36 +87,85 @@ USAGE_ERRORS = (
 )
 """Errors caused by the command's configuration or input (exit 2), not by the turn."""
 
+logger = logging.getLogger(__name__)
 
-class UsageError(Exception):
-    """Bad usage found before any turn; the message is printed and the exit status is 2."""
+
+class _Version(argparse.Action):
+    """``--version``: print the installed package's version (looked up only when asked)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import version
+
+        print(f"{PACKAGE} {version(PACKAGE)}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser."""
+    logs = argparse.ArgumentParser(add_help=False)
+    logs.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log what the graph and the embedded server do to stderr (same as --log-level info)",
+    )
+    logs.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default=argparse.SUPPRESS,
+        help=f"log at this level to stderr (default: {LOG_LEVEL_ENV}, else no logs)",
+    )
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument(
+        "--db",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="conversation file (default: <data dir>/conversations.sqlite3)",
+    )
     parser = argparse.ArgumentParser(
         prog="assistant-graph",
         description="An OpenAI-Assistants-style agent as a LangGraph workflow.",
+        parents=[logs],
     )
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ask = commands.add_parser("ask", help="ask one question (prints tool calls and the answer)")
+    ask = commands.add_parser(
+        "ask",
+        help="ask one question (prints tool calls and the answer as it streams)",
+        parents=[logs, db],
+    )
     ask.add_argument(
         "question",
         nargs="?",
-        help="the message to send (may be left out with --thread: only finish an unfinished turn)",
+        help=(
+            "the message to send; '-' (or leaving it out while stdin is a pipe or file) reads "
+            "it from standard input; may be left out with --thread: only finish an unfinished turn"
+        ),
     )
     ask.add_argument("--thread", help="continue this saved conversation")
     ask.add_argument(
-        "--db", type=Path, help="conversation file (default: <data dir>/conversations.sqlite3)"
+        "--json",
+        action="store_true",
+        help="print one JSON object: answer, tool calls, thread id and run status",
     )
 
-    chat = commands.add_parser("chat", help="interactive conversation")
+    chat = commands.add_parser("chat", help="interactive conversation", parents=[logs, db])
     chat.add_argument("--thread", help="continue this saved conversation")
-    chat.add_argument("--db", type=Path, help="conversation file")
 
-    threads = commands.add_parser("threads", help="list saved conversations")
-    threads.add_argument("--db", type=Path, help="conversation file")
+    threads = commands.add_parser(
+        "threads", help="list, delete or export saved conversations", parents=[logs, db]
+    )
+    actions = threads.add_subparsers(dest="action", metavar="ACTION")
+    actions.add_parser("list", help="list saved conversations (the default)", parents=[db])
+    delete = actions.add_parser("delete", help="delete a saved conversation", parents=[db])
+    delete.add_argument("thread", help="the thread id (from `assistant-graph threads`)")
+    export = actions.add_parser("export", help="print a saved conversation as JSON", parents=[db])
+    export.add_argument("thread", help="the thread id (from `assistant-graph threads`)")
 
     commands.add_parser(
         "serve",
@@ -112,11 +184,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
-        db = _db_path(args.db)
+        configure_logging(getattr(args, "log_level", None), getattr(args, "verbose", False))
+        db = _db_path(getattr(args, "db", None))
         if args.command == "threads":
+            if args.action == "delete":
+                return delete_thread(db, args.thread, sys.stdout)
+            if args.action == "export":
+                return export_thread(db, args.thread, sys.stdout)
             return list_threads(db, sys.stdout)
         if args.command == "ask":
-            return ask(args.question, args.thread, db, sys.stdout)
+            question = _read_question(args.question, args.thread)
+            return ask(question, args.thread, db, sys.stdout, json_output=args.json)
         return chat(args.thread, db, sys.stdout)
     except UsageError as exc:
         print(exc, file=sys.stderr)
@@ -126,39 +204,56 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ------------------------------------------------------------------- commands
 
 
-def ask(question: str | None, thread: str | None, db: Path, out: TextIO) -> int:
+def ask(
+    question: str | None,
+    thread: str | None,
+    db: Path,
+    out: TextIO,
+    *,
+    json_output: bool = False,
+) -> int:
     """Send one message, printing tool calls and results as they happen, then the answer.
 
     With ``--thread``, a turn left unfinished there (Ctrl-C, a crash, an open tool review) is
-    finished first; the question may then be left out.
+    finished first; the question may then be left out. With ``json_output`` nothing but one
+    JSON object is printed on ``out``, once the turn has ended.
     """
     missing = question is None and not thread
     if missing or (question is not None and not question.strip()):
         print(EMPTY_QUESTION, file=sys.stderr)
         return EXIT_USAGE
-    _check_thread(db, thread)
+    check_thread(db, thread)
     _quiet_library_warnings()
     from assistant_graph.graph import cli_turn
 
     interactive = sys.stdin.isatty()
+    if json_output and cli_turn.check_reviewable(False) != EXIT_OK:
+        print(JSON_NEEDS_NO_REVIEW, file=sys.stderr)
+        return EXIT_USAGE
     status = cli_turn.check_reviewable(interactive) or cli_turn.prepare()
     if status != EXIT_OK:
         return status
+    live = cli_live.live_output(io.StringIO() if json_output else out, sys.stderr)
     with cli_turn.saved_graph(db) as graph:
         thread = thread or uuid.uuid4().hex
+        logger.info("Conversation %s in %s", thread, db)
         try:
-            status = cli_turn.run_turn(graph, db, thread, question, out, interactive)
+            status = cli_turn.run_turn(graph, db, thread, question, live, interactive)
         except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a review question
             print("\n" + INTERRUPTED.format(thread=thread), file=sys.stderr)
             return EXIT_INTERRUPTED
-        if status == EXIT_OK:
-            print(CONTINUE_HINT.format(thread=thread), file=out)
+        if json_output and status in (EXIT_OK, EXIT_FAILED):
+            result = turn_result(graph.get_state({"configurable": {"thread_id": thread}}), thread)
+            if result is not None:
+                print(json.dumps(result, ensure_ascii=False), file=out, flush=True)
+        elif status == EXIT_OK:
+            print(CONTINUE_HINT.format(thread=thread), file=live)
         return status
 
 
 def chat(thread: str | None, db: Path, out: TextIO) -> int:
     """Interactive loop; Ctrl-D exits with 0, Ctrl-C with 130, never with a traceback."""
-    _check_thread(db, thread)
+    check_thread(db, thread)
     _quiet_library_warnings()
     from assistant_graph.graph import cli_turn
 
@@ -166,22 +261,23 @@ def chat(thread: str | None, db: Path, out: TextIO) -> int:
     status = cli_turn.check_reviewable(interactive) or cli_turn.prepare()
     if status != EXIT_OK:
         return status
+    live = cli_live.live_output(out, sys.stderr)
     history = _enable_history(db.parent / "chat_history")
     with cli_turn.saved_graph(db) as graph:
         thread = thread or uuid.uuid4().hex
-        print(CHAT_BANNER.format(thread=thread), file=out)
+        print(CHAT_BANNER.format(thread=thread), file=live)
         try:
-            status = cli_turn.run_turn(graph, db, thread, None, out, interactive)
+            status = cli_turn.run_turn(graph, db, thread, None, live, interactive)
             while status != EXIT_USAGE:
                 try:
                     line = input("you> ").strip()
                 except EOFError:
-                    print(file=out)
+                    print(file=live)
                     return EXIT_OK
                 if line in ("/exit", "/quit"):
                     return EXIT_OK
                 if line:
-                    status = cli_turn.run_turn(graph, db, thread, line, out, interactive)
+                    status = cli_turn.run_turn(graph, db, thread, line, live, interactive)
             return status
         except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a review question
             print("\n" + INTERRUPTED.format(thread=thread), file=sys.stderr)
@@ -190,19 +286,56 @@ def chat(thread: str | None, db: Path, out: TextIO) -> int:
             history()
 
 
-def list_threads(db: Path, out: TextIO) -> int:
-    """Print saved conversations: thread id, message count, first user message, last update."""
-    rows = _thread_rows(db) if _is_conversation_file(db) else []
-    if not rows:
-        print(NO_CONVERSATIONS.format(db=db), file=out)
-        return EXIT_OK
-    print(f"{'THREAD':<34} {'MESSAGES':>8}  {'UPDATED':<20}  FIRST MESSAGE", file=out)
-    for thread, count, updated, first in rows:
-        print(f"{thread:<34} {count:>8}  {updated:<20}  {first}", file=out)
-    return EXIT_OK
+def configure_logging(level: str | None, verbose: bool = False) -> None:
+    """Send the graph's and the embedded server's logs to stderr at ``level``.
+
+    ``--log-level`` wins over ``--verbose`` (info), which wins over ``ASSISTANTS_SERVER_LOG_LEVEL``;
+    with none of them nothing is configured (only warnings reach stderr). A chosen level is
+    also the embedded server's. Other libraries' loggers stay at warning.
+    """
+    if level is None and verbose:
+        level = "info"
+    if level is not None:
+        os.environ[LOG_LEVEL_ENV] = level  # the embedded server's settings read it
+    else:
+        level = os.environ.get(LOG_LEVEL_ENV, "").strip().lower() or None
+        if level is None:
+            return
+        if level not in LOG_LEVELS:
+            raise UsageError(BAD_LOG_LEVEL.format(value=level, choices=", ".join(LOG_LEVELS)))
+    numeric = getattr(logging, level.upper())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(numeric)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.getLogger().addHandler(handler)
+    for name in LOGGED:
+        logging.getLogger(name).setLevel(numeric)
 
 
 # -------------------------------------------------------------------- helpers
+
+
+def _read_question(question: str | None, thread: str | None) -> str | None:
+    """Return the question: the argument, or stdin for ``-`` or a piped/redirected stdin.
+
+    Piped input that is empty counts as no question when ``--thread`` is given (only finish the
+    unfinished turn).
+    """
+    if question == "-":
+        return sys.stdin.read().rstrip()
+    if question is not None or not _stdin_is_piped():
+        return question
+    text = sys.stdin.read().rstrip()
+    return None if not text and thread else text
+
+
+def _stdin_is_piped() -> bool:
+    """Whether standard input is a pipe or a regular file (not a terminal, not /dev/null)."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
 
 
 def _db_path(db: Path | None) -> Path:
@@ -211,66 +344,6 @@ def _db_path(db: Path | None) -> Path:
     from assistant_graph.assistants_server.settings import default_data_dir
 
     return default_data_dir() / "conversations.sqlite3"
-
-
-def _is_conversation_file(db: Path) -> bool:
-    """Tell whether ``db`` holds saved conversations, without creating or writing anything.
-
-    A missing file holds none; a file that is no SQLite checkpoint file raises
-    :class:`UsageError`.
-    """
-    if not db.exists():
-        return False
-    if not db.is_file():
-        raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason="not a file"))
-    try:
-        with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError as exc:
-        raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason=exc)) from exc
-    if tables and "checkpoints" not in tables:
-        reason = "an SQLite database without saved conversations"
-        raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason=reason))
-    return "checkpoints" in tables
-
-
-def _check_thread(db: Path, thread: str | None) -> None:
-    """Raise :class:`UsageError` unless ``thread`` (if given) is saved in ``db``."""
-    if not _is_conversation_file(db):
-        if thread:
-            raise UsageError(UNKNOWN_THREAD.format(thread=thread, db=db))
-        return
-    if thread and not any(row[0] == thread for row in _thread_rows(db, thread)):
-        raise UsageError(UNKNOWN_THREAD.format(thread=thread, db=db))
-
-
-def _thread_rows(db: Path, only: str | None = None) -> list[tuple[str, int, str, str]]:
-    """(thread, message count, last update, first user message), newest first."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
-        saver = SqliteSaver(conn)
-        query = (
-            "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
-            "WHERE checkpoint_ns = '' AND (? IS NULL OR thread_id = ?) "
-            "GROUP BY thread_id ORDER BY latest DESC"
-        )
-        try:
-            threads = [row[0] for row in conn.execute(query, (only, only))]
-        except sqlite3.DatabaseError as exc:
-            raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason=exc)) from exc
-        rows = []
-        for thread in threads:
-            saved = saver.get_tuple({"configurable": {"thread_id": thread}})
-            if saved is None:
-                continue
-            messages = saved.checkpoint["channel_values"].get("messages", [])
-            first = next((m.content for m in messages if m.type == "human"), "")
-            first = " ".join(str(first).split())
-            updated = saved.checkpoint["ts"][:19].replace("T", " ")
-            short = first[:60] + ("…" if len(first) > 60 else "")
-            rows.append((thread, len(messages), updated, short))
-    return rows
 
 
 def _enable_history(path: Path) -> Any:
@@ -299,11 +372,12 @@ def _quiet_library_warnings() -> None:
     """Library notices (beta/deprecation of the Assistants API) are not for CLI users.
 
     The graph's own warnings (e.g. a run that ended without an answer) are reported by the
-    command itself, once, with what to do next.
+    command itself, once, with what to do next, unless a log level was asked for.
     """
     from langchain_core._api.beta_decorator import LangChainBetaWarning
 
-    logging.getLogger("assistant_graph.graph").setLevel(logging.ERROR)
+    if not logging.getLogger().handlers:
+        logging.getLogger("assistant_graph.graph").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", category=LangChainBetaWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 

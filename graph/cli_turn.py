@@ -11,19 +11,22 @@ answer (``failed``, ``cancelled``, ``expired``, ``incomplete``) is a failed turn
 from __future__ import annotations
 
 import sys
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
+from uuid import UUID
 
 import openai
-from assistant_graph.graph import cli
+from assistant_graph.graph import cli, cli_live
 from assistant_graph.graph.builder import build_graph, prepare_assistant
 from assistant_graph.graph.cli_review import ask_review, format_call
+from assistant_graph.graph.cli_threads import ConversationBusy, conversation_lock
 from assistant_graph.graph.context import Context
 from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
-from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
+from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
@@ -58,15 +61,6 @@ _DROPPED = -1
 BUSY_MARKERS = ("already has an active run", "while a run")
 """Texts of the Assistants API's refusal when a thread has an active run."""
 
-try:  # advisory per-conversation lock between command-line processes (POSIX)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: the endpoint's own refusal still applies
-    fcntl = None  # type: ignore[assignment]
-
-
-class ConversationBusy(Exception):
-    """Another process is running a turn on this conversation."""
-
 
 @contextmanager
 def saved_graph(db: Path) -> Iterator[Any]:
@@ -74,24 +68,6 @@ def saved_graph(db: Path) -> Iterator[Any]:
     db.parent.mkdir(parents=True, exist_ok=True)
     with SqliteSaver.from_conn_string(str(db)) as saver:
         yield build_graph(checkpointer=saver)
-
-
-@contextmanager
-def conversation_lock(db: Path, thread: str) -> Iterator[None]:
-    """Hold ``thread``'s lock (one byte of ``<db>.lock``) or raise :class:`ConversationBusy`."""
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    offset = zlib.crc32(thread.encode())
-    with open(db.with_name(db.name + ".lock"), "a+b") as lock_file:
-        try:
-            fcntl.lockf(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
-        except OSError as exc:
-            raise ConversationBusy(thread) from exc
-        try:
-            yield
-        finally:
-            fcntl.lockf(lock_file, fcntl.LOCK_UN, 1, offset)
 
 
 def check_reviewable(interactive: bool) -> int:
@@ -183,20 +159,57 @@ def _resume_unfinished(graph: Any, config: dict, out: TextIO, interactive: bool)
 
 
 def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO) -> int:
-    """Run the graph until it ends, answering each tool review at the terminal."""
+    """Run the graph until it ends, answering each tool review at the terminal.
+
+    The assistant's text is printed token by token (a callback handler: the steps still run
+    in this thread, so Ctrl-C stops them); a message whose text was streamed is not printed
+    again when its step ends.
+    """
     answer: AIMessage | None = None
+    printer = _TokenPrinter(out)
+    live_config = {**config, "callbacks": [printer]}
     while True:
-        for update in graph.stream(graph_input, config, stream_mode="updates", durability="sync"):
-            for node, values in update.items():
-                if node == "__interrupt__" or not isinstance(values, dict):
-                    continue
-                for message in values.get("messages", []):
-                    answer = _print_message(node, message, out) or answer
+        with cli_live.busy(out):
+            for update in graph.stream(
+                graph_input, live_config, stream_mode="updates", durability="sync"
+            ):
+                for node, values in update.items():
+                    if node == "__interrupt__" or not isinstance(values, dict):
+                        continue
+                    for message in values.get("messages", []):
+                        if isinstance(message, AIMessage) and message.id in printer.streamed:
+                            cli_live.end_line(out)
+                            message = message.model_copy(update={"content": ""})
+                        answer = _print_message(node, message, out) or answer
         saved = graph.get_state(config)
         if not saved.interrupts:
             break
         graph_input = _review(saved, out)
     return _finish(answer, config["configurable"]["thread_id"], out)
+
+
+class _TokenPrinter(BaseCallbackHandler):
+    """Print the assistant's text as the endpoint streams it; remember which messages."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.streamed: set[str] = set()
+
+    def on_llm_new_token(
+        self,
+        token: str | list[str | dict[str, Any]],
+        *,
+        chunk: GenerationChunk | ChatGenerationChunk | None = None,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Print a text delta of the assistant's message."""
+        message = getattr(chunk, "message", None)
+        if isinstance(message, AIMessageChunk) and isinstance(message.content, str) and token:
+            self.streamed.add(str(message.id))
+            self.out.write(message.content)
 
 
 def _review(saved: Any, out: TextIO) -> Command:
@@ -207,9 +220,11 @@ def _finish(answer: AIMessage | None, thread: str, out: TextIO) -> int:
     if answer is None:
         return cli.EXIT_OK
     if answer.response_metadata.get("assistant_run_status") in ENDED_STATUSES:
+        cli_live.end_line(out)
         print(TURN_FAILED.format(reason=answer.content, thread=thread), file=sys.stderr)
         return cli.EXIT_FAILED
-    print(answer.content, file=out)
+    if answer.content:  # empty when it was streamed
+        print(answer.content, file=out)
     return cli.EXIT_OK
 
 

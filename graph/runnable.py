@@ -232,10 +232,10 @@ class AssistantRunnable(OpenAIAssistantV2Runnable):
                 effect.thread_id, run_id=effect.run_id, order="asc", limit=MESSAGES_PAGE
             )
             return page.data
-        page = await threads.runs.steps.list(
+        steps = await threads.runs.steps.list(
             effect.run_id, thread_id=effect.thread_id, order="desc", limit=STEPS_PAGE
         )
-        return page.data
+        return steps.data
 
     def _interval(self) -> Any:
         """Return ``runs.poll``'s interval: a chosen ``check_every_ms``, else none.

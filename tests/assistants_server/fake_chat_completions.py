@@ -21,6 +21,7 @@ Usage::
         fake.add_error(500)                             # HTTP error, then the next reply...
         fake.add_error(429, message="Slow down")        # ...so retries can be proven
         fake.add_text("late", delay_seconds=2.0)        # waits before answering (timeouts)
+        fake.add_text("a b c", hold=event, hold_after=1)  # streams "a", waits for event.set()
         fake.add(Reply(text="cut", finish_reason="length", include_usage=False))
         ...
         fake.requests[0].body["messages"]               # JSON bodies received, in order
@@ -56,6 +57,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+HOLD_TIMEOUT_SECONDS = 60.0
+"""Longest a held stream waits for its event (a failing test never hangs the fake)."""
 ARGUMENT_PIECE = 8
 """Streamed tool-call arguments are sent in pieces of this many characters."""
 NO_REPLY_LEFT = (
@@ -102,6 +105,10 @@ class Reply:
     """Wait this long before answering (ends early if the client goes away)."""
     include_usage: bool = True
     """Send usage (when a stream asks for it with ``stream_options.include_usage``)."""
+    hold: threading.Event | None = None
+    """Streamed replies: after ``hold_after`` text chunks, wait until this event is set
+    (at most ``HOLD_TIMEOUT_SECONDS``), then send the rest: a test sees what arrived first."""
+    hold_after: int = 1
     stream_error: str | None = None
     """After the chunks, send ``data: {"error": {"message": ...}}`` instead of finishing."""
 
@@ -368,7 +375,10 @@ class FakeChatCompletions:
 
         yield chunk({"role": "assistant", "content": "", "refusal": None})
         if reply.text:
-            for piece in reply.chunks if reply.chunks is not None else _words(reply.text):
+            pieces = reply.chunks if reply.chunks is not None else _words(reply.text)
+            for number, piece in enumerate(pieces):
+                if reply.hold is not None and number == reply.hold_after:
+                    await _wait_for(reply.hold, HOLD_TIMEOUT_SECONDS)
                 yield chunk({"content": piece})
                 await asyncio.sleep(0)
         for index, (call, call_id) in enumerate(
@@ -421,6 +431,12 @@ def _error(status: int, message: str, code: str | None, headers: dict[str, str])
         }
     }
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _wait_for(event: threading.Event, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not event.is_set() and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
 
 
 async def _sleep_unless_disconnected(request: Request, seconds: float) -> None:

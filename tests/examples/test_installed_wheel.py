@@ -17,6 +17,7 @@ import site
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -92,9 +93,10 @@ def make_venv(venv: Path) -> Path:
 
 @pytest.mark.slow
 def test_graph_imports_and_answers_from_an_installed_wheel(tmp_path: Path) -> None:
-    """``from assistant_graph.graph import graph, build_graph`` works from an installed wheel,
-    in another directory, and a ``graph.py`` / ``tools.py`` there does not shadow the
-    installed packages; the installed ``assistant-graph`` command answers there too."""
+    """``from assistant_graph.graph import graph, build_graph`` works from an installed wheel
+    (which carries a PEP 561 ``py.typed`` marker in each package), in another directory, and
+    a ``graph.py`` / ``tools.py`` there does not shadow the installed packages; the installed
+    ``assistant-graph`` command answers there too."""
     source = tmp_path / "source"
     source.mkdir()
     shutil.copy2(REPO_ROOT / "pyproject.toml", source)
@@ -107,6 +109,9 @@ def test_graph_imports_and_answers_from_an_installed_wheel(tmp_path: Path) -> No
     dist = tmp_path / "dist"
     run([*wheel_builder(), str(source), "--no-deps", "-w", str(dist), "-q"], cwd=tmp_path)
     (wheel,) = dist.glob("assistant_graph-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        markers = sorted(n for n in archive.namelist() if n.endswith("/py.typed"))
+    assert markers == [f"assistant_graph/{package}/py.typed" for package in sorted(PACKAGES)]
 
     venv = tmp_path / "venv"
     python = make_venv(venv)

@@ -285,10 +285,10 @@ GRAPH_ONLY_MODULES = (
 """Modules only the commands that run the graph (``ask``, ``chat``) may import."""
 
 
-@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"], ["threads"]])
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["serve", "--help"], ["threads"]])
 def test_commands_that_run_no_graph_import_no_langchain(cli_env, args):
-    """``--help``, ``serve --help`` and ``threads`` (no conversation file) start without
-    importing LangChain, LangGraph, openai or the graph's modules."""
+    """``--help``, ``--version``, ``serve --help`` and ``threads`` (no conversation file)
+    start without importing LangChain, LangGraph, openai or the graph's modules."""
     result = subprocess.run(
         [sys.executable, "-c", IMPORTS_OF, *args],
         capture_output=True,
