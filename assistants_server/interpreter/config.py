@@ -44,13 +44,16 @@ class InterpreterSettings:
         )
 
     def kernel_python(self) -> Path:
-        """Return the Python that runs kernels: the setting, else the server's base one.
+        """Return the Python that runs kernels: the setting, else the server's own.
 
-        The base interpreter (not a virtual environment's) so the sandbox needs only its
-        installation prefix, never the project's directory.
+        The server's interpreter, so the kernels see the packages installed beside the server
+        (``ipykernel``, ``matplotlib``), in a virtual environment too. The sandbox binds only
+        that environment and its base installation read-only, never the project's directory.
         """
         if self.python:
             return Path(self.python)
+        if sys.prefix != sys.base_prefix:
+            return Path(sys.prefix) / "bin" / "python"
         base = Path(sys.base_prefix) / "bin"
         version = f"python{sys.version_info.major}.{sys.version_info.minor}"
         return base / version if (base / version).exists() else base / "python3"

@@ -124,8 +124,13 @@ def kernel_command(python: Path) -> list[str]:
     return [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
 
-def _python_prefix(python: Path) -> Path:
-    return python.resolve().parents[1]
+def _python_prefixes(python: Path) -> list[Path]:
+    """Return the installation prefix of ``python`` and, for a virtual environment, its root."""
+    prefixes = [python.resolve().parents[1]]
+    environment = python.absolute().parents[1]
+    if (environment / "pyvenv.cfg").is_file() and environment not in prefixes:
+        prefixes.append(environment)
+    return prefixes
 
 
 def _ancestors(path: Path) -> list[Path]:
@@ -146,8 +151,7 @@ def bwrap_command(
     memory = settings.memory_mb * 1024 * 1024
     args += ["--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev"]
     args += ["--perms", "1777", "--size", str(memory), "--tmpfs", SANDBOX_TMP]
-    prefix = _python_prefix(python)
-    read_only = [Path("/usr"), prefix]
+    read_only = [Path("/usr"), *_python_prefixes(python)]
     read_only += [Path("/etc") / name for name in ETC_FILES if (Path("/etc") / name).exists()]
     read_write = [(socket_dir, socket_dir), (workspace, Path(WORKSPACE))]
     made: set[Path] = set()

@@ -6,6 +6,7 @@ would see (logs, images, files, error) and that the pool still serves the next c
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import socket
 import time
@@ -139,6 +140,7 @@ def test_files_outside_the_workspace_cannot_be_read(tmp_path: Path) -> None:
     database.write_bytes(b"SQLite format 3\x00 secret rows")
     targets = [str(database), str(Path(__file__).resolve())]
     targets += [str(p) for p in sorted(Path("/root").iterdir()) if p.is_file()][:5]
+    project = str(Path(__file__).resolve().parents[2])
     assert all(Path(t).read_bytes() for t in targets)  # the host can read each one
     code = (
         "import os\n"
@@ -149,13 +151,16 @@ def test_files_outside_the_workspace_cannot_be_read(tmp_path: Path) -> None:
         "    except OSError as exc:\n"
         "        print('denied', path, type(exc).__name__)\n"
         "print(sorted(os.listdir('/')))\n"
+        f"print(sorted(os.listdir({project!r})) if os.path.isdir({project!r}) else [])\n"
     )
     result = with_pool(lambda pool: pool.execute("t", code))
     assert result.error is None, result
     assert "READ" not in result.logs
     assert result.logs.count("denied") == len(targets)
-    listing = result.logs.splitlines()[-1]
-    assert "'work'" not in listing and "'home'" not in listing
+    root_listing, project_listing = result.logs.splitlines()[-2:]
+    assert "'home'" not in root_listing
+    # A server in a virtual environment inside the project sees that environment only.
+    assert set(ast.literal_eval(project_listing)) <= {".venv", "venv"}, project_listing
 
 
 @pytest.mark.slow
@@ -390,3 +395,48 @@ def test_the_process_limit_holds_for_each_session_separately() -> None:
         assert result.error is None, result
         forked = int(result.logs)
         assert 10 <= forked < 32, forked
+
+
+@pytest.mark.slow
+def test_kernels_of_a_virtual_environment_see_its_packages_but_not_the_project(
+    tmp_path: Path,
+) -> None:
+    """A server in a virtual environment runs kernels there: the sandbox binds the environment
+    (and its base Python) read-only, so packages installed only in it import, while files
+    beside it stay out of reach."""
+    import subprocess
+    import sys
+    import venv
+
+    project = tmp_path / "project"
+    environment = project / ".venv"
+    venv.EnvBuilder(system_site_packages=True, symlinks=True).create(environment)
+    probe = "import sys; print(sys.prefix)"
+    site = subprocess.run(
+        [
+            str(environment / "bin" / "python"),
+            "-c",
+            "import site; print(site.getsitepackages()[0])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(site, "only_in_this_environment.py").write_text("MARK = 'venv package'\n")
+    (project / "secret.txt").write_text("project file")
+    assert sys.prefix  # the server's own interpreter is irrelevant here: the setting names one
+
+    async def body(pool: InterpreterPool) -> list[ExecutionResult]:
+        code = (
+            "import only_in_this_environment as m; print(m.MARK)\n"
+            + probe
+            + f"\ntry:\n    open({str(project / 'secret.txt')!r}).read(); print('READ')\n"
+            "except OSError as error:\n    print('refused', type(error).__name__)\n"
+        )
+        return [await pool.execute("venv", code)]
+
+    (result,) = with_pool(body, python=str(environment / "bin" / "python"))
+    assert result.error is None, result.logs
+    assert "venv package" in result.logs
+    assert str(environment) in result.logs
+    assert "refused" in result.logs and "READ" not in result.logs
