@@ -99,11 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"assistant-graph serve: {exc}", file=sys.stderr)
         return 2
     import uvicorn
+    from assistant_graph.assistants_server import db
     from assistant_graph.assistants_server.app import create_app
+    from assistant_graph.assistants_server.migrations import SchemaTooNewError
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    try:  # upgrade the schema once, before any worker process opens the database
+        db.create_engine_for_url(settings.resolved_database_url()).dispose()
+    except SchemaTooNewError as exc:
+        print(f"assistant-graph serve: {exc}", file=sys.stderr)
+        return 2
     try:
         app = create_app(settings)
     except ValueError as exc:
