@@ -5,13 +5,17 @@ is taken over by a live one."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import openai
+import psutil
 import pytest
 from server_helpers import query, sdk_client, wait_for_status
 from test_persistence import _start_cli_server
@@ -128,3 +132,63 @@ def test_a_killed_process_run_is_taken_over_by_the_live_one(two_servers: Any) ->
         for m in client_b.beta.threads.messages.list(thread.id, run_id=run.id)
     ]
     assert texts == ["from b"]
+
+
+def _server_workers(pid: int) -> list[psutil.Process]:
+    """The server processes ``serve --workers`` spawned (not multiprocessing's helpers)."""
+    return [
+        child
+        for child in psutil.Process(pid).children()
+        if any("spawn_main" in part for part in child.cmdline())
+    ]
+
+
+@pytest.mark.slow
+def test_serve_workers_runs_several_processes_on_one_port(
+    tmp_path: Path, database_url: str
+) -> None:
+    """``serve --workers 2`` starts two server processes behind one port; runs sent to it
+    complete, each once, and stopping the parent (SIGTERM) stops both."""
+    env = {**os.environ, "ASSISTANT_GRAPH_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant_graph.assistants_server.cli", "--port", "0",
+         "--database-url", database_url, "--backend", "offline", "--workers", "2",
+         "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "2 worker processes" in line, line
+        url = line.split("listening on ", 1)[1].split(" ", 1)[0]
+        client = sdk_client(url, "x")
+        assistant = client.beta.assistants.create(model="m")
+        assert len(_server_workers(proc.pid)) == 2
+
+        def one_run(index: int) -> str:
+            run = client.beta.threads.create_and_run_poll(
+                assistant_id=assistant.id,
+                thread={"messages": [{"role": "user", "content": f"hello {index}"}]},
+                poll_interval_ms=20,
+            )
+            assert run.status == "completed", run.last_error
+            return run.id
+
+        with ThreadPoolExecutor(4) as pool:
+            run_ids = list(pool.map(one_run, range(8)))
+        answers = query(
+            database_url,
+            "SELECT run_id, COUNT(*) FROM messages WHERE role = 'assistant' GROUP BY run_id",
+        )
+        assert sorted(answers) == sorted((run_id, 1) for run_id in run_ids)
+        children = _server_workers(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        _gone, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
