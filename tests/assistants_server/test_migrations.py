@@ -100,9 +100,7 @@ def test_processes_starting_together_upgrade_one_at_a_time(database_url: str) ->
     for thread in threads:
         thread.join()
     assert errors == []
-    assert query(database_url, "SELECT version_num FROM alembic_version") == [
-        (migrations.head(),)
-    ]
+    assert query(database_url, "SELECT version_num FROM alembic_version") == [(migrations.head(),)]
 
 
 def test_serve_refuses_a_database_migrated_by_a_newer_version(database_url: str) -> None:
