@@ -85,15 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--thread", help="continue this saved conversation")
     ask.add_argument(
-        "--db", type=Path, help="conversation file (default: <data dir>/conversations.sqlite3)"
+        "--db",
+        help=(
+            "conversation file (default: <data dir>/conversations.sqlite3) or a "
+            "postgresql:// URL shared by several workers"
+        ),
     )
 
     chat = commands.add_parser("chat", help="interactive conversation")
     chat.add_argument("--thread", help="continue this saved conversation")
-    chat.add_argument("--db", type=Path, help="conversation file")
+    chat.add_argument("--db", help="conversation file or postgresql:// URL")
 
     threads = commands.add_parser("threads", help="list saved conversations")
-    threads.add_argument("--db", type=Path, help="conversation file")
+    threads.add_argument("--db", help="conversation file or postgresql:// URL")
 
     commands.add_parser(
         "serve",
@@ -126,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ------------------------------------------------------------------- commands
 
 
-def ask(question: str | None, thread: str | None, db: Path, out: TextIO) -> int:
+def ask(question: str | None, thread: str | None, db: Path | str, out: TextIO) -> int:
     """Send one message, printing tool calls and results as they happen, then the answer.
 
     With ``--thread``, a turn left unfinished there (Ctrl-C, a crash, an open tool review) is
@@ -156,7 +160,7 @@ def ask(question: str | None, thread: str | None, db: Path, out: TextIO) -> int:
         return status
 
 
-def chat(thread: str | None, db: Path, out: TextIO) -> int:
+def chat(thread: str | None, db: Path | str, out: TextIO) -> int:
     """Interactive loop; Ctrl-D exits with 0, Ctrl-C with 130, never with a traceback."""
     _check_thread(db, thread)
     _quiet_library_warnings()
@@ -166,7 +170,7 @@ def chat(thread: str | None, db: Path, out: TextIO) -> int:
     status = cli_turn.check_reviewable(interactive) or cli_turn.prepare()
     if status != EXIT_OK:
         return status
-    history = _enable_history(db.parent / "chat_history")
+    history = _enable_history(_history_dir(db) / "chat_history")
     with cli_turn.saved_graph(db) as graph:
         thread = thread or uuid.uuid4().hex
         print(CHAT_BANNER.format(thread=thread), file=out)
@@ -190,7 +194,7 @@ def chat(thread: str | None, db: Path, out: TextIO) -> int:
             history()
 
 
-def list_threads(db: Path, out: TextIO) -> int:
+def list_threads(db: Path | str, out: TextIO) -> int:
     """Print saved conversations: thread id, message count, first user message, last update."""
     rows = _thread_rows(db) if _is_conversation_file(db) else []
     if not rows:
@@ -205,20 +209,33 @@ def list_threads(db: Path, out: TextIO) -> int:
 # -------------------------------------------------------------------- helpers
 
 
-def _db_path(db: Path | None) -> Path:
+def _db_path(db: str | None) -> Path | str:
     if db is not None:
-        return db.expanduser()
+        from assistant_graph.graph.checkpointers import is_postgres
+
+        return db if is_postgres(db) else Path(db).expanduser()
     from assistant_graph.assistants_server.settings import default_data_dir
 
     return default_data_dir() / "conversations.sqlite3"
 
 
-def _is_conversation_file(db: Path) -> bool:
+def _history_dir(db: Path | str) -> Path:
+    """Where ``chat`` keeps its line history: beside a conversation file, else the data dir."""
+    if isinstance(db, Path):
+        return db.parent
+    from assistant_graph.assistants_server.settings import default_data_dir
+
+    return default_data_dir()
+
+
+def _is_conversation_file(db: Path | str) -> bool:
     """Tell whether ``db`` holds saved conversations, without creating or writing anything.
 
     A missing file holds none; a file that is no SQLite checkpoint file raises
     :class:`UsageError`.
     """
+    if isinstance(db, str):  # a PostgreSQL URL: its tables are made on first use
+        return True
     if not db.exists():
         return False
     if not db.is_file():
@@ -234,7 +251,7 @@ def _is_conversation_file(db: Path) -> bool:
     return "checkpoints" in tables
 
 
-def _check_thread(db: Path, thread: str | None) -> None:
+def _check_thread(db: Path | str, thread: str | None) -> None:
     """Raise :class:`UsageError` unless ``thread`` (if given) is saved in ``db``."""
     if not _is_conversation_file(db):
         if thread:
@@ -244,8 +261,10 @@ def _check_thread(db: Path, thread: str | None) -> None:
         raise UsageError(UNKNOWN_THREAD.format(thread=thread, db=db))
 
 
-def _thread_rows(db: Path, only: str | None = None) -> list[tuple[str, int, str, str]]:
+def _thread_rows(db: Path | str, only: str | None = None) -> list[tuple[str, int, str, str]]:
     """(thread, message count, last update, first user message), newest first."""
+    if isinstance(db, str):
+        return _postgres_thread_rows(db, only)
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
@@ -259,17 +278,37 @@ def _thread_rows(db: Path, only: str | None = None) -> list[tuple[str, int, str,
             threads = [row[0] for row in conn.execute(query, (only, only))]
         except sqlite3.DatabaseError as exc:
             raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason=exc)) from exc
-        rows = []
-        for thread in threads:
-            saved = saver.get_tuple({"configurable": {"thread_id": thread}})
-            if saved is None:
-                continue
-            messages = saved.checkpoint["channel_values"].get("messages", [])
-            first = next((m.content for m in messages if m.type == "human"), "")
-            first = " ".join(str(first).split())
-            updated = saved.checkpoint["ts"][:19].replace("T", " ")
-            short = first[:60] + ("…" if len(first) > 60 else "")
-            rows.append((thread, len(messages), updated, short))
+        return _summaries(saver, threads)
+
+
+def _postgres_thread_rows(url: str, only: str | None) -> list[tuple[str, int, str, str]]:
+    """:func:`_thread_rows` of a PostgreSQL database (``PostgresSaver``'s tables)."""
+    from assistant_graph.graph.checkpointers import open_checkpointer
+
+    query = (
+        "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
+        "WHERE checkpoint_ns = '' AND (%(only)s::text IS NULL OR thread_id = %(only)s) "
+        "GROUP BY thread_id ORDER BY latest DESC"
+    )
+    with open_checkpointer(url) as saver:
+        rows = saver.conn.execute(query, {"only": only}).fetchall()  # dict rows
+        threads = [row["thread_id"] for row in rows]
+        return _summaries(saver, threads)
+
+
+def _summaries(saver: Any, threads: list[str]) -> list[tuple[str, int, str, str]]:
+    """(thread, message count, last update, first user message) of each saved thread."""
+    rows = []
+    for thread in threads:
+        saved = saver.get_tuple({"configurable": {"thread_id": thread}})
+        if saved is None:
+            continue
+        messages = saved.checkpoint["channel_values"].get("messages", [])
+        first = next((m.content for m in messages if m.type == "human"), "")
+        first = " ".join(str(first).split())
+        updated = saved.checkpoint["ts"][:19].replace("T", " ")
+        short = first[:60] + ("…" if len(first) > 60 else "")
+        rows.append((thread, len(messages), updated, short))
     return rows
 
 

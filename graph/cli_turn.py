@@ -11,7 +11,6 @@ answer (``failed``, ``cancelled``, ``expired``, ``incomplete``) is a failed turn
 from __future__ import annotations
 
 import sys
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,11 +19,15 @@ from typing import Any, TextIO
 import openai
 from assistant_graph.graph import cli
 from assistant_graph.graph.builder import build_graph, prepare_assistant
+from assistant_graph.graph.checkpointers import (
+    ConversationBusy,
+    conversation_lock,
+    open_checkpointer,
+)
 from assistant_graph.graph.cli_review import ask_review, format_call
 from assistant_graph.graph.context import Context
 from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
 from langchain_core.messages import AIMessage, ToolMessage
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 RESUMING = "Resuming the unfinished turn: {question}"
@@ -58,40 +61,12 @@ _DROPPED = -1
 BUSY_MARKERS = ("already has an active run", "while a run")
 """Texts of the Assistants API's refusal when a thread has an active run."""
 
-try:  # advisory per-conversation lock between command-line processes (POSIX)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: the endpoint's own refusal still applies
-    fcntl = None  # type: ignore[assignment]
-
-
-class ConversationBusy(Exception):
-    """Another process is running a turn on this conversation."""
-
 
 @contextmanager
-def saved_graph(db: Path) -> Iterator[Any]:
-    """Yield the graph saving to the conversation file ``db`` (created if missing)."""
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with SqliteSaver.from_conn_string(str(db)) as saver:
+def saved_graph(db: str | Path) -> Iterator[Any]:
+    """Yield the graph saving to ``db`` (a conversation file, created if missing, or a URL)."""
+    with open_checkpointer(db) as saver:
         yield build_graph(checkpointer=saver)
-
-
-@contextmanager
-def conversation_lock(db: Path, thread: str) -> Iterator[None]:
-    """Hold ``thread``'s lock (one byte of ``<db>.lock``) or raise :class:`ConversationBusy`."""
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    offset = zlib.crc32(thread.encode())
-    with open(db.with_name(db.name + ".lock"), "a+b") as lock_file:
-        try:
-            fcntl.lockf(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
-        except OSError as exc:
-            raise ConversationBusy(thread) from exc
-        try:
-            yield
-        finally:
-            fcntl.lockf(lock_file, fcntl.LOCK_UN, 1, offset)
 
 
 def check_reviewable(interactive: bool) -> int:
@@ -121,7 +96,7 @@ def prepare() -> int:
 
 
 def run_turn(
-    graph: Any, db: Path, thread: str, text: str | None, out: TextIO, interactive: bool
+    graph: Any, db: str | Path, thread: str, text: str | None, out: TextIO, interactive: bool
 ) -> int:
     """Finish the conversation's unfinished turn, if any, then answer ``text`` (if given).
 
