@@ -105,7 +105,8 @@ def test_processes_starting_together_upgrade_one_at_a_time(database_url: str) ->
 
 def test_serve_refuses_a_database_migrated_by_a_newer_version(database_url: str) -> None:
     """``serve`` on a database at an unknown (newer) revision exits 2 with a message saying to
-    upgrade assistant-graph, and changes nothing."""
+    upgrade assistant-graph, and changes nothing (PostgreSQL given as a plain ``postgresql://``
+    URL, which the server opens with psycopg 3)."""
     db.create_engine_for_url(database_url).dispose()
     engine = sqlalchemy.create_engine(database_url)
     with engine.begin() as conn:
@@ -113,7 +114,7 @@ def test_serve_refuses_a_database_migrated_by_a_newer_version(database_url: str)
     engine.dispose()
     result = subprocess.run(
         [sys.executable, "-m", "assistant_graph.assistants_server.cli", "--port", "0",
-         "--database-url", database_url],
+         "--database-url", database_url.replace("postgresql+psycopg://", "postgresql://")],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2, result.stderr

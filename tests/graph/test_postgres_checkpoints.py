@@ -4,6 +4,7 @@ lists and guards conversations across processes like a conversation file."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -111,3 +112,33 @@ def test_two_workers_racing_on_one_postgres_conversation(pg_env, postgres_url):
     listing = run_cli(["threads", "--db", postgres_url], pg_env)
     row = next(line for line in listing.stdout.splitlines() if line.startswith(thread))
     assert row.split()[1] == "8", row  # two turns of four messages, none duplicated
+
+
+def test_async_postgres_saver_keeps_a_conversation_for_a_sync_reader(server, postgres_url):
+    """``ainvoke`` with LangGraph's ``AsyncPostgresSaver``: the turn is saved in PostgreSQL, and
+    a sync ``open_checkpointer`` on the same URL continues the conversation on the same
+    Assistants thread."""
+    from assistant_graph.graph import Context
+    from langchain_core.messages import HumanMessage
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+    config = {"configurable": {"thread_id": "async-pg"}}
+    context = Context(base_url=server.base_url)
+
+    async def first_turn() -> dict:
+        async with AsyncPostgresSaver.from_conn_string(postgres_url) as saver:
+            await saver.setup()
+            graph = build_graph(checkpointer=saver)
+            question = {"messages": [HumanMessage("What's 10 - 4 raised to the 2.7?")]}
+            return await graph.ainvoke(question, config, context=context)
+
+    first = asyncio.run(first_turn())
+    assert "-32.224" in first["messages"][-1].content
+    with open_checkpointer(postgres_url) as saver:
+        graph = build_graph(checkpointer=saver)
+        thread_id = graph.get_state(config).values["assistant_thread_id"]
+        second = graph.invoke({"messages": [HumanMessage("now add 17.241")]}, config,
+                              context=context)  # fmt: skip
+        assert len(second["messages"]) == 8
+        assert "-14.983" in second["messages"][-1].content
+        assert graph.get_state(config).values["assistant_thread_id"] == thread_id
