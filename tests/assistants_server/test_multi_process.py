@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,16 @@ def database_url(sqlite_and_postgres_url: str) -> str:
 @pytest.fixture
 def two_servers(tmp_path: Path, database_url: str) -> Any:
     """Start two ``serve`` processes on one database (killed at teardown); yield their URLs."""
+    with _two_servers(tmp_path, database_url) as procs:
+        yield procs
+
+
+@contextmanager
+def _two_servers(tmp_path: Path, database_url: str) -> Any:
     procs = []
     try:
-        # A answers "slow" after a minute (it is killed first), B at once.
-        for name, slow_ms in (("a", 60000), ("b", 50)):
+        # A answers "slow" after a minute (it is killed first), B after 2 s.
+        for name, slow_ms in (("a", 60000), ("b", 2000)):
             script = tmp_path / f"script-{name}.json"
             script.write_text(
                 json.dumps([
@@ -192,3 +199,47 @@ def test_serve_workers_runs_several_processes_on_one_port(
             proc.wait()
         proc.stdout.close()  # type: ignore[union-attr]
         proc.stderr.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+def test_a_stream_on_one_process_shows_the_deltas_another_process_produces(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """PostgreSQL: a keyed ``stream=true`` run streams from process B, which executes it; the
+    same request replayed on process A streams the run too, and A's stream carries the
+    message deltas B produces (relayed with LISTEN/NOTIFY), then the completion."""
+    url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    with _two_servers(tmp_path, url) as procs:
+        client_a, client_b = (sdk_client(server_url, "x") for _proc, server_url in procs)
+        assistant = client_b.beta.assistants.create(model="m")
+        thread = client_b.beta.threads.create(
+            messages=[{"role": "user", "content": "slow please"}]
+        )
+        key = {"Idempotency-Key": "relayed"}
+
+        def stream_on_b() -> list[str]:
+            with client_b.beta.threads.runs.stream(
+                thread_id=thread.id, assistant_id=assistant.id, extra_headers=key
+            ) as stream:
+                return [event.event for event in stream]
+
+        with ThreadPoolExecutor(1) as pool:
+            on_b = pool.submit(stream_on_b)
+            for _ in range(500):
+                runs = client_a.beta.threads.runs.list(thread.id).data
+                if runs and runs[0].status == "in_progress":
+                    break
+                time.sleep(0.01)
+            with client_a.beta.threads.runs.stream(
+                thread_id=thread.id, assistant_id=assistant.id, extra_headers=key
+            ) as replay:
+                on_a = [event.event for event in replay]
+                text = "".join(
+                    message.content[0].text.value for message in replay.get_final_messages()
+                )
+            events_b = on_b.result(60)
+    assert on_a[0] == "thread.run.in_progress"
+    assert "thread.message.delta" in on_a
+    assert on_a[-1] == "thread.run.completed"
+    assert text == "from b"
+    assert "thread.message.delta" in events_b
