@@ -7,8 +7,8 @@ by a newer version). A database made before migrations existed has no ``alembic_
 table; the baseline revision completes it to the baseline schema and keeps its rows.
 
 Adding a table or column (see ``README.md`` in this folder): change ``db.py``, then write a
-revision in ``versions/`` (``alembic -c <this folder>/alembic.ini revision --autogenerate -m
-"..." -x url=sqlite:///scratch.sqlite3`` drafts it from the difference), check it with
+revision in ``versions/`` (``alembic -c <this folder>/alembic.ini -x url=sqlite:///scratch.sqlite3
+revision --autogenerate -m "..."`` drafts it from the difference), check it with
 ``tests/assistants_server/test_migrations.py``, which fails while ``db.py`` and the
 revisions disagree.
 """

@@ -24,7 +24,7 @@ if connection is not None:  # the server: migrations.upgrade() passes its connec
 else:  # the alembic command line
     url = context.get_x_argument(as_dictionary=True).get("url")
     if not url:
-        raise SystemExit("Pass the database to migrate: alembic ... -x url=<SQLAlchemy URL>")
+        raise SystemExit("Name the database: alembic -c ... -x url=<SQLAlchemy URL> <command>")
     engine = create_engine(db.driver_url(url))
     with engine.begin() as cli_connection:
         _run(cli_connection)

@@ -114,9 +114,9 @@ def upgrade() -> None:
     bind = op.get_bind()
     baseline.create_all(bind, checkfirst=True)
     inspector = sa.inspect(bind)
-    for table, column in ADDED_BEFORE_MIGRATIONS:
-        if column not in {c["name"] for c in inspector.get_columns(table)}:
-            op.add_column(table, _owner())
+    for name, column in ADDED_BEFORE_MIGRATIONS:
+        if column not in {c["name"] for c in inspector.get_columns(name)}:
+            op.add_column(name, _owner())
     for table in baseline.sorted_tables:
         for index in table.indexes:
             index.create(bind, checkfirst=True)
