@@ -2,8 +2,9 @@
 
 :func:`open_checkpointer` gives LangGraph's own savers: ``SqliteSaver`` for a file path,
 ``PostgresSaver`` (``langgraph-checkpoint-postgres``, the ``[postgres]`` extra) for a
-``postgresql://`` URL, its tables created on first use. :func:`conversation_lock` keeps two
-processes from running turns on one conversation at once: a byte-range lock on ``<file>.lock``
+``postgresql://`` URL, its tables created on first use; :func:`open_async_checkpointer` their
+async twins (``AsyncSqliteSaver``, ``AsyncPostgresSaver``) for ``ainvoke``.
+:func:`conversation_lock` keeps two processes from running turns on one conversation at once: a byte-range lock on ``<file>.lock``
 beside a SQLite file, a PostgreSQL advisory lock (held by a connection of its own) on a shared
 database, so workers on different hosts exclude each other too.
 """
@@ -11,8 +12,8 @@ database, so workers on different hosts exclude each other too.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,26 @@ def open_checkpointer(target: str | Path) -> Iterator[Any]:
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     with SqliteSaver.from_conn_string(str(path)) as saver:
+        yield saver
+
+
+@asynccontextmanager
+async def open_async_checkpointer(target: str | Path) -> AsyncIterator[Any]:
+    """Yield an async saver: ``AsyncPostgresSaver`` for a URL, ``AsyncSqliteSaver`` for a file."""
+    if is_postgres(target):
+        try:
+            from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+        except ImportError as exc:
+            raise ImportError(POSTGRES_EXTRA_MISSING) from exc
+        async with AsyncPostgresSaver.from_conn_string(libpq_url(str(target))) as saver:
+            await saver.setup()
+            yield saver
+        return
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         yield saver
 
 
