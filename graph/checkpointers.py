@@ -4,9 +4,10 @@
 ``PostgresSaver`` (``langgraph-checkpoint-postgres``, the ``[postgres]`` extra) for a
 ``postgresql://`` URL, its tables created on first use; :func:`open_async_checkpointer` their
 async twins (``AsyncSqliteSaver``, ``AsyncPostgresSaver``) for ``ainvoke``.
-:func:`conversation_lock` keeps two processes from running turns on one conversation at once: a byte-range lock on ``<file>.lock``
-beside a SQLite file, a PostgreSQL advisory lock (held by a connection of its own) on a shared
-database, so workers on different hosts exclude each other too.
+:func:`conversation_lock` keeps two processes from running turns on one conversation at once:
+a byte-range lock on ``<file>.lock`` beside a SQLite file, a PostgreSQL advisory lock (held by
+a connection of its own) on a shared database, so workers on different hosts exclude each
+other too.
 """
 
 from __future__ import annotations
