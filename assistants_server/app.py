@@ -73,7 +73,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await store.open()
+        relay = None
         try:
+            if store.engine.dialect.name == "postgresql":
+                from assistant_graph.assistants_server.event_relay import PostgresEventRelay
+
+                relay = PostgresEventRelay(store.url, bus)
+                await relay.start()
             await worker.start()
             try:
                 yield
@@ -82,6 +88,8 @@ def create_app(
                 if context.owns_backend:
                     await backend.aclose()
         finally:
+            if relay is not None:
+                await relay.stop()
             await store.close()
 
     app = FastAPI(

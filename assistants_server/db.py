@@ -6,7 +6,9 @@ integer used for ordering and pagination cursors (``created_at`` seconds often t
 Assistants, threads and files carry ``api_key_hash``, a fingerprint of the API key that created
 them (never the key itself); messages, runs and steps belong to their thread's key. A file's
 bytes live in ``file_chunks``, in the database, so every server process can read them.
-Only SQLite is tested; :func:`create_engine_for_url` sets its pragmas and locking up.
+The server runs on SQLite (:func:`create_engine_for_url` sets its pragmas and locking up) and
+on PostgreSQL through psycopg 3. Tables change only through migrations (``migrations/``):
+after editing a table here, add a revision there.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    Connection,
     Engine,
     Float,
     Index,
@@ -27,7 +28,6 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    inspect,
     text,
 )
 from sqlalchemy.engine import make_url
@@ -175,30 +175,26 @@ def _configure_sqlite(engine: Engine) -> None:
         )
 
 
-ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("assistants", "api_key_hash", "VARCHAR(64) NOT NULL DEFAULT ''"),
-    ("threads", "api_key_hash", "VARCHAR(64) NOT NULL DEFAULT ''"),
-)
-"""Columns added after the first release: (table, column, DDL type), added to older files."""
+def driver_url(url: str) -> str:
+    """Return ``url`` with psycopg 3 as the driver of a plain ``postgresql://`` URL.
 
-
-def _add_missing_columns(conn: Connection) -> None:
-    """Bring a database made by an earlier version up to date (``ALTER TABLE ... ADD COLUMN``)."""
-    inspector = inspect(conn)
-    for table, column, ddl in ADDED_COLUMNS:
-        if column not in {c["name"] for c in inspector.get_columns(table)}:
-            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
-
-
-def _create_missing_indexes(conn: Connection) -> None:
-    """Create indexes on added columns that an older file lacks (``create_all`` skips them)."""
-    for table in metadata.sorted_tables:
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
+    SQLAlchemy's default driver there is psycopg2, which the project does not install.
+    """
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
 
 
 def create_engine_for_url(url: str) -> Engine:
-    """One engine per server; creates missing tables and adds columns missing from old files."""
+    """One engine per server, its database upgraded to the newest schema (``migrations``).
+
+    Raises :class:`~assistant_graph.assistants_server.migrations.SchemaTooNewError` when a
+    newer version of the code migrated the database.
+    """
+    from assistant_graph.assistants_server import migrations
+
+    url = driver_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -210,9 +206,11 @@ def create_engine_for_url(url: str) -> Engine:
         _configure_sqlite(engine)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
-        metadata.create_all(conn, checkfirst=True)
-        _add_missing_columns(conn)
-        _create_missing_indexes(conn)
-        conn.commit()
+    try:
+        with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+            with conn.begin():
+                migrations.upgrade(conn)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine

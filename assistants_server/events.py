@@ -70,6 +70,8 @@ class RunEventBus:
 
     def __init__(self) -> None:
         self._subscribers: dict[str, set[asyncio.Queue[StreamEvent]]] = {}
+        self.forward: Callable[[str, str, dict[str, Any]], None] | None = None
+        """Also sends each published event to other processes (``event_relay``), if set."""
 
     def subscribe(self, run_id: str) -> asyncio.Queue[StreamEvent]:
         """Return a queue receiving the run's events from now on."""
@@ -86,7 +88,13 @@ class RunEventBus:
                 del self._subscribers[run_id]
 
     def publish(self, run_id: str, event: str, data: dict[str, Any]) -> None:
-        """Deliver an event to the run's subscribers (no-op without any)."""
+        """Deliver an event of this process to the run's subscribers (and other processes)."""
+        if self.forward is not None:
+            self.forward(run_id, event, data)
+        self.deliver(run_id, event, data)
+
+    def deliver(self, run_id: str, event: str, data: dict[str, Any]) -> None:
+        """Hand an event to this process's subscribers of the run (no-op without any)."""
         for queue in self._subscribers.get(run_id, ()):
             queue.put_nowait(StreamEvent(event, data))
 

@@ -122,9 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument(
         "--db",
-        type=Path,
         default=argparse.SUPPRESS,
-        help="conversation file (default: <data dir>/conversations.sqlite3)",
+        help=(
+            "conversation file (default: <data dir>/conversations.sqlite3) or a "
+            "postgresql:// URL shared by several workers"
+        ),
     )
     parser = argparse.ArgumentParser(
         prog="assistant-graph",
@@ -207,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def ask(
     question: str | None,
     thread: str | None,
-    db: Path,
+    db: Path | str,
     out: TextIO,
     *,
     json_output: bool = False,
@@ -251,7 +253,7 @@ def ask(
         return status
 
 
-def chat(thread: str | None, db: Path, out: TextIO) -> int:
+def chat(thread: str | None, db: Path | str, out: TextIO) -> int:
     """Interactive loop; Ctrl-D exits with 0, Ctrl-C with 130, never with a traceback."""
     check_thread(db, thread)
     _quiet_library_warnings()
@@ -262,7 +264,7 @@ def chat(thread: str | None, db: Path, out: TextIO) -> int:
     if status != EXIT_OK:
         return status
     live = cli_live.live_output(out, sys.stderr)
-    history = _enable_history(db.parent / "chat_history")
+    history = _enable_history(_history_dir(db) / "chat_history")
     with cli_turn.saved_graph(db) as graph:
         thread = thread or uuid.uuid4().hex
         print(CHAT_BANNER.format(thread=thread), file=live)
@@ -338,12 +340,23 @@ def _stdin_is_piped() -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
 
 
-def _db_path(db: Path | None) -> Path:
+def _db_path(db: str | None) -> Path | str:
     if db is not None:
-        return db.expanduser()
+        from assistant_graph.graph.checkpointers import is_postgres
+
+        return db if is_postgres(db) else Path(db).expanduser()
     from assistant_graph.assistants_server.settings import default_data_dir
 
     return default_data_dir() / "conversations.sqlite3"
+
+
+def _history_dir(db: Path | str) -> Path:
+    """Where ``chat`` keeps its line history: beside a conversation file, else the data dir."""
+    if isinstance(db, Path):
+        return db.parent
+    from assistant_graph.assistants_server.settings import default_data_dir
+
+    return default_data_dir()
 
 
 def _enable_history(path: Path) -> Any:

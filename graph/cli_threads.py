@@ -1,7 +1,8 @@
 """The command line's saved conversations: list, delete and export them.
 
-A conversation file is the SQLite checkpoint file the graph writes (``SqliteSaver``). Reading
-it needs only LangGraph's checkpoint reader, never the graph, LangChain's models or ``openai``,
+Conversations live in the SQLite checkpoint file the graph writes (``SqliteSaver``) or in a
+PostgreSQL database (``PostgresSaver``, a ``postgresql://`` URL given as ``--db``). Reading them
+needs only LangGraph's checkpoint reader, never the graph, LangChain's models or ``openai``,
 so ``threads`` stays fast. Times are shown in the local time zone, with its UTC offset.
 Deleting removes the conversation from the file; the Assistants thread it used stays on the
 endpoint.
@@ -17,6 +18,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from assistant_graph.graph.checkpointers import (
+    ConversationBusy,
+    conversation_lock,
+    is_postgres,
+    open_checkpointer,
+)
+
+__all__ = ["ConversationBusy", "UsageError", "conversation_lock"]
 
 UNKNOWN_THREAD = (
     "Unknown thread {thread!r} in {db}. Run `assistant-graph threads` to list saved "
@@ -39,18 +49,9 @@ DELETE_BUSY = (
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S %z"
 """How ``threads`` shows when a conversation was last updated (local time, UTC offset)."""
 
-try:  # advisory per-conversation lock between command-line processes (POSIX)
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: the endpoint's own refusal still applies
-    fcntl = None  # type: ignore[assignment]
-
 
 class UsageError(Exception):
     """Bad usage found before any turn; the message is printed and the exit status is 2."""
-
-
-class ConversationBusy(Exception):
-    """Another process is running a turn on this conversation."""
 
 
 @dataclass(frozen=True)
@@ -63,27 +64,7 @@ class ThreadRow:
     first_message: str
 
 
-@contextmanager
-def conversation_lock(db: Path, thread: str) -> Iterator[None]:
-    """Hold ``thread``'s lock (one byte of ``<db>.lock``) or raise :class:`ConversationBusy`."""
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    import zlib
-
-    offset = zlib.crc32(thread.encode())
-    with open(db.with_name(db.name + ".lock"), "a+b") as lock_file:
-        try:
-            fcntl.lockf(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
-        except OSError as exc:
-            raise ConversationBusy(thread) from exc
-        try:
-            yield
-        finally:
-            fcntl.lockf(lock_file, fcntl.LOCK_UN, 1, offset)
-
-
-def list_threads(db: Path, out: TextIO) -> int:
+def list_threads(db: Path | str, out: TextIO) -> int:
     """Print saved conversations: thread id, message count, last update, first user message."""
     rows = thread_rows(db) if is_conversation_file(db) else []
     if not rows:
@@ -97,13 +78,11 @@ def list_threads(db: Path, out: TextIO) -> int:
     return 0
 
 
-def delete_thread(db: Path, thread: str, out: TextIO) -> int:
+def delete_thread(db: Path | str, thread: str, out: TextIO) -> int:
     """Delete a saved conversation (every checkpoint of it) from ``db``."""
     check_thread(db, thread, required=True)
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
     try:
-        with conversation_lock(db, thread), SqliteSaver.from_conn_string(str(db)) as saver:
+        with conversation_lock(db, thread), open_checkpointer(db) as saver:
             saver.delete_thread(thread)
     except ConversationBusy as exc:
         raise UsageError(DELETE_BUSY.format(thread=thread)) from exc
@@ -111,7 +90,7 @@ def delete_thread(db: Path, thread: str, out: TextIO) -> int:
     return 0
 
 
-def export_thread(db: Path, thread: str, out: TextIO) -> int:
+def export_thread(db: Path | str, thread: str, out: TextIO) -> int:
     """Print a saved conversation as one JSON object (its messages in chat-message shape)."""
     check_thread(db, thread, required=True)
     saved = _latest(db, thread)
@@ -180,12 +159,14 @@ def turn_result(saved: Any, thread: str) -> dict[str, Any] | None:
     }
 
 
-def is_conversation_file(db: Path) -> bool:
+def is_conversation_file(db: Path | str) -> bool:
     """Tell whether ``db`` holds saved conversations, without creating or writing anything.
 
     A missing file holds none; a file that is no SQLite checkpoint file raises
     :class:`UsageError`.
     """
+    if isinstance(db, str):  # a PostgreSQL URL: its tables are made on first use
+        return True
     if not db.exists():
         return False
     if not db.is_file():
@@ -201,7 +182,7 @@ def is_conversation_file(db: Path) -> bool:
     return "checkpoints" in tables
 
 
-def check_thread(db: Path, thread: str | None, *, required: bool = False) -> None:
+def check_thread(db: Path | str, thread: str | None, *, required: bool = False) -> None:
     """Raise :class:`UsageError` unless ``thread`` (if given; always if ``required``) is saved.
 
     ``required`` is for the commands that name a conversation to act on (delete, export).
@@ -217,18 +198,21 @@ def check_thread(db: Path, thread: str | None, *, required: bool = False) -> Non
         raise unknown
 
 
-def thread_rows(db: Path, only: str | None = None) -> list[ThreadRow]:
+def thread_rows(db: Path | str, only: str | None = None) -> list[ThreadRow]:
     """List the saved conversations (or only ``only``), most recently updated first."""
-    query = (
-        "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
-        "WHERE checkpoint_ns = '' AND (? IS NULL OR thread_id = ?) "
-        "GROUP BY thread_id ORDER BY latest DESC"
-    )
-    with _read_only(db) as conn:
-        try:
-            threads = [row[0] for row in conn.execute(query, (only, only))]
-        except sqlite3.DatabaseError as exc:
-            raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason=exc)) from exc
+    if is_postgres(db):
+        threads = _postgres_threads(str(db), only)
+    else:
+        query = (
+            "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
+            "WHERE checkpoint_ns = '' AND (? IS NULL OR thread_id = ?) "
+            "GROUP BY thread_id ORDER BY latest DESC"
+        )
+        with _read_only(Path(db)) as conn:
+            try:
+                threads = [row[0] for row in conn.execute(query, (only, only))]
+            except sqlite3.DatabaseError as exc:
+                raise UsageError(NOT_A_CONVERSATION_FILE.format(db=db, reason=exc)) from exc
     rows = []
     for thread in threads:
         saved = _latest(db, thread)
@@ -241,12 +225,27 @@ def thread_rows(db: Path, only: str | None = None) -> list[ThreadRow]:
     return rows
 
 
-def _latest(db: Path, thread: str) -> Any:
+def _postgres_threads(url: str, only: str | None) -> list[str]:
+    """The saved threads of a PostgreSQL database (``PostgresSaver``'s tables), newest first."""
+    query = (
+        "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
+        "WHERE checkpoint_ns = '' AND (%(only)s::text IS NULL OR thread_id = %(only)s) "
+        "GROUP BY thread_id ORDER BY latest DESC"
+    )
+    with open_checkpointer(url) as saver:
+        return [row["thread_id"] for row in saver.conn.execute(query, {"only": only}).fetchall()]
+
+
+def _latest(db: Path | str, thread: str) -> Any:
     """Read the latest checkpoint tuple of ``thread`` (None if it has none)."""
+    config = {"configurable": {"thread_id": thread}}
+    if is_postgres(db):
+        with open_checkpointer(db) as saver:
+            return saver.get_tuple(config)
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    with _read_only(db) as conn:
-        return SqliteSaver(conn).get_tuple({"configurable": {"thread_id": thread}})
+    with _read_only(Path(db)) as conn:
+        return SqliteSaver(conn).get_tuple(config)
 
 
 @contextmanager

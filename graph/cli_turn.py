@@ -20,14 +20,17 @@ from uuid import UUID
 import openai
 from assistant_graph.graph import cli, cli_live
 from assistant_graph.graph.builder import build_graph, prepare_assistant
+from assistant_graph.graph.checkpointers import (
+    ConversationBusy,
+    conversation_lock,
+    open_checkpointer,
+)
 from assistant_graph.graph.cli_review import ask_review, format_call
-from assistant_graph.graph.cli_threads import ConversationBusy, conversation_lock
 from assistant_graph.graph.context import Context
 from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
-from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 RESUMING = "Resuming the unfinished turn: {question}"
@@ -63,10 +66,9 @@ BUSY_MARKERS = ("already has an active run", "while a run")
 
 
 @contextmanager
-def saved_graph(db: Path) -> Iterator[Any]:
-    """Yield the graph saving to the conversation file ``db`` (created if missing)."""
-    db.parent.mkdir(parents=True, exist_ok=True)
-    with SqliteSaver.from_conn_string(str(db)) as saver:
+def saved_graph(db: str | Path) -> Iterator[Any]:
+    """Yield the graph saving to ``db`` (a conversation file, created if missing, or a URL)."""
+    with open_checkpointer(db) as saver:
         yield build_graph(checkpointer=saver)
 
 
@@ -97,7 +99,7 @@ def prepare() -> int:
 
 
 def run_turn(
-    graph: Any, db: Path, thread: str, text: str | None, out: TextIO, interactive: bool
+    graph: Any, db: str | Path, thread: str, text: str | None, out: TextIO, interactive: bool
 ) -> int:
     """Finish the conversation's unfinished turn, if any, then answer ``text`` (if given).
 

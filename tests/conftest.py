@@ -8,9 +8,11 @@ data directory is a fresh temporary directory.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from postgres_server import PostgresServer, PostgresUnavailable
 
 CONFIG_VARIABLES = (
     "OPENAI_API_KEY",
@@ -59,3 +61,31 @@ def openapi_spec_path() -> Path:
     if not path.is_file():
         pytest.skip(f"OpenAI's openapi.yaml not found at {path}; set {SPEC_ENV_VAR} to its path.")
     return path
+
+
+REQUIRE_POSTGRES_ENV_VAR = "ASSISTANT_GRAPH_REQUIRE_POSTGRES"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole session (temporary directory, loopback port).
+
+    When it cannot be started the tests that need it skip with the reason, except with
+    ``ASSISTANT_GRAPH_REQUIRE_POSTGRES=1`` (CI sets it): then they fail.
+    """
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresUnavailable as exc:
+        server.stop()
+        if os.environ.get(REQUIRE_POSTGRES_ENV_VAR) == "1":
+            pytest.fail(f"PostgreSQL is required ({REQUIRE_POSTGRES_ENV_VAR}=1): {exc}")
+        pytest.skip(f"PostgreSQL could not be started: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty PostgreSQL database for one test (libpq URL ``postgresql://...``)."""
+    return postgres_server.create_database()

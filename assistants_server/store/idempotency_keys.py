@@ -15,6 +15,7 @@ from typing import Any
 from assistant_graph.assistants_server import db
 from assistant_graph.assistants_server.store.errors import KeyAlreadyUsed
 from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 PENDING_TAKEOVER_SECONDS = 120
 """A key left pending this long (its process died mid-request) may be executed again."""
@@ -70,7 +71,11 @@ def reserve(conn: Connection, key: IdempotencyKey, **values: Any) -> Any:
         if not (abandoned or row.created_at < key.now_s - RETENTION_SECONDS):
             return row
         forget(conn, key)
-    conn.execute(insert(_KEYS).values(**key.record(**values)))
+    try:
+        with conn.begin_nested():  # another process may insert the same key at this moment
+            conn.execute(insert(_KEYS).values(**key.record(**values)))
+    except IntegrityError:
+        return _select(conn, key)  # PostgreSQL: the other transaction committed its record
     return None
 
 

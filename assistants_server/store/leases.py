@@ -3,7 +3,10 @@
 A run being executed names its owner (``instance:pid@host``) and a lease expiry. The owner
 renews its leases on a heartbeat; another instance takes a run over only when its owner's
 process is dead or its lease lapsed, so several processes can share one database without
-stealing each other's live runs.
+stealing each other's live runs. A claim reads the run with ``SELECT ... FOR UPDATE``: on
+PostgreSQL a second process claiming the same run at once waits for the first to commit, then
+sees its owner and backs off (SQLite's write transactions are serial already), so a run is
+executed by exactly one process.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ def begin_attempt(
     reads what the model request needs (reusing rows ``history`` decoded before). None when
     the run is not ours to run.
     """
-    row = conn.execute(select(_RUNS).where(_RUNS.c.id == run_id)).first()
+    row = conn.execute(select(_RUNS).where(_RUNS.c.id == run_id).with_for_update()).first()
     if row is None or row.status not in rows.EXECUTABLE_RUN_STATUSES:
         return None
     if not _free_for(row, lease.owner):
@@ -105,7 +108,9 @@ def begin_attempt(
 def claim_run(conn: Connection, run_id: str, lease: Lease, dead_owners: tuple[str, ...]) -> bool:
     """Take a queued/in-progress run for this instance unless a live owner holds it."""
     row = conn.execute(
-        select(_RUNS.c.status, _RUNS.c.owner, _RUNS.c.lease_expires_at).where(_RUNS.c.id == run_id)
+        select(_RUNS.c.status, _RUNS.c.owner, _RUNS.c.lease_expires_at)
+        .where(_RUNS.c.id == run_id)
+        .with_for_update()
     ).first()
     if row is None or row.status not in rows.EXECUTABLE_RUN_STATUSES:
         return False

@@ -1,7 +1,8 @@
 """A small FastAPI service that runs the agent graph, with conversations saved in SQLite.
 
 Each conversation is a LangGraph thread (``thread_id`` in the URL) checkpointed by
-``AsyncSqliteSaver``, so it survives restarts of this service. Endpoints:
+``AsyncSqliteSaver`` (``AsyncPostgresSaver`` when ``--db`` is a ``postgresql://`` URL), so it
+survives restarts of this service. Endpoints:
 
 * ``POST /threads/{thread_id}/messages`` ``{"content": "..."}`` → the answer and the tool
   calls/results of the turn;
@@ -37,11 +38,11 @@ from assistant_graph.graph import (
     InvalidInputError,
     build_graph,
 )
+from assistant_graph.graph.checkpointers import open_async_checkpointer
 from fastapi import FastAPI, HTTPException, Request
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph.state import CompiledStateGraph
 from pydantic import BaseModel, Field, field_validator
 
@@ -193,11 +194,14 @@ class ThreadLocks:
 
 
 def create_app(db_path: str | Path) -> FastAPI:
-    """Create the service, saving conversations in the SQLite file ``db_path``."""
+    """Create the service, saving conversations in ``db_path``.
+
+    ``db_path`` is a SQLite file or a ``postgresql://`` URL (instances may share a database).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncSqliteSaver.from_conn_string(str(db_path)) as checkpointer:
+        async with open_async_checkpointer(db_path) as checkpointer:
             app.state.graph = build_graph(checkpointer=checkpointer)
             app.state.locks = ThreadLocks()
             yield
@@ -284,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--db",
         default=os.environ.get(DB_ENV_VAR, DEFAULT_DB),
-        help=f"SQLite file for conversations (env {DB_ENV_VAR})",
+        help=f"SQLite file or postgresql:// URL for conversations (env {DB_ENV_VAR})",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)

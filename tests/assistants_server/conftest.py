@@ -22,6 +22,23 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'assistants.sqlite3'}"
 
 
+DATABASES = ("sqlite", "postgresql")
+"""The engines the server's store-level tests run on (``sqlite_and_postgres_url``)."""
+
+
+@pytest.fixture(params=DATABASES)
+def sqlite_and_postgres_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database on each engine in turn: a SQLite file, then a PostgreSQL database.
+
+    A test module opts in by overriding ``database_url`` with it (the run lifecycle,
+    idempotency and persistence tests do), as LangGraph's checkpointer tests run on each saver.
+    """
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'assistants.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
 @pytest.fixture
 def start_server(database_url: str) -> Iterator[Callable[..., EmbeddedServer]]:
     """Start embedded servers (stopped at teardown): ``start_server(backend=..., **settings)``."""

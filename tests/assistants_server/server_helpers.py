@@ -118,3 +118,15 @@ def stored_rows(database_url: str) -> dict[str, int]:
             }
     finally:
         engine.dispose()
+
+
+def query(database_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of one SQL query on the server's database (SQLite or PostgreSQL, via SQLAlchemy)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sqlalchemy.text(sql))]
+    finally:
+        engine.dispose()

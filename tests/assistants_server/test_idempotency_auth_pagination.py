@@ -8,7 +8,13 @@ import openai
 import pytest
 from assistant_graph.assistants_server.backends.base import ModelTurn
 from scripted_backend import ScriptedBackend
-from server_helpers import make_client, wait_for_status
+from server_helpers import make_client, query, wait_for_status
+
+
+@pytest.fixture
+def database_url(sqlite_and_postgres_url: str) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return sqlite_and_postgres_url
 
 
 def test_same_idempotency_key_creates_one_message(client: openai.OpenAI) -> None:
@@ -145,12 +151,8 @@ def test_assistant_list_pagination(client: openai.OpenAI) -> None:
 
 
 def _stored_keys(database_url: str) -> list[str]:
-    """Idempotency keys in the server's database file (read directly, outside any event loop)."""
-    import sqlite3
-
-    path = database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        return sorted(row[0] for row in conn.execute("SELECT key FROM idempotency_keys"))
+    """Idempotency keys in the server's database (read directly, outside any event loop)."""
+    return sorted(row[0] for row in query(database_url, "SELECT key FROM idempotency_keys"))
 
 
 def test_idempotency_keys_expire_after_retention(database_url: str, tmp_path: Any) -> None:

@@ -8,7 +8,6 @@ and a clash leaves nothing behind.
 
 from __future__ import annotations
 
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,14 +15,17 @@ import openai
 import pytest
 from assistant_graph.assistants_server.backends.base import ModelTurn, ToolCallRequest
 from scripted_backend import Gate, ScriptedBackend
-from server_helpers import CALCULATOR_TOOL
+from server_helpers import CALCULATOR_TOOL, query
+
+
+@pytest.fixture
+def database_url(sqlite_and_postgres_url: str) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return sqlite_and_postgres_url
 
 
 def _key_rows(database_url: str) -> dict[str, tuple[str, str | None]]:
-    path = database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute("SELECT key, state, run_id FROM idempotency_keys").fetchall()
-    conn.close()
+    rows = query(database_url, "SELECT key, state, run_id FROM idempotency_keys")
     return {key: (state, run_id) for key, state, run_id in rows}
 
 
@@ -90,10 +92,7 @@ def test_a_refused_streamed_submit_is_remembered_as_its_error(
 
 
 def _count(database_url: str, table: str) -> int:
-    path = database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        (count,) = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
-    conn.close()
+    [(count,)] = query(database_url, f"SELECT COUNT(*) FROM {table}")
     return int(count)
 
 

@@ -17,6 +17,12 @@ from scripted_backend import Gate, ScriptedBackend
 from server_helpers import CALCULATOR_TOOL, make_client, sdk_client, wait_for_status
 
 
+@pytest.fixture
+def database_url(sqlite_and_postgres_url: str) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return sqlite_and_postgres_url
+
+
 def _start_cli_server(
     database_url: str, script: Path, env_home: str
 ) -> tuple[subprocess.Popen[str], str]:

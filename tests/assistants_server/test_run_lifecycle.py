@@ -17,6 +17,13 @@ from assistant_graph.assistants_server.backends.base import (
 from scripted_backend import HOLD, ScriptedBackend
 from server_helpers import CALCULATOR_TOOL, sdk_client, wait_for_status
 
+
+@pytest.fixture
+def database_url(sqlite_and_postgres_url: str) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return sqlite_and_postgres_url
+
+
 CALL = ToolCallRequest("calculator", '{"expression": "6*7"}')
 
 

@@ -57,7 +57,7 @@ class AppProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def start_app(db_path: Path, home: Path, workdir: Path) -> AppProcess:
+def start_app(db_path: Path | str, home: Path, workdir: Path) -> AppProcess:
     """Start the service on a free port with conversations in ``db_path``; wait for /healthz."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)

@@ -69,15 +69,20 @@ def conversation(app: AppProcess, thread_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-def test_conversations_stream_and_survive_a_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_conversations_stream_and_survive_a_restart(
+    tmp_path: Path, request: pytest.FixtureRequest, database: str
+) -> None:
     """Two turns on a thread, a streamed turn on another, then a new process continues both.
 
     The answer endpoint reports the turn's tool call and result; the stream sends them as
     separate ``tool_call``/``tool_result`` events before the ``answer`` and ``done``; the
-    saved conversation is read back from the SQLite file by a second process, which also
-    continues the conversation where the first left off.
+    saved conversation is read back from the SQLite file (or the PostgreSQL database) by a
+    second process, which also continues the conversation where the first left off.
     """
-    db_path = tmp_path / "conversations.sqlite3"
+    db_path: Path | str = tmp_path / "conversations.sqlite3"
+    if database == "postgresql":
+        db_path = request.getfixturevalue("postgres_url")
     home = tmp_path / "home"
     app = start_app(db_path, home, tmp_path / "run-1")
     try:

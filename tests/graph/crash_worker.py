@@ -1,8 +1,8 @@
 """Subprocess used by test_crash_resume: run or resume a conversation, optionally dying
 (SIGKILL, no cleanup) at a chosen point.
 
-Usage: python crash_worker.py <checkpoint db> <thread id> <start|resume> <kill point> <request log>
-[<durability> [<checkpoint delay seconds>]]
+Usage: python crash_worker.py <checkpoint db file or postgresql:// URL> <thread id>
+<start|resume> <kill point> <request log> [<durability> [<checkpoint delay seconds>]]
 
 Kill points: ``none``; ``tool`` (as the tool starts); ``after_first_run`` (the first run reached
 requires_action, state not yet saved); ``during_submit`` (first text delta of the run after the
@@ -30,6 +30,7 @@ from typing import Any
 import httpx
 import openai
 from assistant_graph.graph import build_graph
+from assistant_graph.graph.checkpointers import is_postgres, open_checkpointer
 from langchain_core.callbacks import BaseCallbackHandler
 from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -93,7 +94,8 @@ def main() -> None:
     )
     config: Any = {"configurable": {"thread_id": thread_id}, "callbacks": [Killer(point)]}
     options = {} if durability == "default" else {"durability": durability}
-    with SlowSaver.from_conn_string(db) as saver:
+    saving = open_checkpointer(db) if is_postgres(db) else SlowSaver.from_conn_string(db)
+    with saving as saver:
         graph = build_graph(checkpointer=saver, client=client)
         payload = {"messages": [{"role": "user", "content": QUESTION}]}
         if mode == "resume" and graph.get_state(config).values:
