@@ -150,7 +150,9 @@ class ServerSettings(BaseSettings):
     interpreter_bwrap_path: str = "bwrap"
     """The bubblewrap executable (a name looked up on ``PATH``, or a path)."""
     interpreter_python: str = ""
-    """Python that runs the kernels (needs ``ipykernel``). Empty: the server's own interpreter (its virtual environment too)."""
+    """Python that runs the kernels (needs ``ipykernel``).
+
+    Empty: the server's own interpreter (its virtual environment too)."""
     interpreter_idle_seconds: float = Field(default=3600.0, gt=0)
     """An interpreter session unused this long ends; the thread's next call starts fresh."""
     interpreter_wall_seconds: float = Field(default=120.0, gt=0)
