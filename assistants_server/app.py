@@ -48,7 +48,7 @@ def _default_interpreter(settings: ServerSettings) -> Any:
         from assistant_graph.assistants_server.interpreter import InterpreterPool
     except ImportError:  # pragma: no cover - until the interpreter package is merged
         return None
-    return InterpreterPool.from_settings(settings)
+    return InterpreterPool(settings)
 
 
 def create_app(

@@ -105,8 +105,8 @@ def _save(conn: Connection, owner: str, call: dict[str, Any], result: ExecutionR
     from assistant_graph.assistants_server.store.files import create_file
 
     logs = result.logs
-    if result.error:
-        logs = f"{logs.rstrip()}\n{result.error}".lstrip() if logs.strip() else result.error
+    if result.error and result.error not in logs:  # a time-out or a lost kernel, not a traceback
+        logs = f"{logs.rstrip()}\n{result.error}" if logs.strip() else result.error
     outputs: list[dict[str, Any]] = [{"type": "logs", "logs": logs}] if logs else []
     notes = [logs] if logs else []
     images: list[str] = []
