@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BackendName = Literal["auto", "offline", "chat-completions"]
+SandboxMode = Literal["bwrap", "unsandboxed"]
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
 ENV_PREFIX = "ASSISTANTS_SERVER_"
@@ -141,6 +142,29 @@ class ServerSettings(BaseSettings):
     """Largest request body accepted; bigger bodies get 413."""
     log_level: LogLevel = "info"
     """Server log level."""
+    interpreter_sandbox: SandboxMode = "bwrap"
+    """How ``code_interpreter`` kernels are isolated: ``bwrap`` (bubblewrap, Linux), or
+    ``unsandboxed`` (plain processes with rlimits only; for trusted single-user machines)."""
+    interpreter_bwrap_path: str = "bwrap"
+    """The bubblewrap executable (a name looked up on ``PATH``, or a path)."""
+    interpreter_python: str = ""
+    """Python that runs the kernels (needs ``ipykernel``). Empty: the server's base interpreter."""
+    interpreter_idle_seconds: float = Field(default=3600.0, gt=0)
+    """An interpreter session unused this long ends; the thread's next call starts fresh."""
+    interpreter_wall_seconds: float = Field(default=120.0, gt=0)
+    """Wall-clock limit of one code execution (then interrupt; restart if it does not stop)."""
+    interpreter_cpu_seconds: int = Field(default=600, gt=0)
+    """CPU-time limit (RLIMIT_CPU) of each process in a session, the kernel included."""
+    interpreter_memory_mb: int = Field(default=2048, gt=0)
+    """Address-space limit (RLIMIT_AS) of each process in a session, and its /tmp size."""
+    interpreter_max_processes: int = Field(default=64, gt=0)
+    """Processes and threads one session may run at once (RLIMIT_NPROC)."""
+    interpreter_max_file_mb: int = Field(default=100, gt=0)
+    """Largest file a session may write (RLIMIT_FSIZE)."""
+    interpreter_output_bytes: int = Field(default=65536, gt=0)
+    """Output (stdout, stderr, tracebacks) kept from one execution; the rest is cut off."""
+    interpreter_max_sessions: int = Field(default=8, gt=0)
+    """Sessions alive at once; starting one more ends the least recently used."""
 
     def __init__(self, **values: Any) -> None:
         """Read the environment; ``values`` win. Raise :class:`SettingsError` on a bad value."""
@@ -162,19 +186,35 @@ class ServerSettings(BaseSettings):
                 raise ValueError(BAD_HOST_NAME.format(name=name))
         return value
 
-    @field_validator("port", "model_max_retries", "max_body_bytes", mode="before")
+    @field_validator(
+        "port",
+        "model_max_retries",
+        "max_body_bytes",
+        "interpreter_cpu_seconds",
+        "interpreter_memory_mb",
+        "interpreter_max_processes",
+        "interpreter_max_file_mb",
+        "interpreter_output_bytes",
+        "interpreter_max_sessions",
+        mode="before",
+    )
     @classmethod
     def _blank_int(cls, value: Any, info: ValidationInfo) -> Any:
         return _blank_to_default(value, cls.model_fields[info.field_name].default)
 
     @field_validator(
-        "model_timeout_seconds", "offline_latency_ms", "run_expiry_seconds", mode="before"
+        "model_timeout_seconds",
+        "offline_latency_ms",
+        "run_expiry_seconds",
+        "interpreter_idle_seconds",
+        "interpreter_wall_seconds",
+        mode="before",
     )
     @classmethod
     def _blank_float(cls, value: Any, info: ValidationInfo) -> Any:
         return _blank_to_default(value, cls.model_fields[info.field_name].default)
 
-    @field_validator("backend", "log_level", mode="before")
+    @field_validator("backend", "log_level", "interpreter_sandbox", mode="before")
     @classmethod
     def _choice(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):

@@ -1,0 +1,206 @@
+"""One session's Jupyter kernel: start it in its sandbox, run code under the limits, stop it.
+
+jupyter-client does the protocol: a kernelspec (written into the session's directory) holds
+the sandboxed command, ``AsyncKernelManager`` starts and kills the process, and the client's
+``execute_interactive`` runs code and hands each output message to a hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import signal
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant_graph.assistants_server.interpreter.config import InterpreterSettings
+from assistant_graph.assistants_server.interpreter.results import (
+    KERNEL_DIED,
+    RESTARTED,
+    START_FAILED,
+    TIMED_OUT,
+    TRUNCATED,
+)
+from assistant_graph.assistants_server.interpreter.sandbox import (
+    bwrap_command,
+    kernel_environment,
+    unsandboxed_command,
+)
+from assistant_graph.assistants_server.interpreter.workspace import Workspace
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+
+KERNEL_NAME = "sandbox"
+START_TIMEOUT = 60.0
+"""Seconds a new kernel may take to answer (several start at once on a busy machine)."""
+INTERRUPT_GRACE = 5.0
+"""Seconds an interrupted execution may take to stop before the kernel is killed."""
+POLL = 0.25
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+SIGNALS = {
+    signal.SIGXCPU: "CPU time limit of {cpu} s",
+    signal.SIGKILL: "killed",
+    signal.SIGSEGV: "segmentation fault",
+}
+
+
+class KernelStartError(RuntimeError):
+    """The kernel process did not come up; the message says how it ended."""
+
+
+@dataclass
+class Outcome:
+    """What the kernel sent back for one execution."""
+
+    logs: str
+    images: list[bytes]
+    error: str | None
+    kernel_lost: bool = False
+    """The kernel was killed or died: the session must start afresh."""
+
+
+@dataclass
+class _Collector:
+    limit: int
+    parts: list[str] = field(default_factory=list)
+    size: int = 0
+    dropped: int = 0
+    images: list[bytes] = field(default_factory=list)
+    error: str | None = None
+
+    def add(self, text: str) -> None:
+        data = text.encode()
+        room = self.limit - self.size
+        if len(data) > room:
+            self.dropped += len(data) - max(room, 0)
+            data = data[: max(room, 0)]
+        if data:
+            self.parts.append(data.decode(errors="ignore"))
+            self.size += len(data)
+
+    def hook(self, message: dict[str, Any]) -> None:
+        kind = message["header"]["msg_type"]
+        content = message["content"]
+        if kind == "stream":
+            self.add(content["text"])
+        elif kind == "error":
+            self.add(ANSI.sub("", "\n".join(content["traceback"])) + "\n")
+        elif kind in ("display_data", "execute_result"):
+            data = content.get("data", {})
+            if "image/png" in data:
+                self.images.append(base64.b64decode(data["image/png"]))
+            elif "text/plain" in data:
+                self.add(data["text/plain"] + "\n")
+
+    def logs(self) -> str:
+        text = "".join(self.parts)
+        if self.dropped:
+            text += TRUNCATED.format(extra=self.dropped, limit=self.limit)
+        return text
+
+
+class KernelSession:
+    """A started kernel in its sandbox, bound to one workspace."""
+
+    def __init__(self, settings: InterpreterSettings, workspace: Workspace) -> None:
+        """Prepare (do not start) the kernel of ``workspace``'s session."""
+        self.settings = settings
+        self.workspace = workspace
+        self.manager = self._manager()
+        self.client: Any = None
+
+    def _manager(self) -> AsyncKernelManager:
+        settings, workspace = self.settings, self.workspace
+        if settings.sandbox == "bwrap":
+            uid = workspace.uid if workspace.uid is not None else 0
+            argv = bwrap_command(
+                settings, workspace=workspace.data, socket_dir=workspace.run, uid=uid
+            )
+        else:
+            argv = unsandboxed_command(settings)
+        spec_dir = workspace.root / "kernels" / KERNEL_NAME
+        spec_dir.mkdir(parents=True, exist_ok=True)
+        spec = {"argv": argv, "display_name": "code interpreter", "language": "python"}
+        (spec_dir / "kernel.json").write_text(json.dumps(spec))
+        specs = KernelSpecManager(kernel_dirs=[str(workspace.root / "kernels")])
+        manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)
+        manager.transport = "ipc"
+        manager.ip = str(workspace.run / "k")
+        manager.connection_file = str(workspace.run / "connection.json")
+        return manager
+
+    async def start(self) -> None:
+        """Start the kernel and wait until it answers; raise :class:`KernelStartError`."""
+        manager, workspace = self.manager, self.workspace
+        manager.write_connection_file()
+        workspace.give(workspace.run / "connection.json")
+        home = workspace.root / "home"
+        home.mkdir(exist_ok=True)
+        env = kernel_environment(self.settings.kernel_python(), str(home))
+        with open(workspace.root / "kernel.log", "ab") as log:
+            await manager.start_kernel(
+                env=env, cwd=str(workspace.data), stdout=subprocess.DEVNULL, stderr=log
+            )
+        self.client = manager.client()
+        self.client.start_channels()
+        try:
+            await self.client.wait_for_ready(timeout=START_TIMEOUT)
+        except RuntimeError as exc:
+            reason = await self._death_reason()
+            await self.stop()
+            log = (workspace.root / "kernel.log").read_text(errors="replace").strip()
+            last = log.splitlines()[-1] if log else str(exc)
+            raise KernelStartError(START_FAILED.format(reason=reason, last=last)) from None
+
+    async def execute(self, code: str) -> Outcome:
+        """Run ``code`` under the wall-clock limit; interrupt it, or kill the kernel, past it."""
+        output = _Collector(self.settings.output_bytes)
+        run = asyncio.ensure_future(
+            self.client.execute_interactive(
+                code, allow_stdin=False, output_hook=output.hook, timeout=None
+            )
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.wall_seconds
+        while not run.done() and loop.time() < deadline:
+            await asyncio.wait({run}, timeout=min(POLL, max(deadline - loop.time(), 0)))
+            if not run.done() and not await self.manager.is_alive():
+                run.cancel()
+                reason = await self._death_reason()
+                died = KERNEL_DIED.format(reason=reason)
+                return Outcome(output.logs(), output.images, died, kernel_lost=True)
+        if run.done():
+            reply = run.result()["content"]
+            if reply.get("status") == "error":
+                output.error = f"{reply.get('ename')}: {reply.get('evalue')}"[:500]
+            return Outcome(output.logs(), output.images, output.error)
+        timed_out = TIMED_OUT.format(seconds=self.settings.wall_seconds)
+        await self.manager.interrupt_kernel()
+        await asyncio.wait({run}, timeout=INTERRUPT_GRACE)
+        if run.done():
+            return Outcome(output.logs(), output.images, timed_out)
+        run.cancel()
+        return Outcome(output.logs(), output.images, timed_out + RESTARTED, True)
+
+    async def _death_reason(self) -> str:
+        provisioner = self.manager.provisioner
+        status = await provisioner.poll() if provisioner is not None else None
+        if status is None:
+            return "no answer"
+        number = -status if status < 0 else status - 128
+        try:
+            name = SIGNALS[signal.Signals(number)]
+        except (ValueError, KeyError):
+            return f"exit status {status}"
+        return name.format(cpu=self.settings.cpu_seconds)
+
+    async def stop(self) -> None:
+        """Kill the kernel and everything in its sandbox."""
+        if self.client is not None:
+            self.client.stop_channels()
+        if self.manager.has_kernel:
+            await self.manager.shutdown_kernel(now=True)
+        await self.manager.cleanup_resources()
