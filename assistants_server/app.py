@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 from assistant_graph.assistants_server.auth import AuthMiddleware
 from assistant_graph.assistants_server.backends.base import ModelBackend
@@ -33,6 +33,9 @@ from assistant_graph.assistants_server.worker.code_interpreter import CodeInterp
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+if TYPE_CHECKING:
+    from assistant_graph.assistants_server.interpreter import InterpreterPool
+
 logger = logging.getLogger(__name__)
 
 
@@ -42,12 +45,10 @@ def _default_backend(settings: ServerSettings, builtin_tools: frozenset[str]) ->
     return create_backend(settings, builtin_tools=builtin_tools)
 
 
-def _default_interpreter(settings: ServerSettings) -> Any:
-    """Return the interpreter pool the settings ask for (None: the server runs no code)."""
-    try:
-        from assistant_graph.assistants_server.interpreter import InterpreterPool
-    except ImportError:  # pragma: no cover - until the interpreter package is merged
-        return None
+def _default_interpreter(settings: ServerSettings) -> InterpreterPool:
+    """Return the interpreter pool the settings describe (its kernels start on first use)."""
+    from assistant_graph.assistants_server.interpreter import InterpreterPool
+
     return InterpreterPool(settings)
 
 
@@ -55,7 +56,7 @@ def create_app(
     settings: ServerSettings | None = None,
     *,
     backend: ModelBackend | None = None,
-    interpreter: Any = None,
+    interpreter: InterpreterPool | None = None,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     lease_seconds: float = LEASE_SECONDS,
     clock: Callable[[], float] = time.time,

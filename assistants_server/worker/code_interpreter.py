@@ -20,7 +20,9 @@ from assistant_graph.assistants_server.backends.builtin_functions import (
     CODE_INTERPRETER,
     code_argument,
 )
+from assistant_graph.assistants_server.interpreter.results import SandboxUnavailable, WorkspaceFile
 from assistant_graph.assistants_server.store.errors import NotFound
+from assistant_graph.assistants_server.store.files import create_file, read_file_content
 from assistant_graph.assistants_server.store.tool_steps import SavedCall, workspace_file_ids
 from assistant_graph.assistants_server.worker.server_tools import Saver, ToolUnavailable
 from sqlalchemy import Connection
@@ -43,9 +45,6 @@ FILE_NOTE = (
 
 def _workspace_files(conn: Connection, owner: str, file_ids: list[str]) -> list[Any]:
     """Return the files' bytes as workspace files ``<file_id>`` (deleted files left out)."""
-    from assistant_graph.assistants_server.interpreter import WorkspaceFile
-    from assistant_graph.assistants_server.store.files import read_file_content
-
     files = []
     for file_id in file_ids:
         try:
@@ -83,8 +82,6 @@ class CodeInterpreterTool:
 
     async def execute(self, store: Store, run: dict[str, Any], call: dict[str, Any]) -> Saver:
         """Run the call's code in the thread's session; return what stores its outputs."""
-        from assistant_graph.assistants_server.interpreter import SandboxUnavailable
-
         owner, file_ids = await store.read(workspace_file_ids, run["id"], CODE_INTERPRETER)
         files = await store.read(_workspace_files, owner, file_ids) if file_ids else []
         try:
@@ -102,8 +99,6 @@ class CodeInterpreterTool:
 
 def _save(conn: Connection, owner: str, call: dict[str, Any], result: ExecutionResult) -> SavedCall:
     """Store the result's images and files; return the call with its outputs."""
-    from assistant_graph.assistants_server.store.files import create_file
-
     logs = result.logs
     if result.error and result.error not in logs:  # a time-out or a lost kernel, not a traceback
         logs = f"{logs.rstrip()}\n{result.error}" if logs.strip() else result.error

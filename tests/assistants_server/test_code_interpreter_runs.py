@@ -1,0 +1,383 @@
+"""code_interpreter inside runs: the server executes the calls in the real sandboxed interpreter,
+records them as run steps, and loops back to the model; driven by the real openai SDK over HTTP.
+
+The offline model plays scripts (``ASSISTANTS_SERVER_OFFLINE_SCRIPT``) that ask for given code;
+the chat-completions backend talks to the scripted local endpoint. Files are put into and read
+from the server's own SQLite file through its store (``store.files``) until the Files API routes
+are part of this branch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+import sqlalchemy
+from assistant_graph.assistants_server.db import WRITE_OPTION
+from assistant_graph.assistants_server.embedded import EmbeddedServer
+from assistant_graph.assistants_server.store.files import create_file, get_file, read_file_content
+from fake_chat_completions import FakeChatCompletions
+from openapi_contract import Contract
+from server_helpers import CALCULATOR_TOOL, make_client, wait_for_status
+
+ANSWER = str(10 - 4**2.7)
+INTERPRETER = {"type": "code_interpreter"}
+FINAL = {"completed", "failed", "requires_action", "incomplete", "expired", "cancelled"}
+CSV = b"city,population\nParis,2102650\nLyon,522250\nMarseille,873076\n"
+SCRIPT = [
+    {
+        "match": "summarise",
+        "turns": [
+            {
+                "tool_calls": [
+                    {
+                        "type": "code_interpreter",
+                        "arguments": {
+                            "code": (
+                                "import csv, glob\n"
+                                "rows = list(csv.DictReader(open(glob.glob('/mnt/data/file-*')[0])))\n"
+                                "print(len(rows), 'rows; total', sum(int(r['population']) "
+                                "for r in rows))"
+                            )
+                        },
+                    }
+                ]
+            },
+            {"text": "The file has 3 cities."},
+        ],
+    },
+    {
+        "match": "plot",
+        "turns": [
+            {
+                "tool_calls": [
+                    {
+                        "type": "code_interpreter",
+                        "arguments": {
+                            "code": (
+                                "import matplotlib.pyplot as plt\n"
+                                "plt.plot([1, 2, 3], [1, 4, 9])\nplt.show()"
+                            )
+                        },
+                    }
+                ]
+            },
+            {"text": "Here is the plot."},
+        ],
+    },
+    {
+        "match": "write",
+        "turns": [
+            {
+                "tool_calls": [
+                    {
+                        "type": "code_interpreter",
+                        "arguments": {
+                            "code": (
+                                "with open('/mnt/data/squares.csv', 'w') as f:\n"
+                                "    f.write('n,square\\n' + ''.join(f'{n},{n*n}\\n' "
+                                "for n in range(4)))\nprint('written')"
+                            )
+                        },
+                    }
+                ]
+            },
+            {"text": "Download [squares.csv](sandbox:/mnt/data/squares.csv)."},
+        ],
+    },
+    {
+        "match": "remember",
+        "turns": [
+            {"tool_calls": [{"type": "code_interpreter", "arguments": {"code": "secret = 41"}}]},
+            {"text": "Remembered."},
+        ],
+    },
+    {
+        "match": "recall",
+        "turns": [
+            {
+                "tool_calls": [
+                    {"type": "code_interpreter", "arguments": {"code": "print(secret + 1)"}}
+                ]
+            },
+            {"text": "Recalled."},
+        ],
+    },
+]
+
+
+def body(raw: Any) -> Any:
+    return json.loads(raw.http_response.text)
+
+
+def settle(client: openai.OpenAI, thread_id: str, run_id: str) -> Any:
+    return wait_for_status(client, thread_id, run_id, FINAL)
+
+
+@pytest.fixture
+def scripted(start_server: Callable[..., EmbeddedServer], tmp_path: Path) -> EmbeddedServer:
+    """A server whose offline model plays :data:`SCRIPT`."""
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT), encoding="utf-8")
+    return start_server(offline_script=str(script))
+
+
+def ask(client: openai.OpenAI, question: str, **assistant: Any) -> tuple[Any, Any]:
+    """Create an assistant with the interpreter, ask ``question`` on a new thread; the run."""
+    created = client.beta.assistants.create(model="m", tools=[INTERPRETER], **assistant)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": question}])
+    run = client.beta.threads.runs.create(thread.id, assistant_id=created.id)
+    return created, settle(client, thread.id, run.id)
+
+
+def interpreter_calls(client: openai.OpenAI, run: Any) -> list[Any]:
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id, order="asc")
+    return [
+        call
+        for step in steps.data
+        if step.type == "tool_calls"
+        for call in step.step_details.tool_calls
+        if call.type == "code_interpreter"
+    ]
+
+
+def store_engine(database_url: str) -> sqlalchemy.Engine:
+    return sqlalchemy.create_engine(database_url)
+
+
+def test_seed_question_is_answered_by_running_code(
+    server_without_script: Any, contract: Contract
+) -> None:
+    """Offline, "What's 10 - 4 raised to the 2.7" runs print(10 - 4 ** 2.7) in the interpreter
+    and answers from its output; the step and message validate against the spec."""
+    client = make_client(server_without_script)
+    _, run = ask(client, "What's 10 - 4 raised to the 2.7")
+    assert run.status == "completed", run.last_error
+    (call,) = interpreter_calls(client, run)
+    assert call.code_interpreter.input == "print(10 - 4 ** 2.7)"
+    assert [o.model_dump() for o in call.code_interpreter.outputs] == [
+        {"type": "logs", "logs": ANSWER + "\n"}
+    ]
+    steps = body(
+        client.beta.threads.runs.steps.with_raw_response.list(run.id, thread_id=run.thread_id)
+    )
+    contract.check("ListRunStepsResponse", steps)
+    assert [s["type"] for s in steps["data"]] == ["message_creation", "tool_calls"]  # newest first
+    messages = body(client.beta.threads.messages.with_raw_response.list(run.thread_id))
+    contract.check("ListMessagesResponse", messages)
+    assert messages["data"][0]["content"][0]["text"]["value"] == f"10 - 4 ** 2.7 = {ANSWER}"
+
+
+def test_streamed_interpreter_step_follows_the_spec(
+    server_without_script: Any, contract: Contract
+) -> None:
+    """A streamed run sends the interpreter step as created, in_progress, a delta with the code,
+    a delta with the logs, completed; every frame validates against the spec."""
+    client = make_client(server_without_script)
+    assistant = client.beta.assistants.create(model="m", tools=[INTERPRETER])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "What's 2 + 3?"}])
+    with client.beta.threads.runs.with_streaming_response.create(
+        thread.id, assistant_id=assistant.id, stream=True
+    ) as response:
+        lines = list(response.iter_lines())
+    frames: list[tuple[str, Any]] = []
+    event = None
+    for line in lines:
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event != "done":
+            frames.append((event, json.loads(line[6:])))
+    for name, data in frames:
+        contract.check_event(name, data)
+    step_events = [
+        (name, data)
+        for name, data in frames
+        if name.startswith("thread.run.step.")
+        and (data.get("type") == "tool_calls" or "step_details" in data.get("delta", {}))
+    ]
+    assert [name for name, _ in step_events] == [
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.run.step.delta",
+        "thread.run.step.delta",
+        "thread.run.step.completed",
+    ]
+    code = step_events[2][1]["delta"]["step_details"]["tool_calls"][0]["code_interpreter"]
+    logs = step_events[3][1]["delta"]["step_details"]["tool_calls"][0]["code_interpreter"]
+    assert code == {"input": "print(2 + 3)", "outputs": []}
+    assert logs == {"outputs": [{"index": 0, "type": "logs", "logs": "5\n"}]}
+    assert frames[-1][0] == "thread.run.completed"
+
+
+@pytest.fixture
+def server_without_script(start_server: Callable[..., EmbeddedServer]) -> EmbeddedServer:
+    """A server with the default offline model and interpreter."""
+    return start_server()
+
+
+def test_uploaded_csv_is_summarised_by_code(scripted: EmbeddedServer, database_url: str) -> None:
+    """A CSV attached to the thread for code_interpreter is in /mnt/data; the code reads it."""
+    client = make_client(scripted)
+    engine = store_engine(database_url)
+    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+        uploaded = create_file(conn, "", filename="cities.csv", purpose="assistants", data=CSV)
+        conn.commit()
+    engine.dispose()
+    assistant = client.beta.assistants.create(model="m", tools=[INTERPRETER])
+    thread = client.beta.threads.create(
+        messages=[
+            {
+                "role": "user",
+                "content": "Please summarise this file",
+                "attachments": [{"file_id": uploaded["id"], "tools": [INTERPRETER]}],
+            }
+        ]
+    )
+    run = settle(
+        client, thread.id, client.beta.threads.runs.create(thread.id, assistant_id=assistant.id).id
+    )
+    assert run.status == "completed", run.last_error
+    (call,) = interpreter_calls(client, run)
+    assert call.code_interpreter.outputs[0].logs == "3 rows; total 3497976\n"
+
+
+def test_matplotlib_figure_becomes_an_image_file(
+    scripted: EmbeddedServer, database_url: str, contract: Contract
+) -> None:
+    """A figure is stored as a PNG file (purpose assistants_output), shown as an image output of
+    the step and as image_file content of the answer."""
+    client = make_client(scripted)
+    _, run = ask(client, "plot squares")
+    assert run.status == "completed", run.last_error
+    (call,) = interpreter_calls(client, run)
+    (image,) = [o for o in call.code_interpreter.outputs if o.type == "image"]
+    messages = body(client.beta.threads.messages.with_raw_response.list(run.thread_id))
+    contract.check("ListMessagesResponse", messages)
+    content = messages["data"][0]["content"]
+    assert content[0]["text"]["value"] == "Here is the plot."
+    assert content[1] == {"type": "image_file", "image_file": {"file_id": image.image.file_id}}
+    engine = store_engine(database_url)
+    with engine.connect() as conn:
+        stored = get_file(conn, "", image.image.file_id)
+        data = read_file_content(conn, "", image.image.file_id)
+    engine.dispose()
+    assert stored["purpose"] == "assistants_output"
+    assert data.startswith(b"\x89PNG")
+
+
+def test_file_written_by_code_is_linked_with_a_file_path_annotation(
+    scripted: EmbeddedServer, database_url: str, contract: Contract
+) -> None:
+    """A file the code writes under /mnt/data becomes a stored file, cited by a file_path
+    annotation on its sandbox: link and attached to the answer; its bytes are the code's."""
+    client = make_client(scripted)
+    _, run = ask(client, "write a table of squares")
+    assert run.status == "completed", run.last_error
+    raw = client.beta.threads.messages.with_raw_response.list(run.thread_id)
+    contract.check("ListMessagesResponse", body(raw))
+    message = client.beta.threads.messages.list(run.thread_id).data[0]
+    text = message.content[0].text
+    (annotation,) = text.annotations
+    assert annotation.type == "file_path"
+    assert text.value[annotation.start_index : annotation.end_index] == (
+        "sandbox:/mnt/data/squares.csv"
+    )
+    assert [a.file_id for a in message.attachments] == [annotation.file_path.file_id]
+    engine = store_engine(database_url)
+    with engine.connect() as conn:
+        data = read_file_content(conn, "", annotation.file_path.file_id)
+        stored = get_file(conn, "", annotation.file_path.file_id)
+    engine.dispose()
+    assert data == b"n,square\n0,0\n1,1\n2,4\n3,9\n"
+    assert (stored["filename"], stored["purpose"]) == ("squares.csv", "assistants_output")
+
+
+def test_state_is_kept_between_two_runs_of_a_thread(scripted: EmbeddedServer) -> None:
+    """A variable set by code in one run of a thread is there in the thread's next run."""
+    client = make_client(scripted)
+    assistant, run = ask(client, "remember a number")
+    assert run.status == "completed", run.last_error
+    client.beta.threads.messages.create(run.thread_id, role="user", content="recall it")
+    second = client.beta.threads.runs.create(run.thread_id, assistant_id=assistant.id)
+    second = settle(client, run.thread_id, second.id)
+    assert second.status == "completed", second.last_error
+    (call,) = interpreter_calls(client, second)
+    assert call.code_interpreter.outputs[0].logs == "42\n"
+
+
+def test_run_fails_clearly_without_a_sandbox(start_server: Callable[..., EmbeddedServer]) -> None:
+    """Without bubblewrap the run fails with a last_error saying what to install, and the
+    interpreter step is marked failed (not completed)."""
+    server = start_server(interpreter_bwrap_path="/nonexistent/bwrap")
+    client = make_client(server)
+    _, run = ask(client, "What's 2 + 3?")
+    assert run.status == "failed"
+    assert run.last_error.code == "server_error"
+    assert "bubblewrap" in run.last_error.message
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=run.thread_id).data
+    assert [(s.type, s.status) for s in steps] == [("tool_calls", "failed")]
+
+
+def test_chat_completions_model_calls_the_interpreter_and_loops(
+    start_server: Callable[..., EmbeddedServer],
+) -> None:
+    """The chat model calls the code_interpreter function; the server runs the code, records the
+    step, and calls the model again with the output, which it answers from."""
+    with FakeChatCompletions() as fake:
+        fake.add_tool_calls(("code_interpreter", {"code": "print(6 * 7)"}))
+        fake.add_text("The answer is 42.")
+        server = start_server(model_base_url=fake.base_url, model_api_key="k")
+        client = make_client(server)
+        _, run = ask(client, "What is 6 times 7?")
+        assert run.status == "completed", run.last_error
+        (call,) = interpreter_calls(client, run)
+        assert call.code_interpreter.outputs[0].logs == "42\n"
+        first, second = (r.body for r in fake.requests)
+        assert [t["function"]["name"] for t in first["tools"]] == ["code_interpreter"]
+        called, result = second["messages"][-2:]
+        assert called["tool_calls"][0]["function"] == {
+            "name": "code_interpreter",
+            "arguments": json.dumps({"code": "print(6 * 7)"}),
+        }
+        assert result == {"role": "tool", "tool_call_id": call.id, "content": "42\n"}
+        answer = client.beta.threads.messages.list(run.thread_id).data[0]
+        assert answer.content[0].text.value == "The answer is 42."
+
+
+def test_mixed_turn_runs_the_interpreter_then_asks_for_the_function(
+    start_server: Callable[..., EmbeddedServer],
+) -> None:
+    """A turn with an interpreter call and a function call: the interpreter runs server-side
+    (its own completed step), then the run requires_action for the function call only."""
+    with FakeChatCompletions() as fake:
+        fake.add_tool_calls(
+            ("code_interpreter", {"code": "print(2 ** 10)"}),
+            ("calculator", {"expression": "1+1"}),
+        )
+        fake.add_text("1024 and 2.")
+        server = start_server(model_base_url=fake.base_url, model_api_key="k")
+        client = make_client(server)
+        assistant = client.beta.assistants.create(model="m", tools=[CALCULATOR_TOOL, INTERPRETER])
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": "2**10, 1+1"}])
+        run = client.beta.threads.runs.create(thread.id, assistant_id=assistant.id)
+        run = settle(client, thread.id, run.id)
+        assert run.status == "requires_action", run.last_error
+        (pending,) = run.required_action.submit_tool_outputs.tool_calls
+        assert pending.function.name == "calculator"
+        steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc").data
+        assert [(s.step_details.tool_calls[0].type, s.status) for s in steps] == [
+            ("code_interpreter", "completed"),
+            ("function", "in_progress"),
+        ]
+        assert steps[0].step_details.tool_calls[0].code_interpreter.outputs[0].logs == "1024\n"
+        client.beta.threads.runs.submit_tool_outputs(
+            run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": pending.id, "output": "2"}]
+        )
+        run = settle(client, thread.id, run.id)
+        assert run.status == "completed", run.last_error
+        tool_results = [m for m in fake.requests[1].body["messages"] if m["role"] == "tool"]
+        assert [m["content"] for m in tool_results] == ["1024\n", "2"]
