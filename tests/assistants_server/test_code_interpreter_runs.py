@@ -9,7 +9,9 @@ are part of this branch.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,10 @@ from assistant_graph.assistants_server.db import WRITE_OPTION
 from assistant_graph.assistants_server.embedded import EmbeddedServer
 from assistant_graph.assistants_server.store.files import create_file, get_file, read_file_content
 from fake_chat_completions import FakeChatCompletions
+from langchain_community.agents.openai_assistant import OpenAIAssistantV2Runnable
+from langchain_core.agents import AgentFinish
 from openapi_contract import Contract
-from server_helpers import CALCULATOR_TOOL, make_client, wait_for_status
+from server_helpers import CALCULATOR_TOOL, make_client, sdk_client, wait_for_status
 
 ANSWER = str(10 - 4**2.7)
 INTERPRETER = {"type": "code_interpreter"}
@@ -39,7 +43,8 @@ SCRIPT = [
                         "arguments": {
                             "code": (
                                 "import csv, glob\n"
-                                "rows = list(csv.DictReader(open(glob.glob('/mnt/data/file-*')[0])))\n"
+                                "(path,) = glob.glob('/mnt/data/file-*')\n"
+                                "rows = list(csv.DictReader(open(path)))\n"
                                 "print(len(rows), 'rows; total', sum(int(r['population']) "
                                 "for r in rows))"
                             )
@@ -170,6 +175,61 @@ def test_seed_question_is_answered_by_running_code(
     messages = body(client.beta.threads.messages.with_raw_response.list(run.thread_id))
     contract.check("ListMessagesResponse", messages)
     assert messages["data"][0]["content"][0]["text"]["value"] == f"10 - 4 ** 2.7 = {ANSWER}"
+
+
+SEED_INSTRUCTIONS = "You are a personal math tutor. Write and run code to answer math questions."
+SEED_QUESTION = {"content": "What's 10 - 4 raised to the 2.7"}
+
+
+def _seed_answer(output: Any, as_agent: bool) -> str:
+    if as_agent:
+        assert isinstance(output, AgentFinish)
+        return str(output.return_values["output"])
+    return "".join(block.text.value for block in output[-1].content if block.type == "text")
+
+
+@pytest.mark.parametrize("as_agent", [False, True])
+def test_seed_example_sync(server_without_script: EmbeddedServer, as_agent: bool) -> None:
+    """The runnable's documented example (code_interpreter only) returns 10 - 4**2.7 offline."""
+    server = server_without_script
+    assistant = OpenAIAssistantV2Runnable.create_assistant(
+        name="math assistant",
+        instructions=SEED_INSTRUCTIONS,
+        tools=[INTERPRETER],
+        model="gpt-4-1106-preview",
+        client=sdk_client(server.base_url, server.api_key),
+        as_agent=as_agent,
+        check_every_ms=10,
+    )
+    output = assistant.invoke(SEED_QUESTION)
+    assert ANSWER in _seed_answer(output, as_agent)
+
+
+@pytest.mark.parametrize("as_agent", [False, True])
+def test_seed_example_async(server_without_script: EmbeddedServer, as_agent: bool) -> None:
+    """The same example through ``acreate_assistant`` and ``ainvoke``."""
+    server = server_without_script
+
+    async def scenario() -> Any:
+        async_client = openai.AsyncOpenAI(
+            base_url=server.base_url, api_key=server.api_key, max_retries=0
+        )
+        try:
+            assistant = await OpenAIAssistantV2Runnable.acreate_assistant(
+                name="math assistant",
+                instructions=SEED_INSTRUCTIONS,
+                tools=[INTERPRETER],
+                model="gpt-4-1106-preview",
+                async_client=async_client,
+                client=sdk_client(server.base_url, server.api_key),
+                as_agent=as_agent,
+                check_every_ms=10,
+            )
+            return await assistant.ainvoke(SEED_QUESTION)
+        finally:
+            await async_client.close()
+
+    assert ANSWER in _seed_answer(asyncio.run(scenario()), as_agent)
 
 
 def test_streamed_interpreter_step_follows_the_spec(
@@ -381,3 +441,40 @@ def test_mixed_turn_runs_the_interpreter_then_asks_for_the_function(
         assert run.status == "completed", run.last_error
         tool_results = [m for m in fake.requests[1].body["messages"] if m["role"] == "tool"]
         assert [m["content"] for m in tool_results] == ["1024\n", "2"]
+
+
+def test_interpreter_step_cut_by_a_restart_is_failed_and_the_turn_asked_again(
+    start_server: Callable[..., EmbeddedServer], tmp_path: Path
+) -> None:
+    """A server stopped while code runs leaves the step in_progress; the server that takes the
+    run over marks that step failed (never completed), asks the model's turn again, and the
+    run completes."""
+    script = tmp_path / "slow.json"
+    slow = {"type": "code_interpreter", "arguments": {"code": "import time\ntime.sleep(60)"}}
+    rules = [{"match": "slow", "turns": [{"tool_calls": [slow]}, {"text": "Finished."}]}]
+    script.write_text(json.dumps(rules), encoding="utf-8")
+    first = start_server(offline_script=str(script))
+    client = make_client(first)
+    assistant = client.beta.assistants.create(model="m", tools=[INTERPRETER])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "be slow"}])
+    run = client.beta.threads.runs.create(thread.id, assistant_id=assistant.id)
+    for _ in range(3000):
+        steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+        if steps:
+            break
+        time.sleep(0.01)
+    assert [(s.type, s.status) for s in steps] == [("tool_calls", "in_progress")]
+    first.stop()
+    second = start_server(offline_script=str(script), interpreter_wall_seconds=1)
+    client = make_client(second)
+    run = settle(client, thread.id, run.id)
+    assert run.status == "completed", run.last_error
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc").data
+    assert [(s.type, s.status) for s in steps] == [
+        ("tool_calls", "failed"),
+        ("tool_calls", "completed"),
+        ("message_creation", "completed"),
+    ]
+    assert steps[0].last_error.code == "server_error"
+    assert steps[0].step_details.tool_calls[0].code_interpreter.outputs == []
+    assert "timed out" in steps[1].step_details.tool_calls[0].code_interpreter.outputs[0].logs
