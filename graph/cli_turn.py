@@ -23,6 +23,7 @@ from assistant_graph.graph.builder import build_graph, prepare_assistant
 from assistant_graph.graph.cli_review import ask_review, format_call
 from assistant_graph.graph.context import Context
 from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
+from assistant_graph.graph.server_steps import SERVER_TOOL_CALLS_KEY
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
@@ -221,6 +222,10 @@ def _print_message(node: str, message: Any, out: TextIO) -> AIMessage | None:
         return None
     if not isinstance(message, AIMessage):
         return None
+    server_calls = message.additional_kwargs.get(SERVER_TOOL_CALLS_KEY)
+    if server_calls:
+        _print_server_calls(server_calls, out)
+        return None
     if message.tool_calls:
         if node == "assistant" and isinstance(message.content, str) and message.content.strip():
             print(message.content, file=out, flush=True)  # what the model said before its calls
@@ -229,6 +234,22 @@ def _print_message(node: str, message: Any, out: TextIO) -> AIMessage | None:
             print(f"{arrow} {format_call(call['name'], call['args'])}", file=out, flush=True)
         return None
     return message if node == "assistant" else None
+
+
+def _print_server_calls(calls: list[dict[str, Any]], out: TextIO) -> None:
+    """Print the code the server ran for the turn (indented) and what it returned."""
+    for call in calls:
+        kind = call.get("type", "")
+        body = call.get(kind) or {}
+        print(f"→ {kind}", file=out)
+        for line in str(body.get("input", "")).splitlines():
+            print(f"  {line}", file=out)
+        for output in body.get("outputs") or []:
+            if output.get("type") == "logs":
+                print(f"← {kind}: {output.get('logs', '').rstrip()}", file=out)
+            elif output.get("type") == "image":
+                print(f"← {kind}: [image file {output['image']['file_id']}]", file=out)
+        out.flush()
 
 
 def _is_busy(exc: Exception) -> bool:
