@@ -45,13 +45,6 @@ def _default_backend(settings: ServerSettings, builtin_tools: frozenset[str]) ->
     return create_backend(settings, builtin_tools=builtin_tools)
 
 
-def _default_interpreter(settings: ServerSettings) -> InterpreterPool:
-    """Return the interpreter pool the settings describe (its kernels start on first use)."""
-    from assistant_graph.assistants_server.interpreter import InterpreterPool
-
-    return InterpreterPool(settings)
-
-
 def create_app(
     settings: ServerSettings | None = None,
     *,
@@ -65,16 +58,18 @@ def create_app(
 
     ``backend`` defaults to ``assistants_server.backends.create_backend(settings)``; pass one
     to inject a scripted model (tests). ``interpreter`` (an ``InterpreterPool``) executes
-    ``code_interpreter`` calls; by default one is made from the settings (and closed with
-    the server). ``heartbeat_seconds``/``lease_seconds`` tune how fast
+    ``code_interpreter`` calls; by default one is made from the settings when the first code
+    runs (and closed with the server). ``heartbeat_seconds``/``lease_seconds`` tune how fast
     runs of dead processes are reclaimed. ``clock`` (Unix seconds) decides when idempotency
     keys expire (inject one to test retention).
     """
     settings = settings or ServerSettings()
-    owns_interpreter = interpreter is None
-    if interpreter is None:
-        interpreter = _default_interpreter(settings)
-    server_tools = [CodeInterpreterTool(interpreter)] if interpreter is not None else []
+    code_interpreter = (
+        CodeInterpreterTool(settings)
+        if interpreter is None
+        else CodeInterpreterTool(pool=interpreter)
+    )
+    server_tools = [code_interpreter]
     owns_backend = backend is None
     if backend is None:
         backend = _default_backend(settings, frozenset(tool.type for tool in server_tools))
@@ -102,8 +97,7 @@ def create_app(
                 await worker.stop()
                 if context.owns_backend:
                     await backend.aclose()
-                if owns_interpreter and interpreter is not None:
-                    await interpreter.aclose()
+                await code_interpreter.aclose()
         finally:
             await store.close()
 

@@ -20,7 +20,6 @@ from assistant_graph.assistants_server.backends.builtin_functions import (
     CODE_INTERPRETER,
     code_argument,
 )
-from assistant_graph.assistants_server.interpreter.results import SandboxUnavailable, WorkspaceFile
 from assistant_graph.assistants_server.store.errors import NotFound
 from assistant_graph.assistants_server.store.files import create_file, read_file_content
 from assistant_graph.assistants_server.store.tool_steps import SavedCall, workspace_file_ids
@@ -29,6 +28,7 @@ from sqlalchemy import Connection
 
 if TYPE_CHECKING:
     from assistant_graph.assistants_server.interpreter import ExecutionResult, InterpreterPool
+    from assistant_graph.assistants_server.settings import ServerSettings
     from assistant_graph.assistants_server.store import Store
 
 logger = logging.getLogger(__name__)
@@ -45,6 +45,8 @@ FILE_NOTE = (
 
 def _workspace_files(conn: Connection, owner: str, file_ids: list[str]) -> list[Any]:
     """Return the files' bytes as workspace files ``<file_id>`` (deleted files left out)."""
+    from assistant_graph.assistants_server.interpreter import WorkspaceFile
+
     files = []
     for file_id in file_ids:
         try:
@@ -59,12 +61,38 @@ def _relative(name: str) -> str:
 
 
 class CodeInterpreterTool:
-    """Executes ``code_interpreter`` calls in the server's :class:`InterpreterPool`."""
+    """Executes ``code_interpreter`` calls in an :class:`InterpreterPool`.
+
+    Given ``settings``, the tool makes its pool on the first call (so a server that never runs
+    code never loads the kernel machinery) and closes it in :meth:`aclose`; a ``pool`` given
+    instead is used as it is and left open.
+    """
 
     type = CODE_INTERPRETER
 
-    def __init__(self, pool: InterpreterPool) -> None:
-        self.pool = pool
+    def __init__(
+        self, settings: ServerSettings | None = None, *, pool: InterpreterPool | None = None
+    ) -> None:
+        if (settings is None) == (pool is None):
+            raise ValueError("CodeInterpreterTool needs either settings or a pool.")
+        self._settings = settings
+        self._pool = pool
+        self._owns_pool = pool is None
+
+    @property
+    def pool(self) -> InterpreterPool:
+        """The pool that runs the code (made on first use from the settings)."""
+        if self._pool is None:
+            from assistant_graph.assistants_server.interpreter import InterpreterPool
+
+            assert self._settings is not None
+            self._pool = InterpreterPool(self._settings)
+        return self._pool
+
+    async def aclose(self) -> None:
+        """End the pool's sessions if this tool made the pool."""
+        if self._owns_pool and self._pool is not None:
+            await self._pool.aclose()
 
     def new_call(self, call_id: str, request: ToolCallRequest) -> dict[str, Any]:
         """Return the call as its step shows it before it runs: its code, no outputs yet."""
@@ -82,6 +110,8 @@ class CodeInterpreterTool:
 
     async def execute(self, store: Store, run: dict[str, Any], call: dict[str, Any]) -> Saver:
         """Run the call's code in the thread's session; return what stores its outputs."""
+        from assistant_graph.assistants_server.interpreter import SandboxUnavailable
+
         owner, file_ids = await store.read(workspace_file_ids, run["id"], CODE_INTERPRETER)
         files = await store.read(_workspace_files, owner, file_ids) if file_ids else []
         try:
