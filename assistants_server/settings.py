@@ -163,7 +163,7 @@ class ServerSettings(BaseSettings):
     """Largest file a session may write (RLIMIT_FSIZE)."""
     interpreter_output_bytes: int = Field(default=65536, gt=0)
     """Output (stdout, stderr, tracebacks) kept from one execution; the rest is cut off."""
-    interpreter_max_sessions: int = Field(default=8, gt=0)
+    interpreter_max_sessions: int = Field(default=8, gt=0, le=256)
     """Sessions alive at once; starting one more ends the least recently used."""
 
     def __init__(self, **values: Any) -> None:

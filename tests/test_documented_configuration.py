@@ -36,6 +36,17 @@ EXAMPLE_VALUES = {
     "run_expiry_seconds": "30",
     "max_body_bytes": "1000",
     "log_level": "debug",
+    "interpreter_sandbox": "unsandboxed",
+    "interpreter_bwrap_path": "/opt/bwrap",
+    "interpreter_python": "/opt/python3",
+    "interpreter_idle_seconds": "60",
+    "interpreter_wall_seconds": "5",
+    "interpreter_cpu_seconds": "10",
+    "interpreter_memory_mb": "512",
+    "interpreter_max_processes": "16",
+    "interpreter_max_file_mb": "1",
+    "interpreter_output_bytes": "100",
+    "interpreter_max_sessions": "2",
 }
 
 

@@ -123,7 +123,14 @@ class KernelSession:
             argv = unsandboxed_command(settings)
         spec_dir = workspace.root / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True, exist_ok=True)
-        spec = {"argv": argv, "display_name": "code interpreter", "language": "python"}
+        # Interrupts go as control messages: a signal to the bwrap process would not reach
+        # the kernel, which runs in its own session inside the sandbox.
+        spec = {
+            "argv": argv,
+            "display_name": "code interpreter",
+            "language": "python",
+            "interrupt_mode": "message",
+        }
         (spec_dir / "kernel.json").write_text(json.dumps(spec))
         specs = KernelSpecManager(kernel_dirs=[str(workspace.root / "kernels")])
         manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs)

@@ -10,38 +10,49 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import logging
 import shutil
 import tempfile
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant_graph.assistants_server.interpreter.config import InterpreterSettings
 from assistant_graph.assistants_server.interpreter.kernel import KernelSession, KernelStartError
-from assistant_graph.assistants_server.interpreter.results import ExecutionResult, WorkspaceFile
+from assistant_graph.assistants_server.interpreter.results import (
+    FILE_NOT_WRITTEN,
+    ExecutionResult,
+    WorkspaceFile,
+)
 from assistant_graph.assistants_server.interpreter.sandbox import (
-    FIRST_SESSION_UID,
+    SESSION_UIDS,
     check_sandbox,
     running_as_root,
 )
-from assistant_graph.assistants_server.interpreter.workspace import Workspace
+from assistant_graph.assistants_server.interpreter.workspace import Workspace, check_names
 from assistant_graph.assistants_server.settings import ServerSettings
 
 SWEEP_SECONDS = 30.0
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class _Session:
-    number: int
     workspace: Workspace
     kernel: KernelSession | None = None
     last_used: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    ended: bool = False
 
 
 class InterpreterPool:
-    """Stateful sandboxed Python sessions, keyed by the caller's session key."""
+    """Stateful sandboxed Python sessions, keyed by the caller's session key.
+
+    A pool belongs to the event loop that first uses it (its locks and idle sweep live
+    there); call :meth:`aclose` on that loop when done.
+    """
 
     def __init__(self, settings: InterpreterSettings | ServerSettings) -> None:
         """Configure the pool; nothing starts until the first :meth:`execute`."""
@@ -50,7 +61,7 @@ class InterpreterPool:
         self.settings = settings
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._lock = asyncio.Lock()
-        self._numbers: deque[int] = deque(range(2 * settings.max_sessions))
+        self._names = itertools.count()
         self._root: Path | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._available = False
@@ -65,6 +76,7 @@ class InterpreterPool:
         self, session_key: str, code: str, files: Sequence[WorkspaceFile] = ()
     ) -> ExecutionResult:
         """Write ``files`` to the session's /mnt/data, run ``code`` there, return what it gave."""
+        check_names(files)
         await asyncio.to_thread(self.check_available)
         session = await self._session(session_key)
         async with session.lock:
@@ -75,7 +87,10 @@ class InterpreterPool:
                     await self._end(session_key, session)
                     return ExecutionResult(logs="", error=str(exc))
             workspace = session.workspace
-            await asyncio.to_thread(workspace.put, files)
+            try:
+                await asyncio.to_thread(workspace.put, files)
+            except OSError as exc:
+                return ExecutionResult(logs="", error=FILE_NOT_WRITTEN.format(reason=exc))
             before = await asyncio.to_thread(workspace.snapshot)
             outcome = await session.kernel.execute(code)
             changed = await asyncio.to_thread(workspace.changed_since, before)
@@ -128,11 +143,9 @@ class InterpreterPool:
     def _new_session(self) -> _Session:
         if self._root is None:
             self._root = Path(tempfile.mkdtemp(prefix="agi-"))
-        number = self._numbers.popleft()
-        uid = FIRST_SESSION_UID + number if running_as_root() else None
-        if self.settings.sandbox == "unsandboxed":
-            uid = None
-        return _Session(number, Workspace(self._root / f"s{number}", uid))
+        own_uid = self.settings.sandbox == "bwrap" and running_as_root()
+        uid = SESSION_UIDS.acquire() if own_uid else None
+        return _Session(Workspace(self._root / f"s{next(self._names)}", uid))
 
     async def _start(self, session: _Session) -> KernelSession:
         kernel = KernelSession(self.settings, session.workspace)
@@ -145,12 +158,15 @@ class InterpreterPool:
     async def _end(self, key: str, session: _Session) -> None:
         if self._sessions.get(key) is session:
             del self._sessions[key]
+        if session.ended:
+            return
+        session.ended = True
         kernel, session.kernel = session.kernel, None
         if kernel is not None:
             await kernel.stop()
         await asyncio.to_thread(session.workspace.remove)
-        if session.number not in self._numbers:
-            self._numbers.append(session.number)
+        if session.workspace.uid is not None:
+            SESSION_UIDS.release(session.workspace.uid)
 
     async def _sweep(self) -> None:
         interval = min(SWEEP_SECONDS, self.settings.idle_seconds / 2)
@@ -160,4 +176,7 @@ class InterpreterPool:
             async with self._lock:
                 for key, session in list(self._sessions.items()):
                     if self._expired(session, now):
-                        await self._end(key, session)
+                        try:
+                            await self._end(key, session)
+                        except Exception:  # keep sweeping the other sessions
+                            logger.exception("Ending an idle interpreter session failed")

@@ -19,6 +19,7 @@ TIMED_OUT = "timed out after {seconds:g} s"
 RESTARTED = "; the session's kernel did not stop and was restarted, its variables are gone"
 START_FAILED = "the kernel did not start ({reason}): {last}"
 KERNEL_DIED = "kernel died ({reason}); the session's variables are gone"
+FILE_NOT_WRITTEN = "could not put the files into /mnt/data: {reason}"
 TRUNCATED = "\n[output truncated: {extra} more bytes beyond the {limit}-byte limit]\n"
 
 

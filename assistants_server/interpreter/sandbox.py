@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from assistant_graph.assistants_server.interpreter.config import InterpreterSettings
@@ -46,8 +47,41 @@ ETC_FILES = (
 """The only parts of /etc the sandbox sees (no secrets among them)."""
 TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 """Root directories that are symlinks into /usr on merged-/usr systems."""
-FIRST_SESSION_UID = 1_800_000
-"""A root server runs session ``n``'s kernel as uid/gid ``FIRST_SESSION_UID + n``."""
+FIRST_SESSION_UID = 1_000_000
+UIDS_PER_PROCESS = 512
+"""A root server with process id ``p`` runs its sessions as uids ``FIRST_SESSION_UID +
+p * UIDS_PER_PROCESS + slot``: distinct across live server processes (so no two sessions
+share a process count), below 2**31 for any Linux pid."""
+NO_FREE_UID = "All {count} sandbox uids of this server process are in use."
+
+
+class SessionUids:
+    """The unprivileged uids of a root server's sessions; a released one is reused last."""
+
+    def __init__(self) -> None:
+        """Start with every slot free."""
+        self._in_use: set[int] = set()
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> int:
+        """Take a free uid (rotating, so a just-ended session's processes are long gone)."""
+        with self._lock:
+            for _ in range(UIDS_PER_PROCESS):
+                slot, self._next = self._next, (self._next + 1) % UIDS_PER_PROCESS
+                if slot not in self._in_use:
+                    self._in_use.add(slot)
+                    return FIRST_SESSION_UID + os.getpid() * UIDS_PER_PROCESS + slot
+        raise RuntimeError(NO_FREE_UID.format(count=UIDS_PER_PROCESS))
+
+    def release(self, uid: int) -> None:
+        """Give ``uid`` back."""
+        with self._lock:
+            self._in_use.discard((uid - FIRST_SESSION_UID) % UIDS_PER_PROCESS)
+
+
+SESSION_UIDS = SessionUids()
+"""One allocator per server process, shared by its pools."""
 
 
 def running_as_root() -> bool:
@@ -75,7 +109,8 @@ def limits_command(settings: InterpreterSettings) -> list[str]:
     megabyte = 1024 * 1024
     return [
         "prlimit",
-        f"--cpu={settings.cpu_seconds}",
+        # SIGXCPU at the limit (reported as such); SIGKILL one second later if it is caught.
+        f"--cpu={settings.cpu_seconds}:{settings.cpu_seconds + 1}",
         f"--as={settings.memory_mb * megabyte}",
         f"--nproc={settings.max_processes}",
         f"--fsize={settings.max_file_mb * megabyte}",
@@ -107,7 +142,7 @@ def bwrap_command(
         args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
         args += ["--unshare-cgroup-try", "--cap-add", "CAP_SETUID,CAP_SETGID"]
     else:
-        args += ["--unshare-all", "--disable-userns"]
+        args += ["--unshare-all", "--unshare-user", "--disable-userns"]
     memory = settings.memory_mb * 1024 * 1024
     args += ["--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev"]
     args += ["--perms", "1777", "--size", str(memory), "--tmpfs", SANDBOX_TMP]

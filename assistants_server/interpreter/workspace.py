@@ -7,6 +7,7 @@ regular files are returned (a symlink to a server file stays a symlink, unread).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -20,6 +21,13 @@ BAD_FILE_NAME = (
     "leading '.', such as data.csv (it appears as /mnt/data/<name>)."
 )
 Snapshot = dict[str, tuple[int, int]]
+
+
+def check_names(files: Iterable[WorkspaceFile]) -> None:
+    """Raise ``ValueError`` unless every file has a plain name (no folder, not hidden)."""
+    for item in files:
+        if not item.name or "/" in item.name or item.name.startswith(".") or "\0" in item.name:
+            raise ValueError(BAD_FILE_NAME.format(name=item.name))
 
 
 class Workspace:
@@ -43,13 +51,16 @@ class Workspace:
             os.chown(path, self.uid, self.uid)
 
     def put(self, files: Iterable[WorkspaceFile]) -> None:
-        """Write ``files`` into the workspace, replacing files of the same name."""
+        """Write ``files`` into the workspace, replacing what has their names (links too).
+
+        Raises ``OSError`` if a name cannot be written (the code made it a directory).
+        """
         directory = os.open(self.data, os.O_RDONLY | os.O_DIRECTORY)
         try:
             for item in files:
-                if "/" in item.name or item.name.startswith(".") or not item.name:
-                    raise ValueError(BAD_FILE_NAME.format(name=item.name))
-                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(item.name, dir_fd=directory)
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
                 fd = os.open(item.name, flags, 0o644, dir_fd=directory)
                 with os.fdopen(fd, "wb") as handle:
                     if self.uid is not None:

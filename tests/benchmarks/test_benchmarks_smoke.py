@@ -82,7 +82,8 @@ def test_quick_run_compares_with_the_prebuilt_agent(quick_run: tuple[dict, str])
 
 @pytest.mark.slow
 def test_quick_run_sizes_and_memory_are_sane(quick_run: tuple[dict, str]) -> None:
-    """Speed-independent figures: checkpoint steps per turn, start-up parts, peak memory."""
+    """Speed-independent figures: checkpoint steps per turn, start-up parts, peak memory,
+    the interpreter's percentiles and an idle session's memory."""
     figures = quick_run[0]["figures"]
     assert figures["checkpoint_cost"]["details"]["at_5"]["steps"] >= 5, (
         "a two-tool-round turn writes a checkpoint for each of its five node steps at least"
@@ -93,6 +94,10 @@ def test_quick_run_sizes_and_memory_are_sane(quick_run: tuple[dict, str]) -> Non
     memory = figures["memory"]
     assert memory["value"] >= memory["details"]["peak_rss_before_batch_mib"]
     assert memory["details"]["prebuilt_peak_rss_mib"] > 0
+    interpreter = figures["interpreter_start"]["details"]
+    assert interpreter["p95_s"] >= interpreter["p50_s"] > 0
+    idle = figures["interpreter_idle_rss"]
+    assert 0 < idle["details"]["uss_mib"] <= idle["value"], "a session's own memory is in its RSS"
 
 
 def test_only_rejects_an_unknown_benchmark_name() -> None:
