@@ -35,6 +35,7 @@ EXAMPLE_VALUES = {
     "offline_script": "script.json",
     "run_expiry_seconds": "30",
     "max_body_bytes": "1000",
+    "max_file_bytes": "1000",
     "log_level": "debug",
     "interpreter_sandbox": "unsandboxed",
     "interpreter_bwrap_path": "/opt/bwrap",
