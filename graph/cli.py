@@ -65,6 +65,12 @@ USAGE_ERRORS = (
 """Errors caused by the command's configuration or input (exit 2), not by the turn."""
 
 
+SAVE_FILES_HELP = (
+    "save the images and files an answer returns (from code the server ran) to the working "
+    "directory"
+)
+
+
 class UsageError(Exception):
     """Bad usage found before any turn; the message is printed and the exit status is 2."""
 
@@ -84,12 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the message to send (may be left out with --thread: only finish an unfinished turn)",
     )
     ask.add_argument("--thread", help="continue this saved conversation")
+    ask.add_argument("--save-files", action="store_true", help=SAVE_FILES_HELP)
     ask.add_argument(
         "--db", type=Path, help="conversation file (default: <data dir>/conversations.sqlite3)"
     )
 
     chat = commands.add_parser("chat", help="interactive conversation")
     chat.add_argument("--thread", help="continue this saved conversation")
+    chat.add_argument("--save-files", action="store_true", help=SAVE_FILES_HELP)
     chat.add_argument("--db", type=Path, help="conversation file")
 
     threads = commands.add_parser("threads", help="list saved conversations")
@@ -116,8 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "threads":
             return list_threads(db, sys.stdout)
         if args.command == "ask":
-            return ask(args.question, args.thread, db, sys.stdout)
-        return chat(args.thread, db, sys.stdout)
+            return ask(args.question, args.thread, db, sys.stdout, args.save_files)
+        return chat(args.thread, db, sys.stdout, args.save_files)
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
@@ -126,7 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ------------------------------------------------------------------- commands
 
 
-def ask(question: str | None, thread: str | None, db: Path, out: TextIO) -> int:
+def ask(
+    question: str | None, thread: str | None, db: Path, out: TextIO, save_files: bool = False
+) -> int:
     """Send one message, printing tool calls and results as they happen, then the answer.
 
     With ``--thread``, a turn left unfinished there (Ctrl-C, a crash, an open tool review) is
@@ -147,7 +157,7 @@ def ask(question: str | None, thread: str | None, db: Path, out: TextIO) -> int:
     with cli_turn.saved_graph(db) as graph:
         thread = thread or uuid.uuid4().hex
         try:
-            status = cli_turn.run_turn(graph, db, thread, question, out, interactive)
+            status = cli_turn.run_turn(graph, db, thread, question, out, interactive, save_files)
         except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a review question
             print("\n" + INTERRUPTED.format(thread=thread), file=sys.stderr)
             return EXIT_INTERRUPTED
@@ -156,7 +166,7 @@ def ask(question: str | None, thread: str | None, db: Path, out: TextIO) -> int:
         return status
 
 
-def chat(thread: str | None, db: Path, out: TextIO) -> int:
+def chat(thread: str | None, db: Path, out: TextIO, save_files: bool = False) -> int:
     """Interactive loop; Ctrl-D exits with 0, Ctrl-C with 130, never with a traceback."""
     _check_thread(db, thread)
     _quiet_library_warnings()
@@ -171,7 +181,7 @@ def chat(thread: str | None, db: Path, out: TextIO) -> int:
         thread = thread or uuid.uuid4().hex
         print(CHAT_BANNER.format(thread=thread), file=out)
         try:
-            status = cli_turn.run_turn(graph, db, thread, None, out, interactive)
+            status = cli_turn.run_turn(graph, db, thread, None, out, interactive, save_files)
             while status != EXIT_USAGE:
                 try:
                     line = input("you> ").strip()
@@ -181,7 +191,9 @@ def chat(thread: str | None, db: Path, out: TextIO) -> int:
                 if line in ("/exit", "/quit"):
                     return EXIT_OK
                 if line:
-                    status = cli_turn.run_turn(graph, db, thread, line, out, interactive)
+                    status = cli_turn.run_turn(
+                        graph, db, thread, line, out, interactive, save_files
+                    )
             return status
         except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a review question
             print("\n" + INTERRUPTED.format(thread=thread), file=sys.stderr)

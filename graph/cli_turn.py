@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import openai
 from assistant_graph.graph import cli
 from assistant_graph.graph.builder import build_graph, prepare_assistant
+from assistant_graph.graph.cli_files import mention_returned_files, save_returned_files
 from assistant_graph.graph.cli_review import ask_review, format_call
 from assistant_graph.graph.context import Context
 from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
@@ -122,20 +123,27 @@ def prepare() -> int:
 
 
 def run_turn(
-    graph: Any, db: Path, thread: str, text: str | None, out: TextIO, interactive: bool
+    graph: Any,
+    db: Path,
+    thread: str,
+    text: str | None,
+    out: TextIO,
+    interactive: bool,
+    save_files: bool = False,
 ) -> int:
     """Finish the conversation's unfinished turn, if any, then answer ``text`` (if given).
 
     A resumed turn that fails is reported and ``text`` is still sent; one that cannot go on at
-    all (its run is gone, its saved state is unusable) is reported as dropped.
+    all (its run is gone, its saved state is unusable) is reported as dropped. With
+    ``save_files`` the files an answer returns are saved to the working directory.
     """
     config = {"configurable": {"thread_id": thread}}
     try:
         with conversation_lock(db, thread):
-            status = _resume_unfinished(graph, config, out, interactive)
+            status = _resume_unfinished(graph, config, out, interactive, save_files)
             if text is not None and status in (cli.EXIT_OK, cli.EXIT_FAILED, _DROPPED):
                 user = {"messages": [{"role": "user", "content": text}]}
-                status = _stream(graph, config, user, out)
+                status = _stream(graph, config, user, out, save_files)
             elif status == _DROPPED:
                 status = cli.EXIT_FAILED
     except ConversationBusy:
@@ -161,7 +169,9 @@ def report(exc: Exception) -> int:
     return cli.EXIT_USAGE if type(exc).__name__ in cli.USAGE_ERRORS else cli.EXIT_FAILED
 
 
-def _resume_unfinished(graph: Any, config: dict, out: TextIO, interactive: bool) -> int:
+def _resume_unfinished(
+    graph: Any, config: dict, out: TextIO, interactive: bool, save_files: bool
+) -> int:
     saved = graph.get_state(config)
     if not saved.next:
         return cli.EXIT_OK
@@ -175,15 +185,15 @@ def _resume_unfinished(graph: Any, config: dict, out: TextIO, interactive: bool)
     print(RESUMING.format(question=" ".join(str(question).split())), file=out, flush=True)
     if saved.interrupts:
         print(RESUMING_REVIEW, file=out, flush=True)
-        return _stream(graph, config, _review(saved, out), out)
+        return _stream(graph, config, _review(saved, out), out, save_files)
     try:
-        return _stream(graph, config, None, out)
+        return _stream(graph, config, None, out, save_files)
     except (RunGoneError, InvalidInputError) as exc:  # the saved turn itself cannot go on
         print(DROPPED.format(reason=exc), file=sys.stderr)
         return _DROPPED
 
 
-def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO) -> int:
+def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO, save_files: bool) -> int:
     """Run the graph until it ends, answering each tool review at the terminal."""
     answer: AIMessage | None = None
     while True:
@@ -197,20 +207,24 @@ def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO) -> int:
         if not saved.interrupts:
             break
         graph_input = _review(saved, out)
-    return _finish(answer, config["configurable"]["thread_id"], out)
+    return _finish(answer, config["configurable"]["thread_id"], out, save_files)
 
 
 def _review(saved: Any, out: TextIO) -> Command:
     return Command(resume=ask_review(saved.interrupts[0].value, out))
 
 
-def _finish(answer: AIMessage | None, thread: str, out: TextIO) -> int:
+def _finish(answer: AIMessage | None, thread: str, out: TextIO, save_files: bool) -> int:
     if answer is None:
         return cli.EXIT_OK
     if answer.response_metadata.get("assistant_run_status") in ENDED_STATUSES:
         print(TURN_FAILED.format(reason=answer.content, thread=thread), file=sys.stderr)
         return cli.EXIT_FAILED
     print(answer.content, file=out)
+    if save_files:
+        save_returned_files(answer, out)
+    else:
+        mention_returned_files(answer, out)
     return cli.EXIT_OK
 
 

@@ -2,9 +2,8 @@
 records them as run steps, and loops back to the model; driven by the real openai SDK over HTTP.
 
 The offline model plays scripts (``ASSISTANTS_SERVER_OFFLINE_SCRIPT``) that ask for given code;
-the chat-completions backend talks to the scripted local endpoint. Files are put into and read
-from the server's own SQLite file through its store (``store.files``) until the Files API routes
-are part of this branch.
+the chat-completions backend talks to the scripted local endpoint. Files go up and come down
+through the SDK's Files API (``files.create``, ``files.retrieve``, ``files.content``).
 """
 
 from __future__ import annotations
@@ -18,10 +17,7 @@ from typing import Any
 
 import openai
 import pytest
-import sqlalchemy
-from assistant_graph.assistants_server.db import WRITE_OPTION
 from assistant_graph.assistants_server.embedded import EmbeddedServer
-from assistant_graph.assistants_server.store.files import create_file, get_file, read_file_content
 from fake_chat_completions import FakeChatCompletions
 from langchain_community.agents.openai_assistant import OpenAIAssistantV2Runnable
 from langchain_core.agents import AgentFinish
@@ -150,10 +146,6 @@ def interpreter_calls(client: openai.OpenAI, run: Any) -> list[Any]:
     ]
 
 
-def store_engine(database_url: str) -> sqlalchemy.Engine:
-    return sqlalchemy.create_engine(database_url)
-
-
 def test_seed_question_is_answered_by_running_code(
     server_without_script: Any, contract: Contract
 ) -> None:
@@ -279,21 +271,18 @@ def server_without_script(start_server: Callable[..., EmbeddedServer]) -> Embedd
     return start_server()
 
 
-def test_uploaded_csv_is_summarised_by_code(scripted: EmbeddedServer, database_url: str) -> None:
-    """A CSV attached to the thread for code_interpreter is in /mnt/data; the code reads it."""
+def test_uploaded_csv_is_summarised_by_code(scripted: EmbeddedServer) -> None:
+    """A CSV uploaded and attached to the thread for code_interpreter is in /mnt/data; the code
+    reads it."""
     client = make_client(scripted)
-    engine = store_engine(database_url)
-    with engine.connect().execution_options(**{WRITE_OPTION: True}) as conn:
-        uploaded = create_file(conn, "", filename="cities.csv", purpose="assistants", data=CSV)
-        conn.commit()
-    engine.dispose()
+    uploaded = client.files.create(file=("cities.csv", CSV), purpose="assistants")
     assistant = client.beta.assistants.create(model="m", tools=[INTERPRETER])
     thread = client.beta.threads.create(
         messages=[
             {
                 "role": "user",
                 "content": "Please summarise this file",
-                "attachments": [{"file_id": uploaded["id"], "tools": [INTERPRETER]}],
+                "attachments": [{"file_id": uploaded.id, "tools": [INTERPRETER]}],
             }
         ]
     )
@@ -306,7 +295,7 @@ def test_uploaded_csv_is_summarised_by_code(scripted: EmbeddedServer, database_u
 
 
 def test_matplotlib_figure_becomes_an_image_file(
-    scripted: EmbeddedServer, database_url: str, contract: Contract
+    scripted: EmbeddedServer, contract: Contract
 ) -> None:
     """A figure is stored as a PNG file (purpose assistants_output), shown as an image output of
     the step and as image_file content of the answer."""
@@ -320,20 +309,16 @@ def test_matplotlib_figure_becomes_an_image_file(
     content = messages["data"][0]["content"]
     assert content[0]["text"]["value"] == "Here is the plot."
     assert content[1] == {"type": "image_file", "image_file": {"file_id": image.image.file_id}}
-    engine = store_engine(database_url)
-    with engine.connect() as conn:
-        stored = get_file(conn, "", image.image.file_id)
-        data = read_file_content(conn, "", image.image.file_id)
-    engine.dispose()
-    assert stored["purpose"] == "assistants_output"
-    assert data.startswith(b"\x89PNG")
+    assert client.files.retrieve(image.image.file_id).purpose == "assistants_output"
+    assert client.files.content(image.image.file_id).content.startswith(b"\x89PNG")
 
 
 def test_file_written_by_code_is_linked_with_a_file_path_annotation(
-    scripted: EmbeddedServer, database_url: str, contract: Contract
+    scripted: EmbeddedServer, contract: Contract
 ) -> None:
     """A file the code writes under /mnt/data becomes a stored file, cited by a file_path
-    annotation on its sandbox: link and attached to the answer; its bytes are the code's."""
+    annotation on its sandbox: link and attached to the answer; files.content downloads the
+    bytes the code wrote."""
     client = make_client(scripted)
     _, run = ask(client, "write a table of squares")
     assert run.status == "completed", run.last_error
@@ -347,13 +332,10 @@ def test_file_written_by_code_is_linked_with_a_file_path_annotation(
         "sandbox:/mnt/data/squares.csv"
     )
     assert [a.file_id for a in message.attachments] == [annotation.file_path.file_id]
-    engine = store_engine(database_url)
-    with engine.connect() as conn:
-        data = read_file_content(conn, "", annotation.file_path.file_id)
-        stored = get_file(conn, "", annotation.file_path.file_id)
-    engine.dispose()
-    assert data == b"n,square\n0,0\n1,1\n2,4\n3,9\n"
-    assert (stored["filename"], stored["purpose"]) == ("squares.csv", "assistants_output")
+    file_id = annotation.file_path.file_id
+    assert client.files.content(file_id).content == b"n,square\n0,0\n1,1\n2,4\n3,9\n"
+    stored = client.files.retrieve(file_id)
+    assert (stored.filename, stored.purpose) == ("squares.csv", "assistants_output")
 
 
 def test_state_is_kept_between_two_runs_of_a_thread(scripted: EmbeddedServer) -> None:

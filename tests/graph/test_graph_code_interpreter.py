@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import openai
-from assistant_graph.graph import Context, build_graph
+from assistant_graph.graph import Context, build_graph, provisioning
 from assistant_graph.graph.cli import main
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
@@ -86,3 +86,51 @@ def test_cli_prints_the_code_and_its_output(server, tmp_path, capsys, monkeypatc
         f"← code_interpreter: {ANSWER}",
         f"10 - 4 ** 2.7 = {ANSWER}",
     ]
+
+
+WRITE_RULE = {
+    "match": "table",
+    "turns": [
+        {
+            "tool_calls": [
+                {
+                    "type": "code_interpreter",
+                    "arguments": {
+                        "code": "open('/mnt/data/table.csv', 'w').write('a,b\\n1,2\\n')",
+                    },
+                }
+            ]
+        },
+        {"text": "Here: sandbox:/mnt/data/table.csv"},
+    ],
+}
+
+
+def _ask_for_a_table(scripted_server, tmp_path, monkeypatch, *flags: str) -> list[str]:
+    tmp_path.mkdir(exist_ok=True)
+    server = scripted_server([WRITE_RULE])
+    client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+    with client:
+        assistant = client.beta.assistants.create(model="m", tools=[INTERPRETER])
+    monkeypatch.setenv("ASSISTANTS_BASE_URL", server.base_url)
+    monkeypatch.setenv("ASSISTANT_ID", assistant.id)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["ask", "make a table", "--db", str(tmp_path / "c.sqlite3"), *flags]) == 0
+    return sorted(path.name for path in work.iterdir())
+
+
+def test_cli_saves_returned_files_only_with_save_files(
+    scripted_server, tmp_path, capsys, monkeypatch
+):
+    """Without --save-files the CLI names the returned file and writes nothing; with it, the
+    file the code wrote is downloaded into the working directory under its name."""
+    assert _ask_for_a_table(scripted_server, tmp_path, monkeypatch) == []
+    assert "(save them here with --save-files)" in capsys.readouterr().out
+    provisioning.clear_cache()
+    assert _ask_for_a_table(scripted_server, tmp_path / "again", monkeypatch, "--save-files") == [
+        "table.csv"
+    ]
+    assert (tmp_path / "again" / "work" / "table.csv").read_bytes() == b"a,b\n1,2\n"
+    assert "saved table.csv (file-" in capsys.readouterr().out
