@@ -113,8 +113,9 @@ def build_chat_messages(
     """Return the model's view of a thread.
 
     The system prompt comes first, then messages and tool round trips in order. Tool-call
-    steps sit after the message that was latest when they were recorded; only steps whose
-    outputs were all submitted are included (a call without a result is not valid chat).
+    steps sit after the message that was latest when they were recorded; only completed steps
+    are included (outputs all submitted, or executed by the server: a call without a result is
+    not valid chat).
     Messages still being written (``in_progress``) are left out.
     """
     chat: list[dict[str, Any]] = []
