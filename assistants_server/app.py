@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from assistant_graph.assistants_server.auth import AuthMiddleware
 from assistant_graph.assistants_server.backends.base import ModelBackend
@@ -28,22 +29,27 @@ from assistant_graph.assistants_server.routes.common import store_error_handler
 from assistant_graph.assistants_server.settings import ServerSettings
 from assistant_graph.assistants_server.store import Store, StoreError
 from assistant_graph.assistants_server.worker import HEARTBEAT_SECONDS, LEASE_SECONDS, RunWorker
+from assistant_graph.assistants_server.worker.code_interpreter import CodeInterpreterTool
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from assistant_graph.assistants_server.interpreter import InterpreterPool
 
 logger = logging.getLogger(__name__)
 
 
-def _default_backend(settings: ServerSettings) -> ModelBackend:
+def _default_backend(settings: ServerSettings, builtin_tools: frozenset[str]) -> ModelBackend:
     from assistant_graph.assistants_server.backends import create_backend
 
-    return create_backend(settings)
+    return create_backend(settings, builtin_tools=builtin_tools)
 
 
 def create_app(
     settings: ServerSettings | None = None,
     *,
     backend: ModelBackend | None = None,
+    interpreter: InterpreterPool | None = None,
     heartbeat_seconds: float = HEARTBEAT_SECONDS,
     lease_seconds: float = LEASE_SECONDS,
     clock: Callable[[], float] = time.time,
@@ -51,13 +57,22 @@ def create_app(
     """Build the Assistants v2 server application.
 
     ``backend`` defaults to ``assistants_server.backends.create_backend(settings)``; pass one
-    to inject a scripted model (tests). ``heartbeat_seconds``/``lease_seconds`` tune how fast
+    to inject a scripted model (tests). ``interpreter`` (an ``InterpreterPool``) executes
+    ``code_interpreter`` calls; by default one is made from the settings when the first code
+    runs (and closed with the server). ``heartbeat_seconds``/``lease_seconds`` tune how fast
     runs of dead processes are reclaimed. ``clock`` (Unix seconds) decides when idempotency
     keys expire (inject one to test retention).
     """
     settings = settings or ServerSettings()
+    code_interpreter = (
+        CodeInterpreterTool(settings)
+        if interpreter is None
+        else CodeInterpreterTool(pool=interpreter)
+    )
+    server_tools = [code_interpreter]
     owns_backend = backend is None
-    backend = backend if backend is not None else _default_backend(settings)
+    if backend is None:
+        backend = _default_backend(settings, frozenset(tool.type for tool in server_tools))
     store = Store(settings.resolved_database_url())
     bus = RunEventBus()
     worker = RunWorker(
@@ -67,6 +82,7 @@ def create_app(
         bus,
         heartbeat_seconds=heartbeat_seconds,
         lease_seconds=lease_seconds,
+        server_tools=server_tools,
     )
     context = ServerContext(settings, store, bus, backend, worker, owns_backend, KeyClock(clock))
 
@@ -87,6 +103,7 @@ def create_app(
                 await worker.stop()
                 if context.owns_backend:
                     await backend.aclose()
+                await code_interpreter.aclose()
         finally:
             if relay is not None:
                 await relay.stop()

@@ -103,6 +103,12 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+SAVE_FILES_HELP = (
+    "save the images and files an answer returns (from code the server ran) to the working "
+    "directory"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the command-line parser."""
     logs = argparse.ArgumentParser(add_help=False)
@@ -150,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     ask.add_argument("--thread", help="continue this saved conversation")
+    ask.add_argument("--save-files", action="store_true", help=SAVE_FILES_HELP)
     ask.add_argument(
         "--json",
         action="store_true",
@@ -158,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="interactive conversation", parents=[logs, db])
     chat.add_argument("--thread", help="continue this saved conversation")
+    chat.add_argument("--save-files", action="store_true", help=SAVE_FILES_HELP)
 
     threads = commands.add_parser(
         "threads", help="list, delete or export saved conversations", parents=[logs, db]
@@ -196,8 +204,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return list_threads(db, sys.stdout)
         if args.command == "ask":
             question = _read_question(args.question, args.thread)
-            return ask(question, args.thread, db, sys.stdout, json_output=args.json)
-        return chat(args.thread, db, sys.stdout)
+            return ask(
+                question,
+                args.thread,
+                db,
+                sys.stdout,
+                json_output=args.json,
+                save_files=args.save_files,
+            )
+        return chat(args.thread, db, sys.stdout, save_files=args.save_files)
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
@@ -213,6 +228,7 @@ def ask(
     out: TextIO,
     *,
     json_output: bool = False,
+    save_files: bool = False,
 ) -> int:
     """Send one message, printing tool calls and results as they happen, then the answer.
 
@@ -240,7 +256,7 @@ def ask(
         thread = thread or uuid.uuid4().hex
         logger.info("Conversation %s in %s", thread, db)
         try:
-            status = cli_turn.run_turn(graph, db, thread, question, live, interactive)
+            status = cli_turn.run_turn(graph, db, thread, question, live, interactive, save_files)
         except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a review question
             print("\n" + INTERRUPTED.format(thread=thread), file=sys.stderr)
             return EXIT_INTERRUPTED
@@ -253,7 +269,7 @@ def ask(
         return status
 
 
-def chat(thread: str | None, db: Path | str, out: TextIO) -> int:
+def chat(thread: str | None, db: Path | str, out: TextIO, *, save_files: bool = False) -> int:
     """Interactive loop; Ctrl-D exits with 0, Ctrl-C with 130, never with a traceback."""
     check_thread(db, thread)
     _quiet_library_warnings()
@@ -269,7 +285,7 @@ def chat(thread: str | None, db: Path | str, out: TextIO) -> int:
         thread = thread or uuid.uuid4().hex
         print(CHAT_BANNER.format(thread=thread), file=live)
         try:
-            status = cli_turn.run_turn(graph, db, thread, None, live, interactive)
+            status = cli_turn.run_turn(graph, db, thread, None, live, interactive, save_files)
             while status != EXIT_USAGE:
                 try:
                     line = input("you> ").strip()
@@ -279,7 +295,9 @@ def chat(thread: str | None, db: Path | str, out: TextIO) -> int:
                 if line in ("/exit", "/quit"):
                     return EXIT_OK
                 if line:
-                    status = cli_turn.run_turn(graph, db, thread, line, live, interactive)
+                    status = cli_turn.run_turn(
+                        graph, db, thread, line, live, interactive, save_files
+                    )
             return status
         except (KeyboardInterrupt, EOFError):  # Ctrl-C, or Ctrl-D at a review question
             print("\n" + INTERRUPTED.format(thread=thread), file=sys.stderr)

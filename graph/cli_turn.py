@@ -25,9 +25,11 @@ from assistant_graph.graph.checkpointers import (
     conversation_lock,
     open_checkpointer,
 )
+from assistant_graph.graph.cli_files import mention_returned_files, save_returned_files
 from assistant_graph.graph.cli_review import ask_review, format_call
 from assistant_graph.graph.context import Context
 from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
+from assistant_graph.graph.server_steps import SERVER_TOOL_CALLS_KEY
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
@@ -99,20 +101,27 @@ def prepare() -> int:
 
 
 def run_turn(
-    graph: Any, db: str | Path, thread: str, text: str | None, out: TextIO, interactive: bool
+    graph: Any,
+    db: str | Path,
+    thread: str,
+    text: str | None,
+    out: TextIO,
+    interactive: bool,
+    save_files: bool = False,
 ) -> int:
     """Finish the conversation's unfinished turn, if any, then answer ``text`` (if given).
 
     A resumed turn that fails is reported and ``text`` is still sent; one that cannot go on at
-    all (its run is gone, its saved state is unusable) is reported as dropped.
+    all (its run is gone, its saved state is unusable) is reported as dropped. With
+    ``save_files`` the files an answer returns are saved to the working directory.
     """
     config = {"configurable": {"thread_id": thread}}
     try:
         with conversation_lock(db, thread):
-            status = _resume_unfinished(graph, config, out, interactive)
+            status = _resume_unfinished(graph, config, out, interactive, save_files)
             if text is not None and status in (cli.EXIT_OK, cli.EXIT_FAILED, _DROPPED):
                 user = {"messages": [{"role": "user", "content": text}]}
-                status = _stream(graph, config, user, out)
+                status = _stream(graph, config, user, out, save_files)
             elif status == _DROPPED:
                 status = cli.EXIT_FAILED
     except ConversationBusy:
@@ -138,7 +147,9 @@ def report(exc: Exception) -> int:
     return cli.EXIT_USAGE if type(exc).__name__ in cli.USAGE_ERRORS else cli.EXIT_FAILED
 
 
-def _resume_unfinished(graph: Any, config: dict, out: TextIO, interactive: bool) -> int:
+def _resume_unfinished(
+    graph: Any, config: dict, out: TextIO, interactive: bool, save_files: bool
+) -> int:
     saved = graph.get_state(config)
     if not saved.next:
         return cli.EXIT_OK
@@ -152,15 +163,15 @@ def _resume_unfinished(graph: Any, config: dict, out: TextIO, interactive: bool)
     print(RESUMING.format(question=" ".join(str(question).split())), file=out, flush=True)
     if saved.interrupts:
         print(RESUMING_REVIEW, file=out, flush=True)
-        return _stream(graph, config, _review(saved, out), out)
+        return _stream(graph, config, _review(saved, out), out, save_files)
     try:
-        return _stream(graph, config, None, out)
+        return _stream(graph, config, None, out, save_files)
     except (RunGoneError, InvalidInputError) as exc:  # the saved turn itself cannot go on
         print(DROPPED.format(reason=exc), file=sys.stderr)
         return _DROPPED
 
 
-def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO) -> int:
+def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO, save_files: bool) -> int:
     """Run the graph until it ends, answering each tool review at the terminal.
 
     The assistant's text is printed token by token (a callback handler: the steps still run
@@ -187,7 +198,7 @@ def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO) -> int:
         if not saved.interrupts:
             break
         graph_input = _review(saved, out)
-    return _finish(answer, config["configurable"]["thread_id"], out)
+    return _finish(answer, config["configurable"]["thread_id"], out, save_files)
 
 
 class _TokenPrinter(BaseCallbackHandler):
@@ -218,7 +229,7 @@ def _review(saved: Any, out: TextIO) -> Command:
     return Command(resume=ask_review(saved.interrupts[0].value, out))
 
 
-def _finish(answer: AIMessage | None, thread: str, out: TextIO) -> int:
+def _finish(answer: AIMessage | None, thread: str, out: TextIO, save_files: bool) -> int:
     if answer is None:
         return cli.EXIT_OK
     if answer.response_metadata.get("assistant_run_status") in ENDED_STATUSES:
@@ -227,6 +238,10 @@ def _finish(answer: AIMessage | None, thread: str, out: TextIO) -> int:
         return cli.EXIT_FAILED
     if answer.content:  # empty when it was streamed
         print(answer.content, file=out)
+    if save_files:
+        save_returned_files(answer, out)
+    else:
+        mention_returned_files(answer, out)
     return cli.EXIT_OK
 
 
@@ -238,6 +253,10 @@ def _print_message(node: str, message: Any, out: TextIO) -> AIMessage | None:
         return None
     if not isinstance(message, AIMessage):
         return None
+    server_calls = message.additional_kwargs.get(SERVER_TOOL_CALLS_KEY)
+    if server_calls:
+        _print_server_calls(server_calls, out)
+        return None
     if message.tool_calls:
         if node == "assistant" and isinstance(message.content, str) and message.content.strip():
             print(message.content, file=out, flush=True)  # what the model said before its calls
@@ -246,6 +265,22 @@ def _print_message(node: str, message: Any, out: TextIO) -> AIMessage | None:
             print(f"{arrow} {format_call(call['name'], call['args'])}", file=out, flush=True)
         return None
     return message if node == "assistant" else None
+
+
+def _print_server_calls(calls: list[dict[str, Any]], out: TextIO) -> None:
+    """Print the code the server ran for the turn (indented) and what it returned."""
+    for call in calls:
+        kind = call.get("type", "")
+        body = call.get(kind) or {}
+        print(f"→ {kind}", file=out)
+        for line in str(body.get("input", "")).splitlines():
+            print(f"  {line}", file=out)
+        for output in body.get("outputs") or []:
+            if output.get("type") == "logs":
+                print(f"← {kind}: {output.get('logs', '').rstrip()}", file=out)
+            elif output.get("type") == "image":
+                print(f"← {kind}: [image file {output['image']['file_id']}]", file=out)
+        out.flush()
 
 
 def _is_busy(exc: Exception) -> bool:

@@ -3,9 +3,11 @@
 ``OpenAIAssistantAction`` lists become one ``AIMessage`` with ``tool_calls`` (and, as its
 content, the text the model wrote in the same step); an ``OpenAIAssistantFinish`` becomes an
 ``AIMessage`` with the answer; a run that ended without an answer becomes an ``AIMessage`` that
-says so. Message ids are stable: the Assistants message id of the step's text (the id its
-streamed deltas carried), else one derived from the run and its tool call ids, so a step re-run
-after a crash replaces instead of duplicating.
+says so. Steps the server ran itself (``code_interpreter``) come first, one ``AIMessage``
+each (:mod:`graph.server_steps`); the answer's ``response_metadata["assistant_file_ids"]`` lists
+the images and files the run returned. Message ids are stable: the Assistants message id of the
+step's text (the id its streamed deltas carried), else one derived from the run and its tool
+call ids, so a step re-run after a crash replaces instead of duplicating.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from assistant_graph.graph.errors import RunEndedError
 from assistant_graph.graph.planning import ToolCallResult
 from assistant_graph.graph.run_response import tool_call_message_id
+from assistant_graph.graph.server_steps import produced_file_ids, step_messages
 from langchain_classic.agents.openai_assistant.base import (
     OpenAIAssistantAction,
     OpenAIAssistantFinish,
@@ -57,8 +60,9 @@ def actions_to_update(actions: Sequence[OpenAIAssistantAction]) -> dict[str, Any
             "assistant_message_ids": message_ids,
         },
     )
+    steps = list(getattr(first, "server_steps", None) or [])
     return {
-        "messages": [message],
+        "messages": [*step_messages(steps), message],
         "assistant_thread_id": first.thread_id,
         "pending_run_id": first.run_id,
     }
@@ -69,17 +73,22 @@ def finish_to_update(finish: OpenAIAssistantFinish) -> dict[str, Any]:
     values = finish.return_values
     message_ids = values.get("message_ids") or []
     output = values.get("output", "")
+    steps = list(values.get("server_steps") or [])
+    metadata = {
+        "assistant_run_id": finish.run_id,
+        "assistant_thread_id": finish.thread_id,
+        "assistant_message_ids": list(message_ids),
+    }
+    file_ids = produced_file_ids(steps, values.get("attachments") or [])
+    if file_ids:
+        metadata["assistant_file_ids"] = file_ids
     message = AIMessage(
         id=message_ids[-1] if message_ids else f"{finish.run_id}-answer",
         content=output if isinstance(output, str) else str(output),
-        response_metadata={
-            "assistant_run_id": finish.run_id,
-            "assistant_thread_id": finish.thread_id,
-            "assistant_message_ids": list(message_ids),
-        },
+        response_metadata=metadata,
     )
     return {
-        "messages": [message],
+        "messages": [*step_messages(steps), message],
         "assistant_thread_id": finish.thread_id,
         "pending_run_id": "",
     }

@@ -33,6 +33,7 @@ from assistant_graph.graph.run_response import (
     raise_run_ended,
     response_with_messages,
 )
+from assistant_graph.graph.server_steps import latest_server_steps, server_step
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +188,8 @@ class StreamTracker:
     """Whether the run's final status (for this call) came from the stream."""
     saw_step_start: bool = False
     """Whether the stream saw the run before its latest model step began."""
+    server_steps: list[dict[str, Any]] = field(default_factory=list)
+    """Completed steps of tools the server ran itself (``code_interpreter``), as streamed."""
     _message_ids: list[str] = field(default_factory=list)
     _completed: dict[str, Any] = field(default_factory=dict)
 
@@ -222,6 +225,10 @@ class StreamTracker:
                 return self.on_message_delta(data.id, "".join(values))
         elif name == "thread.message.created":
             self._saw_message(data.id)
+        elif name == "thread.run.step.completed":
+            step = server_step(data)
+            if step is not None:
+                self.server_steps.append(step)
         elif name in ("thread.message.completed", "thread.message.incomplete"):
             self._saw_message(data.id)
             self._completed[data.id] = data
@@ -282,9 +289,11 @@ def response_plan(run: Any, tracker: StreamTracker | None = None) -> Plan:
     if run.status not in ANSWERING_STATUSES:
         raise_run_ended(run)
     messages = tracker.step_messages() if tracker is not None else None
+    server_steps = tracker.server_steps if tracker is not None else []
     if messages is None:
         messages = yield ListMessages(run.id, run.thread_id)
         if tracker is None or tracker.may_have_submits:
             steps = yield ListSteps(run.id, run.thread_id)
             messages = latest_step_messages(messages, steps)
-    return response_with_messages(run, messages)
+            server_steps = latest_server_steps(steps)
+    return response_with_messages(run, messages, server_steps)

@@ -43,6 +43,8 @@ class AssistantStepAction(OpenAIAssistantAction):
     """
 
     message_ids: list[str] = Field(default_factory=list)
+    server_steps: list[dict[str, Any]] = Field(default_factory=list)
+    """Steps the server ran itself before these calls (``graph.server_steps``)."""
 
 
 def tool_call_message_id(run_id: str, tool_call_ids: Iterable[str]) -> str:
@@ -93,15 +95,25 @@ def has_answer(messages: list[Any]) -> bool:
     return any(getattr(m, "role", "assistant") == "assistant" for m in messages)
 
 
-def response_with_messages(run: Any, messages: list[Any]) -> Any:
-    """Return the finish of a completed run, or the actions of one in ``requires_action``."""
+def response_with_messages(
+    run: Any, messages: list[Any], server_steps: list[dict[str, Any]] | None = None
+) -> Any:
+    """Return the finish of a completed run, or the actions of one in ``requires_action``.
+
+    ``server_steps``: the step's server-side tool steps (``graph.server_steps``), carried in
+    the finish's ``return_values["server_steps"]`` or the first action's ``server_steps``.
+    """
+    steps = list(server_steps or [])
     if run.status == "completed":
-        return _finish(run, messages)
+        return _finish(run, messages, steps)
     text, message_ids, _ = _assistant_text(messages)
-    return [
+    actions = [
         _action(run, call, text, message_ids)
         for call in run.required_action.submit_tool_outputs.tool_calls
     ]
+    if actions:
+        actions[0].server_steps = steps
+    return actions
 
 
 def _assistant_text(messages: list[Any]) -> tuple[str, list[str], list[Any]]:
@@ -124,7 +136,9 @@ def _assistant_text(messages: list[Any]) -> tuple[str, list[str], list[Any]]:
     return "\n".join(texts), message_ids, attachments
 
 
-def _finish(run: Any, messages: list[Any]) -> OpenAIAssistantFinish:
+def _finish(
+    run: Any, messages: list[Any], server_steps: list[dict[str, Any]]
+) -> OpenAIAssistantFinish:
     """Build the answer of a completed run from the assistant messages of its last step."""
     output, message_ids, attachments = _assistant_text(messages)
     return OpenAIAssistantFinish(
@@ -134,6 +148,7 @@ def _finish(run: Any, messages: list[Any]) -> OpenAIAssistantFinish:
             "run_id": run.id,
             "attachments": attachments,
             "message_ids": message_ids,
+            "server_steps": server_steps,
         },
         log="",
         run_id=run.id,

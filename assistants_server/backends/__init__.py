@@ -50,8 +50,13 @@ BAD_SCRIPT = (
 )
 
 
-def create_backend(settings: ServerSettings) -> ModelBackend:
+def create_backend(
+    settings: ServerSettings, *, builtin_tools: frozenset[str] = frozenset()
+) -> ModelBackend:
     """Return the backend ``settings`` ask for (validated by :class:`ServerSettings`).
+
+    ``builtin_tools``: the built-in tool types the server executes (``code_interpreter`` when
+    it has an interpreter); the backend lets the model call them.
 
     Raise ValueError naming ``ASSISTANTS_SERVER_OFFLINE_SCRIPT`` when its file is not usable.
     """
@@ -62,12 +67,15 @@ def create_backend(settings: ServerSettings) -> ModelBackend:
             timeout_seconds=settings.model_timeout_seconds,
             max_retries=settings.model_max_retries,
             default_model=settings.default_model,
+            builtin_tools=builtin_tools,
         )
     if not settings.offline_script:
-        return OfflineBackend(latency_ms=settings.offline_latency_ms)
+        return OfflineBackend(latency_ms=settings.offline_latency_ms, builtin_tools=builtin_tools)
     try:
         return OfflineBackend.from_script_file(
-            settings.offline_script, latency_ms=settings.offline_latency_ms
+            settings.offline_script,
+            latency_ms=settings.offline_latency_ms,
+            builtin_tools=builtin_tools,
         )
     except ScriptError as exc:
         raise ValueError(BAD_SCRIPT.format(problem=exc)) from exc

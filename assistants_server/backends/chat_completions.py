@@ -10,8 +10,12 @@ client's generic ``post`` with the SDK's typed stream of ``ChatCompletionChunk``
 nothing in plain JSON. Text deltas go to ``on_text_delta`` as they arrive; tool-call deltas
 are accumulated by index into :class:`ToolCallRequest` objects.
 
-Only function tools are sent: built-in Assistants tools (``code_interpreter``,
-``file_search``) are not Chat Completions functions. Failures that survive the retries become
+Function tools are sent as they are; a built-in Assistants tool the server executes
+(``code_interpreter``) is offered as the function of
+:mod:`~assistants_server.backends.builtin_functions`, and the model's calls of it come back as
+calls of the built-in type. A run with a built-in tool the server cannot execute
+(``file_search`` for now) fails with :data:`UNSUPPORTED_BUILTIN` rather than leaving the tool
+out without a word. Failures that survive the retries become
 :class:`ModelError` with a message saying what happened and what to do. The API key never
 appears in messages or logs.
 """
@@ -33,6 +37,7 @@ from assistant_graph.assistants_server.backends.base import (
     ToolCallRequest,
     Usage,
 )
+from assistant_graph.assistants_server.backends.builtin_functions import BUILTIN_FUNCTIONS
 from openai import AsyncOpenAI, AsyncStream
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
@@ -77,6 +82,11 @@ CONNECTION_FAILED = (
     "Check OPENAI_BASE_URL and that the server is running."
 )
 STREAM_ERROR = "The model endpoint at {url} reported an error while streaming: {detail}"
+UNSUPPORTED_BUILTIN = (
+    "The run has the {tool} tool, which this server cannot execute with the chat-completions "
+    "backend yet. Remove {tool} from the assistant's (or the run's) tools, or declare a "
+    "function tool that does the same and run it on the client."
+)
 NO_MODEL = (
     "No model to call: the assistant names none and ASSISTANTS_SERVER_DEFAULT_MODEL is empty. "
     "Set the assistant's model or ASSISTANTS_SERVER_DEFAULT_MODEL."
@@ -112,7 +122,6 @@ class ChatCompletionsBackend:
     """Model turns from an OpenAI-compatible ``/chat/completions`` endpoint (streamed)."""
 
     name = "chat-completions"
-    supported_builtin_tools: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -122,14 +131,20 @@ class ChatCompletionsBackend:
         timeout_seconds: float = 60.0,
         max_retries: int = 2,
         default_model: str = "",
+        builtin_tools: frozenset[str] = frozenset(),
     ):
         """Create a backend for the endpoint at ``base_url`` (``.../v1``).
 
         ``timeout_seconds`` bounds connecting and each wait for data (a long stream that keeps
         producing tokens is not cut); ``max_retries`` is the SDK's retry count;
         ``default_model`` replaces a run's empty model and, once the endpoint has answered
-        404 for a model, that model too.
+        404 for a model, that model too. ``builtin_tools``: built-in tool types the server
+        executes; those with a function form are offered to the model.
         """
+        self.supported_builtin_tools = frozenset(builtin_tools) & frozenset(BUILTIN_FUNCTIONS)
+        self._builtin_names = {
+            BUILTIN_FUNCTIONS[kind]["name"]: kind for kind in self.supported_builtin_tools
+        }
         self.base_url = (base_url or OPENAI_BASE_URL).rstrip("/")
         self.url = display_url(self.base_url)
         self.timeout_seconds = float(timeout_seconds)
@@ -185,12 +200,19 @@ class ChatCompletionsBackend:
             raise self._model_error(exc, model) from exc
 
     def request_body(self, model: str, request: ModelRequest) -> dict[str, Any]:
-        """Return the JSON body of ``POST /chat/completions`` for ``request``."""
-        functions = [
-            {"type": "function", "function": tool["function"]}
-            for tool in request.tools
-            if tool.get("type") == "function" and isinstance(tool.get("function"), dict)
-        ]
+        """Return the JSON body of ``POST /chat/completions`` for ``request``.
+
+        Raise :class:`ModelError` when the run has a built-in tool the server cannot execute.
+        """
+        functions = []
+        for tool in request.tools:
+            kind = tool.get("type")
+            if kind == "function" and isinstance(tool.get("function"), dict):
+                functions.append({"type": "function", "function": tool["function"]})
+            elif kind in self.supported_builtin_tools:
+                functions.append({"type": "function", "function": BUILTIN_FUNCTIONS[kind]})
+            elif kind != "function":
+                raise ModelError(UNSUPPORTED_BUILTIN.format(tool=kind), code="invalid_prompt")
         body: dict[str, Any] = {
             "model": model,
             "messages": list(request.messages),
@@ -201,6 +223,9 @@ class ChatCompletionsBackend:
             body["tools"] = functions
             body["parallel_tool_calls"] = request.parallel_tool_calls
             tool_choice = request.tool_choice
+            if isinstance(tool_choice, dict) and tool_choice.get("type") in BUILTIN_FUNCTIONS:
+                name = BUILTIN_FUNCTIONS[tool_choice["type"]]["name"]
+                tool_choice = {"type": "function", "function": {"name": name}}
             if tool_choice in ("auto", "none", "required") or (
                 isinstance(tool_choice, dict) and tool_choice.get("type") == "function"
             ):
@@ -252,7 +277,7 @@ class ChatCompletionsBackend:
             ToolCallRequest(
                 name=call.name,
                 arguments="".join(call.arguments) or "{}",
-                type=call.type or "function",
+                type=self._builtin_names.get(call.name, "function"),
             )
             for call in calls
             if call.name

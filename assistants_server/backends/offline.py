@@ -7,8 +7,9 @@ It is not a language model and never pretends to be one. It does four things:
   function tool with each expression (all at once when ``parallel_tool_calls`` is on, else one
   per turn), and once the outputs are back answers ``<expression> = <output>``, one line per
   call. Follow-ups ("now add 17.241") work on the conversation's latest result. Without a
-  calculator tool it asks for ``code_interpreter`` when that is declared (the worker then fails
-  the run with a clear error), else says there is no calculator.
+  calculator tool it runs ``print(<expression>)`` with ``code_interpreter`` when that is
+  declared (:mod:`~assistants_server.backends.offline_interpreter`), else says there is no
+  calculator.
   Numbers may be written in words ("two plus two"), "100 factorial" uses the calculator's
   ``factorial`` and a misspelt operator is read as the nearest one ("12 tims 3"); see
   :mod:`assistants_server.backends.offline_number_words`.
@@ -52,6 +53,10 @@ from assistant_graph.assistants_server.backends.offline_arithmetic import (
 )
 from assistant_graph.assistants_server.backends.offline_number_words import (
     normalise_arithmetic_words,
+from assistant_graph.assistants_server.backends.offline_interpreter import (
+    expression_from_code,
+    interpreter_call,
+    is_error_output,
 )
 from assistant_graph.assistants_server.backends.offline_script import (
     ScriptRule,
@@ -291,15 +296,21 @@ class OfflineBackend:
     """The deterministic offline model (see the module docstring)."""
 
     name = "offline"
-    supported_builtin_tools: frozenset[str] = frozenset()
 
-    def __init__(self, latency_ms: float = 0, script: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        latency_ms: float = 0,
+        script: list[dict[str, Any]] | None = None,
+        builtin_tools: frozenset[str] = frozenset(),
+    ):
         """Create the offline model.
 
         ``latency_ms`` is slept (cancellably) once per call; ``script`` is a list of rules
         (see :mod:`~assistants_server.backends.offline_script`), validated here: an invalid
-        script raises :class:`ValueError` saying what is wrong.
+        script raises :class:`ValueError` saying what is wrong. ``builtin_tools``: built-in
+        tool types the server executes, which the model may call.
         """
+        self.supported_builtin_tools = frozenset(builtin_tools)
         if (
             isinstance(latency_ms, bool)
             or not isinstance(latency_ms, int | float)
@@ -311,9 +322,11 @@ class OfflineBackend:
         self.rules: list[ScriptRule] = parse_script(script) if script is not None else []
 
     @classmethod
-    def from_script_file(cls, path: str | Path, latency_ms: float = 0) -> OfflineBackend:
+    def from_script_file(
+        cls, path: str | Path, latency_ms: float = 0, builtin_tools: frozenset[str] = frozenset()
+    ) -> OfflineBackend:
         """Create an offline model playing the JSON script at ``path`` (ValueError if invalid)."""
-        backend = cls(latency_ms=latency_ms)
+        backend = cls(latency_ms=latency_ms, builtin_tools=builtin_tools)
         backend.rules = load_script_file(path)
         return backend
 
@@ -407,14 +420,7 @@ class OfflineBackend:
             pending = expressions[len(made) :]
             batch = pending if request.parallel_tool_calls else pending[:1]
             if calculator is None:
-                return "", [
-                    ToolCallRequest(
-                        name=CODE_INTERPRETER,
-                        type=CODE_INTERPRETER,
-                        arguments=json.dumps({"input": e}),
-                    )
-                    for e in batch
-                ]
+                return "", [interpreter_call(e) for e in batch]
             return "", [
                 ToolCallRequest(
                     name=calculator.name, arguments=json.dumps({calculator.parameter: e})
@@ -422,18 +428,20 @@ class OfflineBackend:
                 for e in batch
             ]
 
-        parameter = calculator.parameter if calculator else "input"
         outputs = _tool_outputs(after_user)
         lines = []
         for call_id, arguments in made:
-            expression = _argument_expression(arguments, parameter)
+            if calculator is None:
+                expression = expression_from_code(arguments)
+            else:
+                expression = _argument_expression(arguments, calculator.parameter)
             output = outputs.get(call_id)
             if output is None:
                 lines.append(MISSING_OUTPUT_LINE.format(expression=expression))
             elif is_rejection(output):
                 reason = output.partition("Reason:")[2].strip() or "none given"
                 lines.append(REJECTED_LINE.format(tool=target, label=expression, reason=reason))
-            elif _is_error_output(output):
+            elif _is_error_output(output) or (calculator is None and is_error_output(output)):
                 lines.append(
                     CALCULATOR_ERROR_LINE.format(expression=expression, output=output.strip())
                 )

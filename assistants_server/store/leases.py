@@ -24,6 +24,7 @@ from assistant_graph.assistants_server.store.run_progress import (
     RELEASED,
     discard_partial_output,
 )
+from assistant_graph.assistants_server.store.tool_steps import fail_interrupted_steps
 from sqlalchemy import Connection, select, update
 
 _RUNS = db.runs
@@ -96,6 +97,7 @@ def begin_attempt(
         # Only an attempt cut short leaves partial output, and it leaves the run
         # in_progress: a queued run (new, or re-queued after tool outputs) has none.
         discard_partial_output(conn, run_id)
+        fail_interrupted_steps(conn, run_id)
     update_by_id(conn, _RUNS, run_id, values)
     run = rows.run(row, values)
     truncation = run.get("truncation_strategy") or {}

@@ -69,7 +69,7 @@ def step(row: Any) -> dict[str, Any]:
         "thread_id": row.thread_id,
         "type": row.type,
         "status": row.status,
-        **row.data,
+        **public(row.data),
     }
 
 

@@ -13,7 +13,9 @@ import copy
 from collections import OrderedDict
 from typing import Any
 
+from assistant_graph.assistants_server.backends.builtin_functions import chat_tool_call
 from assistant_graph.assistants_server.store.history import FINAL_STATUSES
+from assistant_graph.assistants_server.store.tool_steps import SERVER_OUTPUTS
 
 CONTENT_CACHE_SIZE = 65536
 """How many final messages keep their converted chat content (least recently used dropped)."""
@@ -52,34 +54,32 @@ def _message_content(row: Any) -> str | list[dict[str, Any]]:
     return content if isinstance(content, str) else copy.deepcopy(content)
 
 
-def tool_round(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return a tool-calls step as an assistant message with its calls, then its tool messages."""
+def tool_round(
+    calls: list[dict[str, Any]], server_outputs: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Return a tool-calls step as an assistant message with its calls, then its tool messages.
+
+    Function calls carry their submitted output; calls the server executed (built-in tools)
+    take theirs from ``server_outputs`` (the step's text for the model, by call id).
+    """
+    outputs = server_outputs or {}
     chat: list[dict[str, Any]] = [
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": call["id"],
-                    "type": "function",
-                    "function": {
-                        "name": call["function"]["name"],
-                        "arguments": call["function"]["arguments"],
-                    },
-                }
-                for call in calls
-            ],
-        }
+        {"role": "assistant", "content": None, "tool_calls": [chat_tool_call(c) for c in calls]}
     ]
     for call in calls:
+        output = call["function"].get("output") if call["type"] == "function" else None
         chat.append(
             {
                 "role": "tool",
                 "tool_call_id": call["id"],
-                "content": call["function"].get("output") or "",
+                "content": output or outputs.get(call["id"]) or "",
             }
         )
     return chat
+
+
+def _step_round(step: Any) -> list[dict[str, Any]]:
+    return tool_round(step.data["step_details"]["tool_calls"], step.data.get(SERVER_OUTPUTS))
 
 
 def _append_tool_round(chat: list[dict[str, Any]], round_messages: list[dict[str, Any]]) -> None:
@@ -113,8 +113,9 @@ def build_chat_messages(
     """Return the model's view of a thread.
 
     The system prompt comes first, then messages and tool round trips in order. Tool-call
-    steps sit after the message that was latest when they were recorded; only steps whose
-    outputs were all submitted are included (a call without a result is not valid chat).
+    steps sit after the message that was latest when they were recorded; only completed steps
+    are included (outputs all submitted, or executed by the server: a call without a result is
+    not valid chat).
     Messages still being written (``in_progress``) are left out.
     """
     chat: list[dict[str, Any]] = []
@@ -125,12 +126,10 @@ def build_chat_messages(
     step_index = 0
     for row in message_rows:
         while step_index < len(steps) and steps[step_index].after_message_seq < row.seq:
-            _append_tool_round(
-                chat, tool_round(steps[step_index].data["step_details"]["tool_calls"])
-            )
+            _append_tool_round(chat, _step_round(steps[step_index]))
             step_index += 1
         if row.status != "in_progress":
             chat.append({"role": row.role, "content": _message_content(row)})
     for step in steps[step_index:]:
-        _append_tool_round(chat, tool_round(step.data["step_details"]["tool_calls"]))
+        _append_tool_round(chat, _step_round(step))
     return chat

@@ -3,7 +3,8 @@
 Life of a run: the request that creates it (or submits its tool outputs) queues it, claims it
 for this instance and begins its first attempt in the same transaction, then calls
 :meth:`RunWorker.submit`, which starts a task. The task executes one model step
-(:mod:`.step`): the run ends ``requires_action`` (tool calls; a timer expires it after
+(:mod:`.step`; calls of tools the server executes itself run in between, :mod:`.tool_loop`):
+the run ends ``requires_action`` (tool calls; a timer expires it after
 ``run_expiry_seconds``), ``completed``, ``incomplete`` or ``failed``. Submitting tool outputs
 re-queues the run and starts a new task. Cancel sets ``cancelling`` and cancels the task,
 abandoning an in-flight model call; the task's end moves the run to ``cancelled``.
@@ -22,7 +23,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any
 
 from assistant_graph.assistants_server.backends.base import ModelBackend, ModelError
@@ -43,6 +44,7 @@ from assistant_graph.assistants_server.worker.leases import (
     pid_alive,
     reclaim_orphans,
 )
+from assistant_graph.assistants_server.worker.server_tools import ServerTool, ToolUnavailable
 from assistant_graph.assistants_server.worker.step import execute_step
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class RunWorker:
         *,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         lease_seconds: float = LEASE_SECONDS,
+        server_tools: Iterable[ServerTool] = (),
     ) -> None:
         self.store = store
         self.backend = backend
@@ -77,6 +80,8 @@ class RunWorker:
         self.host = socket.gethostname()
         self.owner = f"{new_id('srv')}:{self.pid}@{self.host}"
         self.heartbeat_seconds = heartbeat_seconds
+        self.server_tools: dict[str, ServerTool] = {tool.type: tool for tool in server_tools}
+        """Built-in tools this instance executes itself, by type (see :mod:`.tool_loop`)."""
         self.lease = Lease(self.owner, self.pid, self.host, lease_seconds)
         """The owner columns of runs this instance executes."""
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -196,7 +201,7 @@ class RunWorker:
                 await self.store.write(leases.release_run, run_id, self.owner)
                 raise
             await self.finish_cancel(run_id)
-        except ModelError as exc:
+        except (ModelError, ToolUnavailable) as exc:
             await self.fail(run_id, exc.code, exc.message)
         except Exception as exc:
             logger.exception("Run %s failed unexpectedly", run_id)

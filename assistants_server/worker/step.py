@@ -1,10 +1,12 @@
-"""One model step of a run: attempt → prompt → backend → the turn's outcome, stored.
+"""Model steps of a run: attempt → prompt → backend → the turn's outcome, stored.
 
 :func:`execute_step` begins the attempt (unless the write that queued the run already did),
 builds the prompt from the thread, calls the backend once while streaming its text into the
-run's message, and records what the model returned: tool calls move the run to
-``requires_action`` (and schedule its expiry), text completes it, a length cut makes it
-``incomplete``. Failures are the caller's (:class:`~.runner.RunWorker`) to record.
+run's message, and records what the model returned: calls of tools the server executes
+(``code_interpreter``) run as their own step (:mod:`.tool_loop`) and the model is called
+again with their results; function calls then move the run to ``requires_action`` (and
+schedule its expiry), text completes it, a length cut makes it ``incomplete``. Failures are
+the caller's (:class:`~.runner.RunWorker`) to record.
 """
 
 from __future__ import annotations
@@ -13,12 +15,17 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from assistant_graph.assistants_server.backends.base import ModelRequest, ModelTurn
+from assistant_graph.assistants_server.backends.base import (
+    ModelRequest,
+    ModelTurn,
+    ToolCallRequest,
+)
 from assistant_graph.assistants_server.ids import new_id, now
 from assistant_graph.assistants_server.prompt_budget import fit_prompt
 from assistant_graph.assistants_server.schemas import BUILTIN_TOOL_TYPES
 from assistant_graph.assistants_server.store import Attempt, leases, run_progress
 from assistant_graph.assistants_server.worker.prompt import build_chat_messages
+from assistant_graph.assistants_server.worker.tool_loop import run_server_calls
 from assistant_graph.assistants_server.worker.writer import MessageWriter
 
 if TYPE_CHECKING:
@@ -29,6 +36,12 @@ UNSUPPORTED_BUILTIN_MESSAGE = (
     "Declare a function tool and run the code locally instead, or configure a backend that "
     "supports {tool}."
 )
+TOO_MANY_ROUNDS_MESSAGE = (
+    "The model called server-side tools {rounds} times in a row without answering, so the run "
+    "was stopped. Ask a narrower question or split the task into several runs."
+)
+MAX_SERVER_TOOL_ROUNDS = 24
+"""Model turns in a row that may end in server-side tool calls before a run is stopped."""
 FORCED_BUILTIN_MESSAGE = (
     "The run's tool_choice forces the {tool} tool, which this server's {backend} backend cannot "
     "execute. Use tool_choice 'auto' or force a function tool instead."
@@ -48,7 +61,22 @@ async def _end_incomplete(worker: RunWorker, run_id: str, **changes: Any) -> Non
 
 
 async def execute_step(worker: RunWorker, run_id: str, attempt: Attempt | None) -> None:
-    """Execute the run's next model step (``attempt``: begun already, in_progress published)."""
+    """Execute the run's model steps until it waits, ends, or fails.
+
+    ``attempt``: the first step's, begun already (in_progress published). After a turn whose
+    server-side tool calls ran, a new attempt reads the thread again and the model is called
+    with their results.
+    """
+    for _ in range(MAX_SERVER_TOOL_ROUNDS):
+        if not await _execute_one(worker, run_id, attempt):
+            return
+        attempt = None
+    message = TOO_MANY_ROUNDS_MESSAGE.format(rounds=MAX_SERVER_TOOL_ROUNDS)
+    await worker.fail(run_id, "server_error", message)
+
+
+async def _execute_one(worker: RunWorker, run_id: str, attempt: Attempt | None) -> bool:
+    """One model step; whether the model must be called again (server-side tools ran)."""
     if attempt is None:
         attempt = await worker.store.write(
             leases.begin_attempt, run_id, worker.lease, worker.store.history
@@ -56,18 +84,18 @@ async def execute_step(worker: RunWorker, run_id: str, attempt: Attempt | None) 
         if attempt is not None and attempt.moved_to_in_progress:
             worker.bus.publish(run_id, "thread.run.in_progress", attempt.run)
     if attempt is None:
-        return
+        return False
     run = attempt.run
     if run["status"] == "cancelling":
         await worker.finish_cancel(run_id)
-        return
+        return False
     backend = worker.backend
     forced = run.get("tool_choice")
     if isinstance(forced, dict) and forced.get("type") in BUILTIN_TOOL_TYPES:
         if forced["type"] not in backend.supported_builtin_tools:
             message = FORCED_BUILTIN_MESSAGE.format(tool=forced["type"], backend=backend.name)
             await worker.fail(run_id, "invalid_prompt", message)
-            return
+            return False
     messages = build_chat_messages(
         run["instructions"],
         attempt.additional_instructions,
@@ -81,7 +109,7 @@ async def execute_step(worker: RunWorker, run_id: str, attempt: Attempt | None) 
             await _end_incomplete(
                 worker, run_id, incomplete_details={"reason": "max_prompt_tokens"}
             )
-            return
+            return False
         messages = fitted
     request = ModelRequest(
         model=run["model"],
@@ -96,19 +124,24 @@ async def execute_step(worker: RunWorker, run_id: str, attempt: Attempt | None) 
     )
     writer = MessageWriter(worker.store, worker.bus, run)
     turn = await backend.complete(request, writer.on_text_delta)
-    await _record_turn(worker, run, turn, writer)
+    return await _record_turn(worker, run, turn, writer)
 
 
 async def _record_turn(
     worker: RunWorker, run: dict[str, Any], turn: ModelTurn, writer: MessageWriter
-) -> None:
+) -> bool:
+    """Store the turn; whether the model must be called again (server-side tools ran)."""
     run_id = run["id"]
     backend = worker.backend
     for call in turn.tool_calls:
-        if call.type != "function" and call.type not in backend.supported_builtin_tools:
+        if call.type != "function" and (
+            call.type not in backend.supported_builtin_tools or call.type not in worker.server_tools
+        ):
             message = UNSUPPORTED_BUILTIN_MESSAGE.format(tool=call.type, backend=backend.name)
             await worker.fail(run_id, "invalid_prompt", message)
-            return
+            return False
+    server_calls = [c for c in turn.tool_calls if c.type != "function"]
+    function_calls = [c for c in turn.tool_calls if c.type == "function"]
     usage = {
         "prompt_tokens": turn.usage.prompt_tokens,
         "completion_tokens": turn.usage.completion_tokens,
@@ -117,9 +150,9 @@ async def _record_turn(
     previous = run.get("usage") or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
     run_usage = {key: previous[key] + usage[key] for key in usage}
     stamp = now()
-    if turn.text and not writer.started:
-        await writer.start()
     completes = not turn.tool_calls and not turn.incomplete_reason
+    if not writer.started and (turn.text or (completes and await writer.has_tool_outputs())):
+        await writer.start()
     if writer.started:
         ended = await writer.finish(
             turn.text,
@@ -130,10 +163,16 @@ async def _record_turn(
         if completes:
             if ended is not None:
                 worker.bus.publish(run_id, "thread.run.completed", ended)
-            return
-    if turn.tool_calls:
-        await _request_tool_outputs(worker, run, turn, usage, run_usage)
-        return
+            return False
+    if server_calls:
+        if not await run_server_calls(worker, run, server_calls, usage, run_usage):
+            return False
+        if not function_calls:
+            return True
+        usage = dict.fromkeys(usage, 0)  # the model call is counted on the server-side step
+    if function_calls:
+        await _request_tool_outputs(worker, run, function_calls, usage, run_usage)
+        return False
     if turn.incomplete_reason:
         await _end_incomplete(
             worker,
@@ -141,7 +180,7 @@ async def _record_turn(
             incomplete_details={"reason": turn.incomplete_reason},
             usage=run_usage,
         )
-        return
+        return False
     ended = await worker.store.write(
         run_progress.update_run,
         run_id,
@@ -152,12 +191,13 @@ async def _record_turn(
     )
     if ended is not None:
         worker.bus.publish(run_id, "thread.run.completed", ended)
+    return False
 
 
 async def _request_tool_outputs(
     worker: RunWorker,
     run: dict[str, Any],
-    turn: ModelTurn,
+    function_calls: list[ToolCallRequest],
     usage: dict[str, int],
     run_usage: dict[str, int],
 ) -> None:
@@ -169,7 +209,7 @@ async def _request_tool_outputs(
             "type": "function",
             "function": {"name": c.name, "arguments": c.arguments, "output": None},
         }
-        for c in turn.tool_calls
+        for c in function_calls
     ]
     expires_at = math.ceil(time.time() + worker.settings.run_expiry_seconds)
     required = [

@@ -1,4 +1,10 @@
-"""Message writing: a run's assistant message, created on its first text and streamed into."""
+"""Message writing: a run's assistant message, created on its first text and streamed into.
+
+When the run's server-side tools produced images or files since the thread's previous
+message, the message shows them as upstream did: an ``image_file`` block per image (after
+the text), a ``file_path`` annotation on each ``sandbox:/mnt/data/<name>`` link to a produced
+file, and every produced file among the message's ``attachments``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,67 @@ from typing import Any
 
 from assistant_graph.assistants_server.events import RunEventBus
 from assistant_graph.assistants_server.ids import now
-from assistant_graph.assistants_server.store import Store, run_progress
+from assistant_graph.assistants_server.store import Store, run_progress, tool_steps
+from sqlalchemy import Connection
+
+SANDBOX_LINK = "sandbox:{path}"
+
+
+def message_content(
+    text: str, images: list[str], files: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """Return the message's content: the text with its ``file_path`` annotations, then the images.
+
+    The text stays the first block, where the streamed text deltas put it (index 0).
+    """
+    annotations: list[dict[str, Any]] = []
+    for produced in files:
+        link = SANDBOX_LINK.format(path=produced["path"])
+        start = text.find(link)
+        while start != -1:
+            end = start + len(link)
+            if not text[end : end + 1].isalnum() and text[end : end + 1] not in ("_", ".", "-"):
+                annotations.append(
+                    {
+                        "type": "file_path",
+                        "text": link,
+                        "start_index": start,
+                        "end_index": end,
+                        "file_path": {"file_id": produced["file_id"]},
+                    }
+                )
+            start = text.find(link, end)
+    annotations.sort(key=lambda a: a["start_index"])
+    content: list[dict[str, Any]] = []
+    if text or not images:
+        content.append({"type": "text", "text": {"value": text, "annotations": annotations}})
+    content += [{"type": "image_file", "image_file": {"file_id": file_id}} for file_id in images]
+    return content
+
+
+def _finish_with_outputs(
+    conn: Connection,
+    run: dict[str, Any],
+    message_id: str,
+    step_id: str,
+    text: str,
+    status: str,
+    changes: dict[str, Any],
+    step_changes: dict[str, Any],
+    complete_run: tuple[str, dict[str, Any]] | None,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """Finish the message with the images and files produced before it (one transaction)."""
+    images, files = tool_steps.produced_since_previous_message(
+        conn, run["id"], run["thread_id"], message_id
+    )
+    changes = {**changes, "content": message_content(text, images, files)}
+    if files:
+        changes["attachments"] = [
+            {"file_id": f["file_id"], "tools": [{"type": "code_interpreter"}]} for f in files
+        ]
+    return run_progress.finish_assistant_message(
+        conn, message_id, step_id, status, changes, step_changes, complete_run
+    )
 
 
 class MessageWriter:
@@ -27,6 +93,13 @@ class MessageWriter:
     def started(self) -> bool:
         """Whether the message exists."""
         return self.message is not None
+
+    async def has_tool_outputs(self) -> bool:
+        """Whether server-side tools produced images or files the run has not shown yet."""
+        images, files = await self.store.read(
+            tool_steps.produced_since_latest_message, self.run["id"], self.run["thread_id"]
+        )
+        return bool(images or files)
 
     async def start(self) -> None:
         """Store the in-progress message and its step; publish their created events."""
@@ -74,21 +147,21 @@ class MessageWriter:
         assert self.message is not None and self.step is not None
         run_id = self.run["id"]
         stamp = now()
-        content = [{"type": "text", "text": {"value": text, "annotations": []}}]
         if incomplete_reason:
             status = "incomplete"
             changes: dict[str, Any] = {
-                "content": content,
                 "incomplete_at": stamp,
                 "incomplete_details": {"reason": "max_tokens"},
             }
         else:
             status = "completed"
-            changes = {"content": content, "completed_at": stamp}
+            changes = {"completed_at": stamp}
         message, step, run = await self.store.write(
-            run_progress.finish_assistant_message,
+            _finish_with_outputs,
+            self.run,
             self.message["id"],
             self.step["id"],
+            text,
             status,
             changes,
             {"completed_at": stamp, "usage": usage},

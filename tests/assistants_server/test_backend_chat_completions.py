@@ -99,13 +99,13 @@ def failure(base_url: str, model_request: ModelRequest, **options: Any) -> Model
 
 
 def test_request_carries_the_conversation_and_function_tools_only(fake):
-    """Messages go as given; built-in tools are dropped; sampling options and auth are sent."""
+    """Messages go as given; function tools as declared; sampling options and auth are sent."""
     fake.add_text("2+2 is 4.")
     call(
         fake.base_url,
         request(
             messages=CONVERSATION,
-            tools=[CALCULATOR, {"type": "code_interpreter"}, {"type": "file_search"}],
+            tools=[CALCULATOR],
             temperature=0.2,
             top_p=0.9,
             max_completion_tokens=50,
@@ -127,12 +127,48 @@ def test_request_carries_the_conversation_and_function_tools_only(fake):
     assert body["stream_options"] == {"include_usage": True}
 
 
-def test_without_function_tools_no_tool_fields_are_sent(fake):
-    """Only built-ins (or nothing): no tools, parallel_tool_calls or tool_choice in the body."""
+def test_without_tools_no_tool_fields_are_sent(fake):
+    """No tools: no tools, parallel_tool_calls or tool_choice in the body."""
     fake.add_text("Hi.")
-    call(fake.base_url, request(tools=[{"type": "code_interpreter"}], tool_choice="required"))
+    call(fake.base_url, request(tool_choice="required"))
     body = fake.requests[0].body
     assert not {"tools", "parallel_tool_calls", "tool_choice", "temperature"} & set(body)
+
+
+def test_code_interpreter_is_offered_as_a_function_and_its_calls_map_back(fake):
+    """With the server executing code_interpreter, the model gets it as a documented function
+    (a ``code`` parameter), tool_choice forcing it names that function, and the model's call
+    comes back as a code_interpreter call."""
+    fake.add_tool_calls(("code_interpreter", {"code": "print(6 * 7)"}), ("calculator", "{}"))
+    turn, _ = call(
+        fake.base_url,
+        request(
+            tools=[CALCULATOR, {"type": "code_interpreter"}],
+            tool_choice={"type": "code_interpreter"},
+        ),
+        builtin_tools=frozenset({"code_interpreter"}),
+    )
+    body = fake.requests[0].body
+    offered = body["tools"][1]["function"]
+    assert body["tools"][0] == CALCULATOR
+    assert offered["name"] == "code_interpreter" and "/mnt/data" in offered["description"]
+    assert offered["parameters"]["required"] == ["code"]
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "code_interpreter"}}
+    assert turn.tool_calls == [
+        ToolCallRequest("code_interpreter", '{"code": "print(6 * 7)"}', type="code_interpreter"),
+        ToolCallRequest("calculator", "{}"),
+    ]
+
+
+@pytest.mark.parametrize("builtin", ["code_interpreter", "file_search"])
+def test_a_builtin_tool_the_server_cannot_execute_fails_the_call(fake, builtin):
+    """A built-in tool the server does not execute is never dropped silently: the call fails
+    naming it (invalid_prompt) and nothing is sent."""
+    with pytest.raises(ModelError) as caught:
+        call(fake.base_url, request(tools=[CALCULATOR, {"type": builtin}]))
+    assert caught.value.code == "invalid_prompt"
+    assert f"has the {builtin} tool, which this server cannot execute" in caught.value.message
+    assert fake.requests == []
 
 
 def test_default_model_replaces_an_empty_model(fake):
@@ -342,12 +378,18 @@ def test_error_in_the_middle_of_a_stream(fake):
 
 
 def test_backend_identity_and_close(fake):
-    """The backend names itself, executes no built-ins, hides its key and closes its client."""
+    """The backend names itself, offers the built-ins it has a function for, hides its key and
+    closes its client."""
 
     async def scenario() -> bool:
         backend = ChatCompletionsBackend(fake.base_url, KEY)
         assert backend.name == "chat-completions"
         assert backend.supported_builtin_tools == frozenset()
+        interpreting = ChatCompletionsBackend(
+            fake.base_url, KEY, builtin_tools=frozenset({"code_interpreter", "file_search"})
+        )
+        assert interpreting.supported_builtin_tools == frozenset({"code_interpreter"})
+        await interpreting.aclose()
         assert KEY not in repr(backend)
         await backend.aclose()
         return backend._client.is_closed()

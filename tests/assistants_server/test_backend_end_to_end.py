@@ -151,7 +151,7 @@ def test_parallel_tool_calls_round_trip(serve):
         assert latest_text(client, thread.id) == "2+2 is 4 and 3*5 is 15."
 
         first, second = (r.body for r in fake.requests)
-        assert [t["function"]["name"] for t in first["tools"]] == ["calculator"]
+        assert [t["function"]["name"] for t in first["tools"]] == ["calculator", "code_interpreter"]
         assert first["parallel_tool_calls"] is True
         assistant_turn, *tool_messages = second["messages"][-3:]
         assert [c["id"] for c in assistant_turn["tool_calls"]] == [c.id for c in calls]

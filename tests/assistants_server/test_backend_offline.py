@@ -332,15 +332,54 @@ def test_square_root_follows_the_tools_description():
 
 
 def test_code_interpreter_fallback():
-    """With only code_interpreter declared, the expression goes to a code_interpreter call."""
-    turn, _ = complete(
-        OfflineBackend(), [{"role": "user", "content": "What's 2+2?"}], tools=[CODE_INTERPRETER]
-    )
+    """With only code_interpreter declared, the expression is printed by a code_interpreter call,
+    and the answer is read from the call's output."""
+    question = {"role": "user", "content": "What's 10 - 4 raised to the 2.7"}
+    turn, _ = complete(OfflineBackend(), [question], tools=[CODE_INTERPRETER])
     assert turn.tool_calls == [
         ToolCallRequest(
-            name="code_interpreter", type="code_interpreter", arguments=json.dumps({"input": "2+2"})
+            name="code_interpreter",
+            type="code_interpreter",
+            arguments=json.dumps({"code": "print(10 - 4 ** 2.7)"}),
         )
     ]
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "code_interpreter", "arguments": turn.tool_calls[0].arguments},
+    }
+    answered, _ = complete(
+        OfflineBackend(),
+        [
+            question,
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "-32.22425314473263\n"},
+        ],
+        tools=[CODE_INTERPRETER],
+    )
+    assert answered.tool_calls == []
+    assert answered.text == "10 - 4 ** 2.7 = -32.22425314473263"
+
+
+def test_code_interpreter_error_output_is_reported():
+    """A Python error printed by the interpreter is reported as an error, not as a result."""
+    question = {"role": "user", "content": "What's 1 / 0?"}
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "code_interpreter", "arguments": '{"code": "print(1 / 0)"}'},
+    }
+    error = "Traceback (most recent call last):\nZeroDivisionError: division by zero"
+    answered, _ = complete(
+        OfflineBackend(),
+        [
+            question,
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": error},
+        ],
+        tools=[CODE_INTERPRETER],
+    )
+    assert answered.text.startswith("The calculator reported an error for 1 / 0")
 
 
 def test_no_calculator_at_all():
@@ -620,8 +659,10 @@ def test_negative_latency_is_rejected():
 
 
 def test_backend_identity():
-    """The offline backend names itself and executes no built-in tools."""
+    """The offline backend names itself and calls the built-in tools the server executes."""
     backend = OfflineBackend()
     assert backend.name == "offline"
     assert backend.supported_builtin_tools == frozenset()
+    interpreting = OfflineBackend(builtin_tools=frozenset({"code_interpreter"}))
+    assert interpreting.supported_builtin_tools == frozenset({"code_interpreter"})
     asyncio.run(backend.aclose())
