@@ -51,12 +51,13 @@ from assistant_graph.assistants_server.backends.offline_arithmetic import (
     extract_expressions,
     last_number,
 )
-from assistant_graph.assistants_server.backends.offline_number_words import (
-    normalise_arithmetic_words,
 from assistant_graph.assistants_server.backends.offline_interpreter import (
     expression_from_code,
     interpreter_call,
     is_error_output,
+)
+from assistant_graph.assistants_server.backends.offline_number_words import (
+    normalise_arithmetic_words,
 )
 from assistant_graph.assistants_server.backends.offline_script import (
     ScriptRule,
