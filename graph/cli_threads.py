@@ -226,7 +226,7 @@ def thread_rows(db: Path | str, only: str | None = None) -> list[ThreadRow]:
 
 
 def _postgres_threads(url: str, only: str | None) -> list[str]:
-    """Return the saved threads of a PostgreSQL database (``PostgresSaver``'s tables), newest first."""
+    """Return a PostgreSQL database's saved threads (``PostgresSaver``'s tables), newest first."""
     query = (
         "SELECT thread_id, MAX(checkpoint_id) AS latest FROM checkpoints "
         "WHERE checkpoint_ns = '' AND (%(only)s::text IS NULL OR thread_id = %(only)s) "
