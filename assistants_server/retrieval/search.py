@@ -1,0 +1,175 @@
+"""Search over indexed chunks: FTS5 BM25 keyword ranking, fused with vector similarity.
+
+:func:`search_chunks` runs in one read transaction. Keyword candidates come from the FTS5 index
+(``bm25()``, porter-stemmed terms joined with OR, common stop words dropped); vector candidates
+(chunk id and cosine similarity, found in the vector index beforehand) are optional. Both kinds
+are scored on 0..1 and fused by a convex combination, so one number both ranks the results and
+is what ``score_threshold`` compares against:
+
+- keyword score ``b / (b + 1)`` with ``b = -bm25`` (bm25 grows with matched rare terms);
+- vector score: cosine similarity, clipped to 0..1;
+- hybrid score: the mean of the two (a chunk absent from one list scores 0 there).
+
+Only chunks of ``completed`` files in the given vector stores that pass the attribute filter
+are returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from assistant_graph.assistants_server import db
+from assistant_graph.assistants_server.retrieval.filters import filter_clause
+from sqlalchemy import Connection, and_, literal_column, select, table, text
+
+CANDIDATES = 100
+"""Candidates taken from each ranking before fusion."""
+STOP_WORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i in is it its of on or "
+    "that the their there this to was what when where which who why will with you".split()
+)
+_fts = table(db.CHUNKS_FTS, literal_column("rowid"))
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One matching chunk and the file it came from."""
+
+    file_id: str
+    filename: str
+    score: float
+    attributes: dict[str, Any]
+    text: str
+    vector_store_id: str
+    chunk_id: int
+
+
+def match_expression(query: str) -> str | None:
+    """Build the FTS5 query for a natural-language ``query`` (``None`` when it has no words)."""
+    words = [word for word in re.findall(r"\w+", query.lower()) if word]
+    kept = [word for word in words if word not in STOP_WORDS] or words
+    if not kept:
+        return None
+    return " OR ".join(f'"{word}"' for word in dict.fromkeys(kept))
+
+
+def _joined(vector_store_ids: Sequence[str], filters: Any) -> Any:
+    chunks, files = db.retrieval_chunks, db.vector_store_files
+    join = chunks.join(
+        files,
+        and_(
+            files.c.vector_store_id == chunks.c.vector_store_id,
+            files.c.file_id == chunks.c.file_id,
+        ),
+    )
+    condition = and_(
+        chunks.c.vector_store_id.in_(list(vector_store_ids)),
+        files.c.status == "completed",
+        filter_clause(filters),
+    )
+    return join, condition
+
+
+def keyword_candidates(
+    conn: Connection,
+    vector_store_ids: Sequence[str],
+    query: str,
+    filters: Any = None,
+    limit: int = CANDIDATES,
+) -> list[tuple[int, float]]:
+    """Best keyword matches: ``(chunk_id, keyword score)``, best first (SQLite FTS5)."""
+    expression = match_expression(query)
+    if expression is None or not vector_store_ids:
+        return []
+    join, condition = _joined(vector_store_ids, filters)
+    rank = literal_column(f"bm25({db.CHUNKS_FTS})")
+    statement = (
+        select(db.retrieval_chunks.c.id, rank.label("rank"))
+        .select_from(_fts.join(join, db.retrieval_chunks.c.id == literal_column("rowid")))
+        .where(text(f"{db.CHUNKS_FTS} MATCH :match").bindparams(match=expression), condition)
+        .order_by(rank)
+        .limit(limit)
+    )
+    found = []
+    for chunk_id, bm25 in conn.execute(statement):
+        strength = max(0.0, -float(bm25))
+        found.append((int(chunk_id), strength / (strength + 1.0)))
+    return found
+
+
+def fuse(
+    keyword: Sequence[tuple[int, float]], vector: Sequence[tuple[int, float]] | None
+) -> dict[int, float]:
+    """Combine keyword and vector scores per chunk (the mean when vectors are searched)."""
+    if vector is None:
+        return dict(keyword)
+    scores: dict[int, float] = {}
+    for chunk_id, score in keyword:
+        scores[chunk_id] = score / 2
+    for chunk_id, similarity in vector:
+        scores[chunk_id] = scores.get(chunk_id, 0.0) + min(1.0, max(0.0, similarity)) / 2
+    return scores
+
+
+def search_chunks(
+    conn: Connection,
+    vector_store_ids: Sequence[str],
+    queries: Sequence[str],
+    *,
+    max_num_results: int = 10,
+    score_threshold: float = 0.0,
+    filters: Any = None,
+    vector_hits: Sequence[Sequence[tuple[int, float]]] | None = None,
+) -> list[SearchResult]:
+    """Rank chunks for ``queries`` (best score over the queries); ``vector_hits`` per query."""
+    scores: dict[int, float] = {}
+    for index, query in enumerate(queries):
+        keyword = keyword_candidates(conn, vector_store_ids, query, filters)
+        fused = fuse(keyword, vector_hits[index] if vector_hits is not None else None)
+        for chunk_id, score in fused.items():
+            scores[chunk_id] = max(score, scores.get(chunk_id, 0.0))
+    ranked = sorted(
+        ((chunk_id, score) for chunk_id, score in scores.items() if score >= score_threshold),
+        key=lambda item: (-item[1], item[0]),
+    )
+    if not ranked:
+        return []
+    rows = _rows(conn, vector_store_ids, [chunk_id for chunk_id, _ in ranked], filters)
+    results = [
+        SearchResult(score=score, chunk_id=chunk_id, **rows[chunk_id])
+        for chunk_id, score in ranked
+        if chunk_id in rows  # a vector whose chunk is gone, or filtered out
+    ]
+    return results[:max_num_results]
+
+
+def _rows(
+    conn: Connection, vector_store_ids: Sequence[str], ids: list[int], filters: Any
+) -> dict[int, dict[str, Any]]:
+    chunks, files = db.retrieval_chunks, db.vector_store_files
+    join, condition = _joined(vector_store_ids, filters)
+    statement = (
+        select(
+            chunks.c.id,
+            chunks.c.text,
+            chunks.c.vector_store_id,
+            files.c.file_id,
+            files.c.filename,
+            files.c.attributes,
+        )
+        .select_from(join)
+        .where(condition, chunks.c.id.in_(ids))
+    )
+    return {
+        row.id: {
+            "file_id": row.file_id,
+            "filename": row.filename,
+            "attributes": row.attributes or {},
+            "text": row.text,
+            "vector_store_id": row.vector_store_id,
+        }
+        for row in conn.execute(statement)
+    }
