@@ -3,8 +3,9 @@
 Each object keeps the columns the server filters, orders or claims by as real columns; the
 rest of its public body lives in a JSON ``data`` column. ``seq`` is a monotonically increasing
 integer used for ordering and pagination cursors (``created_at`` seconds often tie).
-Assistants and threads carry ``api_key_hash``, a fingerprint of the API key that created them
-(never the key itself); messages, runs and steps belong to their thread's key.
+Assistants, threads and files carry ``api_key_hash``, a fingerprint of the API key that created
+them (never the key itself); messages, runs and steps belong to their thread's key. A file's
+bytes live in ``file_chunks``, in the database, so every server process can read them.
 Only SQLite is tested; :func:`create_engine_for_url` sets its pragmas and locking up.
 """
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -107,6 +109,32 @@ run_steps = Table(
     Index("ix_run_steps_run_seq", "run_id", "seq"),
     Index("ix_run_steps_thread_seq", "thread_id", "seq"),
 )
+
+files = Table(
+    "files",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("api_key_hash", String(64), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("media_type", String(128), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Index("ix_files_key_seq", "api_key_hash", "seq"),
+    Index("ix_files_key_purpose_seq", "api_key_hash", "purpose", "seq"),
+)
+"""Uploaded and server-written files: metadata only (lists never load their bytes)."""
+
+file_chunks = Table(
+    "file_chunks",
+    metadata,
+    Column("file_id", String(64), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+"""A file's bytes in order, in chunks (written with its ``files`` row, deleted with it)."""
 
 idempotency_keys = Table(
     "idempotency_keys",

@@ -13,9 +13,10 @@ _UNBIASED_LIMIT = 256 - 256 % len(_ALPHABET)
 _CHARACTER_OF = {value: _ALPHABET[value % len(_ALPHABET)] for value in range(_UNBIASED_LIMIT)}
 
 
-def new_id(prefix: str) -> str:
+def new_id(prefix: str, separator: str = "_") -> str:
     """Return a random id such as ``run_3kT9...`` (24 characters after the prefix).
 
+    ``separator`` joins prefix and random part (files use ``-``, as upstream: ``file-3kT9...``).
     One call to the system's random source per id (not one per character).
     """
     characters: list[str] = []
@@ -23,7 +24,7 @@ def new_id(prefix: str) -> str:
         characters.extend(
             _CHARACTER_OF[value] for value in secrets.token_bytes(32) if value < _UNBIASED_LIMIT
         )
-    return prefix + "_" + "".join(characters[:ID_LENGTH])
+    return prefix + separator + "".join(characters[:ID_LENGTH])
 
 
 def now() -> int:

@@ -1,4 +1,4 @@
-"""The server's data: assistants, threads, messages, runs, steps and idempotency keys.
+"""The server's data: assistants, threads, messages, runs, steps, files and idempotency keys.
 
 Operations are plain functions over one SQLAlchemy connection, grouped by responsibility:
 
@@ -7,6 +7,8 @@ Operations are plain functions over one SQLAlchemy connection, grouped by respon
 - :mod:`.run_progress` — what an executing run writes (its message, steps, final status);
 - :mod:`.leases` — which instance executes a run, and an attempt at its next model step;
 - :mod:`.history` — a thread's messages and tool-call steps for a model request;
+- :mod:`.files` — uploaded and server-written files (bytes in chunks), and the checks of
+  file ids other objects name;
 - :mod:`.idempotency_keys` — stored ``Idempotency-Key`` records;
 - :mod:`.rows` — row → API object builders; :mod:`.queries` — lookups they share.
 

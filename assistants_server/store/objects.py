@@ -15,6 +15,7 @@ from assistant_graph.assistants_server.store.errors import (
     ACTIVE_RUN_MESSAGE,
     ThreadBusy,
 )
+from assistant_graph.assistants_server.store.files import check_references
 from assistant_graph.assistants_server.store.queries import (
     get_row,
     insert_row,
@@ -32,7 +33,8 @@ def _owned_assistant(conn: Connection, owner: str, assistant_id: str) -> Any:
 
 
 def create_assistant(conn: Connection, owner: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Insert an assistant."""
+    """Insert an assistant (the files its ``tool_resources`` name must be the owner's)."""
+    check_references(conn, owner, tool_resources=data.get("tool_resources"))
     assistant_id = new_id("asst")
     conn.execute(
         insert(db.assistants).values(
@@ -57,6 +59,7 @@ def modify_assistant(
 ) -> dict[str, Any]:
     """Merge ``changes`` into an assistant's body."""
     row = _owned_assistant(conn, owner, assistant_id)
+    check_references(conn, owner, tool_resources=changes.get("tool_resources"))
     data = {**row.data, **changes}
     update_by_id(conn, db.assistants, row.id, {"data": data})
     return rows.assistant(_owned_assistant(conn, owner, assistant_id))
@@ -72,9 +75,26 @@ def delete_assistant(conn: Connection, owner: str, assistant_id: str) -> None:
 
 
 def create_thread(
-    conn: Connection, owner: str, data: dict[str, Any], messages: list[dict[str, Any]]
+    conn: Connection,
+    owner: str,
+    data: dict[str, Any],
+    messages: list[dict[str, Any]],
+    param: str = "",
 ) -> dict[str, Any]:
-    """Insert a thread and its initial messages; return the thread."""
+    """Insert a thread and its initial messages; return the thread.
+
+    The files they name must be the owner's; ``param`` is where the thread was given
+    (``thread`` in create-thread-and-run), for error messages.
+    """
+    prefix = f"{param}." if param else ""
+    check_references(
+        conn,
+        owner,
+        tool_resources=data.get("tool_resources"),
+        resources_param=f"{prefix}tool_resources",
+        messages=messages,
+        messages_param=f"{prefix}messages",
+    )
     thread_id = new_id("thread")
     conn.execute(
         insert(db.threads).values(id=thread_id, created_at=now(), data=data, api_key_hash=owner)
@@ -94,6 +114,7 @@ def modify_thread(
 ) -> dict[str, Any]:
     """Merge ``changes`` (metadata, tool resources) into a thread's body."""
     row = owned_thread(conn, owner, thread_id)
+    check_references(conn, owner, tool_resources=changes.get("tool_resources"))
     data = {**row.data, **changes}
     update_by_id(conn, db.threads, thread_id, {"data": data})
     return rows.thread(owned_thread(conn, owner, thread_id))
@@ -174,6 +195,7 @@ def add_message(
     active = active_run_id(conn, thread_id)
     if active is not None:
         raise ThreadBusy(ACTIVE_RUN_MESSAGE.format(thread_id=thread_id, run_id=active))
+    check_references(conn, owner, messages=[message])
     body, _seq = insert_message(conn, thread_id, message)
     return body
 

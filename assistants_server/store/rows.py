@@ -73,12 +73,29 @@ def step(row: Any) -> dict[str, Any]:
     }
 
 
+def file(row: Any) -> dict[str, Any]:
+    """Return a ``file`` object (``expires_at`` only for a file that expires)."""
+    body = {
+        "id": row.id,
+        "object": "file",
+        "bytes": row.bytes,
+        "created_at": row.created_at,
+        "filename": row.filename,
+        "purpose": row.purpose,
+        "status": "processed",
+    }
+    if row.expires_at is not None:
+        body["expires_at"] = row.expires_at
+    return body
+
+
 BUILDERS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "assistants": assistant,
     "threads": thread,
     "messages": message,
     "runs": run,
     "run_steps": step,
+    "files": file,
 }
 """The builder of each table's objects."""
 
@@ -88,6 +105,7 @@ KINDS = {
     "messages": ("message", "message_id"),
     "runs": ("run", "run_id"),
     "run_steps": ("run step", "step_id"),
+    "files": ("file", "file_id"),
 }
 """Each table's object kind and id parameter, as error messages name them."""
 

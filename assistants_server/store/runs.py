@@ -24,6 +24,7 @@ from assistant_graph.assistants_server.store.errors import (
     RunDeadlinePassed,
     ThreadBusy,
 )
+from assistant_graph.assistants_server.store.files import check_references
 from assistant_graph.assistants_server.store.history import HistoryCache
 from assistant_graph.assistants_server.store.idempotency_keys import IdempotencyKey
 from assistant_graph.assistants_server.store.leases import Attempt, Lease, begin_attempt
@@ -85,9 +86,16 @@ def create_run(
         owned_thread(conn, owner, thread_id)
     assistant = get_row(conn, db.assistants, assistant_id, api_key_hash=owner)
     data = run_settings(rows.assistant(assistant), requested)
+    check_references(
+        conn,
+        owner,
+        tool_resources=requested.get("_tool_resources"),
+        messages=additional_messages,
+        messages_param="additional_messages",
+    )
     thread: dict[str, Any] | None = None
     if new_thread is not None:
-        thread = create_thread(conn, owner, *new_thread)
+        thread = create_thread(conn, owner, *new_thread, param="thread")
         thread_id = thread["id"]
     else:
         assert thread_id is not None
