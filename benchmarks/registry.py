@@ -21,6 +21,7 @@ BENCHMARKS: tuple[str, ...] = (
     "thread_length_state",
     "checkpoint_cost",
     "memory",
+    "retrieval",
 )
 UNKNOWN = "Unknown benchmark {name!r}; choose from: {choices}."
 

@@ -92,11 +92,9 @@ def chunk_text(text: str, max_tokens: int, overlap: int) -> list[Chunk]:
         return []
     step = max_tokens - overlap
     starts = list(range(0, max(len(ids) - overlap, 1), step))
-    bounds = [0]
-    for length in tokens.token_byte_lengths(ids):
-        bounds.append(bounds[-1] + length)
     ends = [min(start + max_tokens, len(ids)) for start in starts]
-    chars = _char_offsets(text, sorted({bounds[i] for i in starts + ends}))
+    bounds = tokens.byte_offsets(ids, sorted(set(starts) | set(ends)))
+    chars = _char_offsets(text, sorted(set(bounds.values())))
     chunks = []
     for start, end in zip(starts, ends, strict=True):
         first, last = chars[bounds[start]], chars[bounds[end]]

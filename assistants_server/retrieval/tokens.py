@@ -39,7 +39,13 @@ def count_tokens(text: str) -> int:
     return len(encode(text))
 
 
-def token_byte_lengths(tokens: list[int]) -> list[int]:
-    """Length in UTF-8 bytes of each token (a token may hold part of a character)."""
+def byte_offsets(tokens: list[int], positions: list[int]) -> dict[int, int]:
+    """Map sorted token positions to their UTF-8 byte offsets in the decoded text."""
     enc = encoding()
-    return [len(enc.decode_bytes([token])) for token in tokens]
+    offsets: dict[int, int] = {}
+    done_tokens = done_bytes = 0
+    for position in positions:
+        done_bytes += len(enc.decode_bytes(tokens[done_tokens:position]))
+        done_tokens = position
+        offsets[position] = done_bytes
+    return offsets
