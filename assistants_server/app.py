@@ -23,7 +23,15 @@ from assistant_graph.assistants_server.request_guards import (
     HostCheckMiddleware,
     RequestIdMiddleware,
 )
-from assistant_graph.assistants_server.routes import assistants, messages, runs, threads
+from assistant_graph.assistants_server.retrieval import Retrieval
+from assistant_graph.assistants_server.retrieval.ingestion import IngestionWorker
+from assistant_graph.assistants_server.routes import (
+    assistants,
+    messages,
+    runs,
+    threads,
+    vector_stores,
+)
 from assistant_graph.assistants_server.routes.common import store_error_handler
 from assistant_graph.assistants_server.settings import ServerSettings
 from assistant_graph.assistants_server.store import Store, StoreError
@@ -68,17 +76,25 @@ def create_app(
         heartbeat_seconds=heartbeat_seconds,
         lease_seconds=lease_seconds,
     )
-    context = ServerContext(settings, store, bus, backend, worker, owns_backend, KeyClock(clock))
+    retrieval = Retrieval.from_settings(store, settings)
+    ingestion = IngestionWorker(retrieval)
+    context = ServerContext(
+        settings, store, bus, backend, worker, owns_backend, KeyClock(clock), retrieval, ingestion
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await store.open()
         try:
+            await retrieval.open()
+            await ingestion.start()
             await worker.start()
             try:
                 yield
             finally:
                 await worker.stop()
+                await ingestion.stop()
+                await retrieval.close()
                 if context.owns_backend:
                     await backend.aclose()
         finally:
@@ -96,7 +112,7 @@ def create_app(
     install_error_handlers(app)
     app.add_exception_handler(StoreError, store_error_handler)
     # runs first: "POST /threads/runs" must not be taken for "POST /threads/{thread_id}".
-    for module in (runs, assistants, threads, messages):
+    for module in (runs, assistants, threads, messages, vector_stores):
         app.include_router(module.router, prefix="/v1")
 
     @app.get("/health")

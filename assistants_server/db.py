@@ -167,8 +167,8 @@ vector_store_files = Table(
     "vector_store_files",
     metadata,
     Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False),  # the file's id
     Column("vector_store_id", String(64), nullable=False),
-    Column("file_id", String(64), nullable=False),
     Column("filename", Text, nullable=False, server_default=text("''")),
     Column("batch_id", String(64), nullable=True),
     Column("status", String(16), nullable=False),
@@ -176,9 +176,9 @@ vector_store_files = Table(
     Column("usage_bytes", BigInteger, nullable=False, server_default=text("0")),
     Column("attributes", JSON, nullable=True),
     Column("data", JSON, nullable=False),
-    UniqueConstraint("vector_store_id", "file_id", name="uq_vector_store_files"),
+    UniqueConstraint("vector_store_id", "id", name="uq_vector_store_files"),
     Index("ix_vector_store_files_status", "status"),
-    Index("ix_vector_store_files_file", "file_id"),
+    Index("ix_vector_store_files_file", "id"),
     Index("ix_vector_store_files_batch", "batch_id"),
 )
 

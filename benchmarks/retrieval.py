@@ -87,7 +87,7 @@ class _Bench:
             conn.execute(
                 insert(db.vector_store_files).values(
                     vector_store_id=store_id,
-                    file_id=file_id,
+                    id=file_id,
                     filename=filename,
                     status="completed",
                     created_at=0,

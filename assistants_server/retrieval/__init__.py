@@ -6,9 +6,11 @@
 - ``filters``: the spec's attribute filters as SQL;
 - ``vectors`` and ``embeddings``: the sqlite-vec index (via apsw) and the ``/v1/embeddings``
   client, used when ``ASSISTANTS_SERVER_EMBEDDING_MODEL`` is set;
-- ``service``: :class:`Retrieval`, the engine a server holds (index a file, search).
+- ``service``: :class:`Retrieval`, the engine a server holds (index a file, search);
+- ``stores`` and ``ingestion``: vector stores, their files and batches, background indexing.
 """
 
+from assistant_graph.assistants_server.retrieval import stores
 from assistant_graph.assistants_server.retrieval.chunking import resolve_strategy
 from assistant_graph.assistants_server.retrieval.errors import IngestionError, RetrievalInputError
 from assistant_graph.assistants_server.retrieval.search import SearchResult
@@ -20,4 +22,5 @@ __all__ = [
     "RetrievalInputError",
     "SearchResult",
     "resolve_strategy",
+    "stores",
 ]

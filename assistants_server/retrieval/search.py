@@ -62,7 +62,7 @@ def _joined(vector_store_ids: Sequence[str], filters: Any) -> Any:
         files,
         and_(
             files.c.vector_store_id == chunks.c.vector_store_id,
-            files.c.file_id == chunks.c.file_id,
+            files.c.id == chunks.c.file_id,
         ),
     )
     condition = and_(
@@ -156,7 +156,7 @@ def _rows(
             chunks.c.id,
             chunks.c.text,
             chunks.c.vector_store_id,
-            files.c.file_id,
+            files.c.id.label("file_id"),
             files.c.filename,
             files.c.attributes,
         )

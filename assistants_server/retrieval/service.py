@@ -150,6 +150,11 @@ class Retrieval:
         if self.vectors is not None and ids:
             await asyncio.to_thread(self.vectors.delete, ids)
 
+    async def forget_vectors(self, chunk_ids: list[int]) -> None:
+        """Delete the vectors of chunks already deleted from the store."""
+        if self.vectors is not None and chunk_ids:
+            await asyncio.to_thread(self.vectors.delete, chunk_ids)
+
     async def remove_store(self, vector_store_id: str) -> None:
         """Delete every chunk (then vector) of a vector store."""
         ids = await self.store.write(chunk_rows.delete_store_chunks, vector_store_id)

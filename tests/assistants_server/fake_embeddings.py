@@ -4,11 +4,13 @@ It stands in for the one part that cannot run here (a hosted embedding model) an
 it is: each text's vector is a bag of its lower-cased words, hashed into ``dimensions`` slots
 with synonyms from ``synonyms`` mapped to one word first, then L2-normalised. So texts sharing
 words (or declared synonyms) are close, which lets a test tell vector hits from keyword hits.
-It records every request and can be told to fail (``fail_next``).
+It records every request, can be told to fail (``fail_next``), and can hold requests until
+released (``hold()`` / ``release()``; ``arrived`` is set when a request comes in).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import re
@@ -41,6 +43,9 @@ class FakeEmbeddings:
         self.synonyms = synonyms or {}
         self.requests: list[dict[str, Any]] = []
         self.fail_next = 0
+        self.arrived = threading.Event()
+        self._open = threading.Event()
+        self._open.set()
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -50,6 +55,9 @@ class FakeEmbeddings:
         async def embeddings(request: Request) -> JSONResponse:
             body = await request.json()
             self.requests.append(body)
+            self.arrived.set()
+            while not self._open.is_set():
+                await asyncio.sleep(0.01)
             if self.fail_next:
                 self.fail_next -= 1
                 return JSONResponse(
@@ -75,6 +83,14 @@ class FakeEmbeddings:
                 }
             )
 
+    def hold(self) -> None:
+        """Make requests wait until :meth:`release`."""
+        self._open.clear()
+
+    def release(self) -> None:
+        """Let held and later requests through."""
+        self._open.set()
+
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:<port>/v1``."""
@@ -99,6 +115,7 @@ class FakeEmbeddings:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self.release()
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout=5)

@@ -61,7 +61,7 @@ class Harness:
             conn.execute(
                 insert(db.vector_store_files).values(
                     vector_store_id=store_id,
-                    file_id=file_id,
+                    id=file_id,
                     filename=filename,
                     status="in_progress",
                     created_at=0,
@@ -85,7 +85,7 @@ class Harness:
         def change(conn: Any) -> None:
             conn.execute(
                 update(table)
-                .where(table.c.vector_store_id == store_id, table.c.file_id == file_id)
+                .where(table.c.vector_store_id == store_id, table.c.id == file_id)
                 .values(status=status)
             )
 
