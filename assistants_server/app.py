@@ -27,6 +27,7 @@ from assistant_graph.assistants_server.retrieval import Retrieval
 from assistant_graph.assistants_server.retrieval.ingestion import IngestionWorker
 from assistant_graph.assistants_server.routes import (
     assistants,
+    files,
     messages,
     runs,
     threads,
@@ -112,7 +113,7 @@ def create_app(
     install_error_handlers(app)
     app.add_exception_handler(StoreError, store_error_handler)
     # runs first: "POST /threads/runs" must not be taken for "POST /threads/{thread_id}".
-    for module in (runs, assistants, threads, messages, vector_stores):
+    for module in (runs, assistants, threads, messages, files, vector_stores):
         app.include_router(module.router, prefix="/v1")
 
     @app.get("/health")
@@ -121,7 +122,9 @@ def create_app(
         return JSONResponse({"status": "ok", "backend": backend.name})
 
     # Outermost first at request time: request id → host check → auth → body limit → routes.
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, limit=settings.max_body_bytes, file_limit=settings.max_file_bytes
+    )
     app.add_middleware(AuthMiddleware, api_keys=settings.api_keys)
     app.add_middleware(HostCheckMiddleware, allowed=settings.resolved_allowed_hosts())
     app.add_middleware(RequestIdMiddleware)

@@ -31,6 +31,10 @@ BODY_TOO_LARGE_MESSAGE = (
     "Request body is {size} bytes, larger than this server's limit of {limit} bytes "
     "(ASSISTANTS_SERVER_MAX_BODY_BYTES). Send less content per request."
 )
+FILE_TOO_LARGE_MESSAGE = (
+    "The upload carried {size} bytes; this server accepts files of at most {limit} bytes "
+    "(ASSISTANTS_SERVER_MAX_FILE_BYTES). Upload a smaller file, or split it into several."
+)
 INVALID_HOST_MESSAGE = (
     "This server does not answer requests for host '{host}' (accepted: {allowed}). Address it "
     "by one of those names, or add the name to ASSISTANTS_SERVER_ALLOWED_HOSTS "

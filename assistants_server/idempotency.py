@@ -77,6 +77,15 @@ class KeyClock:
 
 async def idempotency_key(request: Request) -> IdempotencyKey | None:
     """Return the request's ``Idempotency-Key`` (None without one); 400 when it is malformed."""
+    return await key_for(request, request.body)
+
+
+async def key_for(request: Request, body: Callable[[], Awaitable[bytes]]) -> IdempotencyKey | None:
+    """Return the request's key, its request fingerprint over what ``body()`` returns.
+
+    ``body`` is awaited only when the request has a key. The upload route passes a digest of
+    the parsed form instead of the raw multipart body (which is never held in memory whole).
+    """
     raw = request.headers.get("idempotency-key")
     if raw is None:
         return None
@@ -93,7 +102,7 @@ async def idempotency_key(request: Request) -> IdempotencyKey | None:
     await ctx.key_clock.purge_if_due(ctx, now_s)
     digest = hashlib.sha256()
     digest.update(request.method.encode() + b"\0" + request.url.path.encode() + b"\0")
-    digest.update(request.url.query.encode() + b"\0" + await request.body())
+    digest.update(request.url.query.encode() + b"\0" + await body())
     return IdempotencyKey(await request_owner(request), key, digest.hexdigest(), now_s)
 
 

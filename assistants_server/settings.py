@@ -141,7 +141,9 @@ class ServerSettings(BaseSettings):
     run_expiry_seconds: float = Field(default=600.0, gt=0)
     """How long a run may wait in ``requires_action`` before it expires (upstream: 10 min)."""
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
-    """Largest request body accepted; bigger bodies get 413."""
+    """Largest request body accepted; bigger bodies get 413 (file uploads: ``max_file_bytes``)."""
+    max_file_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    """Largest file ``POST /v1/files`` accepts (upstream: 512 MB); bigger uploads get 413."""
     log_level: LogLevel = "info"
     """Server log level."""
 
@@ -165,7 +167,7 @@ class ServerSettings(BaseSettings):
                 raise ValueError(BAD_HOST_NAME.format(name=name))
         return value
 
-    @field_validator("port", "model_max_retries", "max_body_bytes", mode="before")
+    @field_validator("port", "model_max_retries", "max_body_bytes", "max_file_bytes", mode="before")
     @classmethod
     def _blank_int(cls, value: Any, info: ValidationInfo) -> Any:
         return _blank_to_default(value, cls.model_fields[info.field_name].default)

@@ -36,6 +36,7 @@ EXAMPLE_VALUES = {
     "offline_script": "script.json",
     "run_expiry_seconds": "30",
     "max_body_bytes": "1000",
+    "max_file_bytes": "1000",
     "log_level": "debug",
 }
 
