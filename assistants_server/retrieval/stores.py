@@ -20,7 +20,11 @@ from assistant_graph.assistants_server.retrieval.chunks import (
 )
 from assistant_graph.assistants_server.store import rows
 from assistant_graph.assistants_server.store.errors import InvalidRequest
-from assistant_graph.assistants_server.store.files import check_files_exist, get_file
+from assistant_graph.assistants_server.store.files import (
+    check_files_exist,
+    delete_file,
+    get_file,
+)
 from assistant_graph.assistants_server.store.queries import get_row, list_page, update_by_id
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -308,6 +312,17 @@ def forget_file(conn: Connection, file_id: str) -> list[int]:
     for store_id in stores:
         ids.extend(delete_file_chunks(conn, store_id, file_id))
     return ids
+
+
+def delete_file_everywhere(
+    conn: Connection, owner: str, file_id: str
+) -> tuple[dict[str, Any], list[int]]:
+    """Delete a file (Files API) and detach it from every vector store, in one transaction.
+
+    Returns the spec's delete object and the ids of the chunks removed (for their vectors).
+    """
+    deleted = delete_file(conn, owner, file_id)
+    return deleted, forget_file(conn, file_id)
 
 
 # -- batches ------------------------------------------------------------------------------
