@@ -187,7 +187,7 @@ def _latency(bench: _Bench, store_id: str, repetitions: int) -> dict[str, Any]:
 
 def measure(options: Options) -> list[Figure]:
     """Run the figures."""
-    sizes = {"1k": 1_000, "100k": 10_000 if options.quick else 100_000}
+    sizes = {"1k": 1_000, "100k": 5_000 if options.quick else 100_000}
     with tempfile.TemporaryDirectory() as directory:
         bench = _Bench(directory)
         try:

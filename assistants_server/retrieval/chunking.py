@@ -8,7 +8,7 @@ text's tokens, cut back to whole characters, so every chunk is a verbatim slice 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from assistant_graph.assistants_server.retrieval import tokens
 from assistant_graph.assistants_server.retrieval.errors import (
@@ -34,7 +34,7 @@ class Chunk:
     end: int
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

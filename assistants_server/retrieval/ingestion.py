@@ -6,8 +6,10 @@ marks it ``completed`` with its ``usage_bytes``, or ``failed`` with ``last_error
 that only applies while the file is still pending (a file cancelled or detached meanwhile has
 its chunks removed instead). Routes call :meth:`IngestionWorker.wake` after queuing files.
 
-A server that stops mid-file leaves it ``in_progress`` with some chunks; the next start (or
-any later pass) indexes it again from scratch, so a file is never ``completed`` half-indexed.
+Servers sharing one database claim a file before indexing it (process id and host, for
+``CLAIM_SECONDS``). A server that stops mid-file leaves it ``in_progress`` with some chunks;
+the next start on the same host (the claim's process is dead) or any server once the claim
+lapses indexes it again from scratch, so a file is never ``completed`` half-indexed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from typing import Any
 
 from assistant_graph.assistants_server.retrieval import stores
@@ -22,9 +26,12 @@ from assistant_graph.assistants_server.retrieval.errors import IngestionError
 from assistant_graph.assistants_server.retrieval.service import Retrieval
 from assistant_graph.assistants_server.store import NotFound
 from assistant_graph.assistants_server.store.files import read_file_content
+from assistant_graph.assistants_server.worker.leases import pid_alive
 
 logger = logging.getLogger(__name__)
 
+CLAIM_SECONDS = 1800.0
+"""How long a claim on a file keeps other live servers off it (see ``stores.claim_next``)."""
 POLL_SECONDS = 5.0
 """Between passes when nobody woke the worker (files queued by another server process)."""
 FILE_GONE = "The file was deleted before it could be indexed; upload it again and re-add it."
@@ -40,6 +47,8 @@ class IngestionWorker:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.pid = os.getpid()
+        self.host = socket.gethostname()
 
     async def start(self) -> None:
         """Start the background loop (its first pass resumes files a stopped server left)."""
@@ -69,14 +78,16 @@ class IngestionWorker:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
     async def run_pending(self) -> int:
-        """Index every file pending now; return how many were processed."""
+        """Index every pending file no live process has claimed; return how many."""
         done = 0
-        after = 0
-        while (item := await self.store.read(stores.next_pending, after)) is not None:
-            after = item["seq"]
+        while True:
+            item = await self.store.write(
+                stores.claim_next, self.pid, self.host, CLAIM_SECONDS, pid_alive
+            )
+            if item is None:
+                return done
             await self._index(item)
             done += 1
-        return done
 
     async def _index(self, item: dict[str, Any]) -> None:
         store_id, file_id = item["vector_store_id"], item["file_id"]
@@ -98,6 +109,6 @@ class IngestionWorker:
             }
         if error is not None:
             await self.retrieval.remove_file(store_id, file_id)
-        pending = await self.store.write(stores.finish_file, item["seq"], usage, error)
-        if not pending:
+        outcome = await self.store.write(stores.finish_file, item["seq"], self.pid, usage, error)
+        if outcome == "dropped":
             await self.retrieval.remove_file(store_id, file_id)

@@ -23,7 +23,7 @@ from typing import Any
 
 from assistant_graph.assistants_server import db
 from assistant_graph.assistants_server.retrieval.filters import filter_clause
-from sqlalchemy import Connection, and_, literal_column, select, table, text
+from sqlalchemy import ColumnElement, Connection, and_, literal_column, select, table, text
 
 CANDIDATES = 100
 """Candidates taken from each ranking before fusion."""
@@ -85,7 +85,7 @@ def keyword_candidates(
     if expression is None or not vector_store_ids:
         return []
     join, condition = _joined(vector_store_ids, filters)
-    rank = literal_column(f"bm25({db.CHUNKS_FTS})")
+    rank: ColumnElement[float] = literal_column(f"bm25({db.CHUNKS_FTS})")
     statement = (
         select(db.retrieval_chunks.c.id, rank.label("rank"))
         .select_from(_fts.join(join, db.retrieval_chunks.c.id == literal_column("rowid")))

@@ -10,7 +10,9 @@ the caller can delete their vectors after the transaction (see ``retrieval.vecto
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, Literal
 
 from assistant_graph.assistants_server import db
 from assistant_graph.assistants_server.ids import new_id, now
@@ -387,17 +389,40 @@ def cancel_batch(
 # -- ingestion ----------------------------------------------------------------------------
 
 
-def next_pending(conn: Connection, after_seq: int = 0) -> dict[str, Any] | None:
-    """Return the oldest file waiting to be indexed after ``after_seq`` (what indexing needs)."""
-    row = conn.execute(
+def _claimable(claim: dict[str, Any] | None, host: str, alive: Callable[[int], bool]) -> bool:
+    if not claim:
+        return True
+    if claim["until"] <= time.time():
+        return True
+    return claim["host"] == host and not alive(claim["pid"])
+
+
+def claim_next(
+    conn: Connection,
+    pid: int,
+    host: str,
+    lease_seconds: float,
+    alive: Callable[[int], bool],
+) -> dict[str, Any] | None:
+    """Claim the oldest pending file nobody live is indexing; return what indexing needs.
+
+    A claim names the process (``pid`` on ``host``) and lasts ``lease_seconds``; a claim of a
+    dead process on this host, or a lapsed one, can be taken over (a restarted server redoes
+    what it was indexing at once).
+    """
+    found = conn.execute(
         select(FILES, STORES.c.api_key_hash)
         .join(STORES, STORES.c.id == FILES.c.vector_store_id)
-        .where(FILES.c.status == "in_progress", FILES.c.seq > after_seq)
+        .where(FILES.c.status == "in_progress")
         .order_by(FILES.c.seq)
-        .limit(1)
-    ).first()
+    )
+    row = next((r for r in found if _claimable(r.data.get("claim"), host, alive)), None)
     if row is None:
         return None
+    claim = {"pid": pid, "host": host, "until": time.time() + lease_seconds}
+    conn.execute(
+        update(FILES).where(FILES.c.seq == row.seq).values(data={**row.data, "claim": claim})
+    )
     return {
         "seq": row.seq,
         "owner": row.api_key_hash,
@@ -411,23 +436,29 @@ def next_pending(conn: Connection, after_seq: int = 0) -> dict[str, Any] | None:
 def finish_file(
     conn: Connection,
     seq: int,
+    pid: int,
     usage_bytes: int,
     last_error: dict[str, str] | None = None,
-) -> bool:
-    """Mark a file ``completed`` (or ``failed`` with ``last_error``) if it is still pending.
+) -> Literal["finished", "dropped", "taken"]:
+    """Mark a claimed file ``completed``, or ``failed`` with ``last_error``.
 
-    Returns whether it was still pending (cancelled, detached or re-queued files are not).
+    Returns ``finished``; ``dropped`` if the file was cancelled or detached meanwhile (its
+    chunks are the caller's to remove); ``taken`` if it was re-added or another process took
+    it over (that indexing replaces the chunks; leave them).
     """
     row = conn.execute(select(FILES).where(FILES.c.seq == seq)).first()
     if row is None or row.status != "in_progress":
-        return False
+        return "dropped"
+    claim = row.data.get("claim")
+    if not claim or claim["pid"] != pid:
+        return "taken"
     conn.execute(
         update(FILES)
         .where(FILES.c.seq == seq)
         .values(
             status="failed" if last_error else "completed",
             usage_bytes=0 if last_error else usage_bytes,
-            data={**row.data, "last_error": last_error},
+            data={**row.data, "last_error": last_error, "claim": None},
         )
     )
-    return True
+    return "finished"

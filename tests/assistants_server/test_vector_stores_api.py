@@ -287,3 +287,32 @@ def test_another_api_key_cannot_see_a_vector_store(start_server: Any) -> None:
     with pytest.raises(openai.NotFoundError):
         other.vector_stores.retrieve(store.id)
     assert list(other.vector_stores.list()) == []
+
+
+def test_two_servers_on_one_database_index_each_file_once(
+    start_server: Any, database_url: str
+) -> None:
+    """Two live servers sharing a store both run ingestion; each file is indexed by one of them
+    (no duplicate chunks) and every file completes."""
+    first = make_client(start_server())
+    start_server()  # a second server on the same database, with its own ingestion worker
+    bodies = [
+        f"Document {n}: " + " ".join(f"topic{n} word{i}" for i in range(600)) for n in range(6)
+    ]
+    ids = [upload(first, f"doc{n}.txt", text.encode()) for n, text in enumerate(bodies)]
+    store = first.vector_stores.create()
+    batch = first.vector_stores.file_batches.create_and_poll(
+        vector_store_id=store.id, file_ids=ids, poll_interval_ms=20
+    )
+    assert batch.file_counts.completed == 6
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT file_id, count(*), count(DISTINCT position) FROM retrieval_chunks "
+                "GROUP BY file_id"
+            )
+        ).all()
+    engine.dispose()
+    assert len(rows) == 6
+    assert all(total == positions > 1 for _file, total, positions in rows)
