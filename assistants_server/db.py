@@ -208,19 +208,21 @@ retrieval_chunks = Table(
     sqlite_autoincrement=True,
 )
 """Chunks of indexed files. On SQLite a trigger-maintained FTS5 table (``CHUNKS_FTS``) indexes
-``text`` for BM25 keyword search; vectors live in the vector index file (``retrieval.vectors``)."""
+``text`` for BM25 keyword search, and ``vector_store_id`` so a search intersects with its stores
+inside the index; vectors live in the vector index file (``retrieval.vectors``)."""
 
 CHUNKS_FTS = "retrieval_chunks_fts"
 """The FTS5 external-content table over ``retrieval_chunks.text`` (SQLite only)."""
 
 _CHUNKS_FTS_DDL = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS retrieval_chunks_fts USING fts5(text, "
+    "CREATE VIRTUAL TABLE IF NOT EXISTS retrieval_chunks_fts USING fts5(text, vector_store_id, "
     "content='retrieval_chunks', content_rowid='id', tokenize='porter unicode61')",
     "CREATE TRIGGER IF NOT EXISTS retrieval_chunks_ai AFTER INSERT ON retrieval_chunks BEGIN "
-    "INSERT INTO retrieval_chunks_fts(rowid, text) VALUES (new.id, new.text); END",
+    "INSERT INTO retrieval_chunks_fts(rowid, text, vector_store_id) "
+    "VALUES (new.id, new.text, new.vector_store_id); END",
     "CREATE TRIGGER IF NOT EXISTS retrieval_chunks_ad AFTER DELETE ON retrieval_chunks BEGIN "
-    "INSERT INTO retrieval_chunks_fts(retrieval_chunks_fts, rowid, text) "
-    "VALUES ('delete', old.id, old.text); END",
+    "INSERT INTO retrieval_chunks_fts(retrieval_chunks_fts, rowid, text, vector_store_id) "
+    "VALUES ('delete', old.id, old.text, old.vector_store_id); END",
 )
 for _statement in _CHUNKS_FTS_DDL:
     event.listen(

@@ -23,10 +23,22 @@ from typing import Any
 
 from assistant_graph.assistants_server import db
 from assistant_graph.assistants_server.retrieval.filters import filter_clause
-from sqlalchemy import ColumnElement, Connection, and_, literal_column, select, table, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    literal_column,
+    select,
+    table,
+    text,
+)
 
 CANDIDATES = 100
 """Candidates taken from each ranking before fusion."""
+PREFILTER_FACTOR = 3
+"""Without attribute filters, this many times ``CANDIDATES`` best keyword matches are joined
+with their files (chunks of files not yet ``completed`` are dropped there)."""
 STOP_WORDS = frozenset(
     "a an and are as at be by can do does for from has have how i in is it its of on or "
     "that the their there this to was what when where which who why will with you".split()
@@ -47,13 +59,25 @@ class SearchResult:
     chunk_id: int
 
 
-def match_expression(query: str) -> str | None:
-    """Build the FTS5 query for a natural-language ``query`` (``None`` when it has no words)."""
+def _phrase(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def match_expression(query: str, vector_store_ids: Sequence[str] = ()) -> str | None:
+    """Build the FTS5 query for a natural-language ``query`` (``None`` when it has no words).
+
+    Its words (stop words dropped unless nothing else is left) are OR-ed; with
+    ``vector_store_ids`` the match is also restricted to those stores.
+    """
     words = [word for word in re.findall(r"\w+", query.lower()) if word]
     kept = [word for word in words if word not in STOP_WORDS] or words
     if not kept:
         return None
-    return " OR ".join(f'"{word}"' for word in dict.fromkeys(kept))
+    terms = " OR ".join(_phrase(word) for word in dict.fromkeys(kept))
+    if not vector_store_ids:
+        return terms
+    stores = " OR ".join(_phrase(store_id) for store_id in dict.fromkeys(vector_store_ids))
+    return f"vector_store_id : ({stores}) AND text : ({terms})"
 
 
 def _joined(vector_store_ids: Sequence[str], filters: Any) -> Any:
@@ -80,17 +104,31 @@ def keyword_candidates(
     filters: Any = None,
     limit: int = CANDIDATES,
 ) -> list[tuple[int, float]]:
-    """Best keyword matches: ``(chunk_id, keyword score)``, best first (SQLite FTS5)."""
-    expression = match_expression(query)
+    """Best keyword matches: ``(chunk_id, keyword score)``, best first (SQLite FTS5).
+
+    The FTS5 index ranks the matches of the given stores first; only the best ones are then
+    joined with their files (status, attributes). With an attribute filter every match is
+    joined, so a filter never hides a match that ranked low.
+    """
+    expression = match_expression(query, vector_store_ids)
     if expression is None or not vector_store_ids:
         return []
-    join, condition = _joined(vector_store_ids, filters)
-    rank: ColumnElement[float] = literal_column(f"bm25({db.CHUNKS_FTS})")
-    statement = (
-        select(db.retrieval_chunks.c.id, rank.label("rank"))
-        .select_from(_fts.join(join, db.retrieval_chunks.c.id == literal_column("rowid")))
-        .where(text(f"{db.CHUNKS_FTS} MATCH :match").bindparams(match=expression), condition)
+    rank: ColumnElement[float] = literal_column(f"bm25({db.CHUNKS_FTS}, 1.0, 0.0)")
+    ranked: Select[Any] = (
+        select(literal_column("rowid").label("chunk_id"), rank.label("rank"))
+        .select_from(_fts)
+        .where(text(f"{db.CHUNKS_FTS} MATCH :match").bindparams(match=expression))
         .order_by(rank)
+    )
+    if filters is None:
+        ranked = ranked.limit(limit * PREFILTER_FACTOR)
+    best = ranked.subquery("ranked")
+    join, condition = _joined(vector_store_ids, filters)
+    statement = (
+        select(best.c.chunk_id, best.c.rank)
+        .select_from(best.join(join, db.retrieval_chunks.c.id == best.c.chunk_id))
+        .where(condition)
+        .order_by(best.c.rank)
         .limit(limit)
     )
     found = []
