@@ -114,7 +114,7 @@ def keyword_candidates(
     if expression is None or not vector_store_ids:
         return []
     rank: ColumnElement[float] = literal_column(f"bm25({db.CHUNKS_FTS}, 1.0, 0.0)")
-    ranked: Select[Any] = (
+    ranked: Select[Any, float] = (
         select(literal_column("rowid").label("chunk_id"), rank.label("rank"))
         .select_from(_fts)
         .where(text(f"{db.CHUNKS_FTS} MATCH :match").bindparams(match=expression))
