@@ -155,12 +155,6 @@ class Retrieval:
         if self.vectors is not None and chunk_ids:
             await asyncio.to_thread(self.vectors.delete, chunk_ids)
 
-    async def remove_store(self, vector_store_id: str) -> None:
-        """Delete every chunk (then vector) of a vector store."""
-        ids = await self.store.write(chunk_rows.delete_store_chunks, vector_store_id)
-        if self.vectors is not None and ids:
-            await asyncio.to_thread(self.vectors.delete, ids)
-
     async def search(
         self,
         vector_store_ids: Sequence[str],
