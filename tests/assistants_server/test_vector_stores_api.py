@@ -225,7 +225,7 @@ def test_search_options_filters_and_bad_values(
 
 
 def test_deletes_cascade_to_chunks_and_counts(
-    client: openai.OpenAI, docs: dict[str, str]
+    client: openai.OpenAI, docs: dict[str, str], contract: Contract
 ) -> None:
     """Detaching or deleting a file removes its chunks from search and updates the counts."""
     store = client.vector_stores.create(file_ids=[docs["refunds"], docs["shipping"]])
@@ -233,15 +233,25 @@ def test_deletes_cascade_to_chunks_and_counts(
         vector_store_id=store.id, file_ids=[docs["warranty"]], poll_interval_ms=20
     )
     assert client.vector_stores.retrieve(store.id).file_counts.completed == 3
-    client.vector_stores.files.delete(docs["refunds"], vector_store_id=store.id)
+    contract.check(
+        "VectorStoreFileObject",
+        body(client.vector_stores.files.with_raw_response.retrieve(
+            docs["refunds"], vector_store_id=store.id)),
+    )
+    contract.check(
+        "DeleteVectorStoreFileResponse",
+        body(client.vector_stores.files.with_raw_response.delete(
+            docs["refunds"], vector_store_id=store.id)),
+    )
     assert client.vector_stores.search(store.id, query="refund payment card").data == []
     client.files.delete(docs["warranty"])
     assert client.vector_stores.search(store.id, query="kettle warranty").data == []
     current = client.vector_stores.retrieve(store.id)
     assert (current.file_counts.completed, current.file_counts.total) == (1, 1)
     assert [item.id for item in client.vector_stores.files.list(store.id)] == [docs["shipping"]]
-    deleted = client.vector_stores.delete(store.id)
-    assert deleted.deleted is True
+    raw_deleted = client.vector_stores.with_raw_response.delete(store.id)
+    contract.check("DeleteVectorStoreResponse", body(raw_deleted))
+    assert raw_deleted.parse().deleted is True
     with pytest.raises(openai.NotFoundError):
         client.vector_stores.retrieve(store.id)
     assert client.files.retrieve(docs["shipping"]).id == docs["shipping"]  # files stay
