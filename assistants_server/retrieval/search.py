@@ -1,7 +1,8 @@
 """Search over indexed chunks: FTS5 BM25 keyword ranking, fused with vector similarity.
 
 :func:`search_chunks` runs in one read transaction. Keyword candidates come from the FTS5 index
-(``bm25()``, porter-stemmed terms joined with OR, common stop words dropped); vector candidates
+(``bm25()``, porter-stemmed terms joined with OR, common stop words and words in more than half
+of all chunks dropped, as BM25 gives those no weight); vector candidates
 (chunk id and cosine similarity, found in the vector index beforehand) are optional. Both kinds
 are scored on 0..1 and fused by a convex combination, so one number both ranks the results and
 is what ``score_threshold`` compares against:
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
+    func,
     literal_column,
     select,
     table,
@@ -63,21 +65,49 @@ def _phrase(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def match_expression(query: str, vector_store_ids: Sequence[str] = ()) -> str | None:
-    """Build the FTS5 query for a natural-language ``query`` (``None`` when it has no words).
-
-    Its words (stop words dropped unless nothing else is left) are OR-ed; with
-    ``vector_store_ids`` the match is also restricted to those stores.
-    """
+def query_words(query: str) -> list[str]:
+    """Return the distinct words of ``query``, lower-cased, stop words dropped (unless all are)."""
     words = [word for word in re.findall(r"\w+", query.lower()) if word]
-    kept = [word for word in words if word not in STOP_WORDS] or words
-    if not kept:
+    return list(dict.fromkeys([word for word in words if word not in STOP_WORDS] or words))
+
+
+def match_expression(words: Sequence[str], vector_store_ids: Sequence[str] = ()) -> str | None:
+    """Build the FTS5 query OR-ing ``words`` (``None`` for none), within the given stores."""
+    if not words:
         return None
-    terms = " OR ".join(_phrase(word) for word in dict.fromkeys(kept))
+    terms = " OR ".join(_phrase(word) for word in words)
     if not vector_store_ids:
-        return terms
+        return f"text : ({terms})"
     stores = " OR ".join(_phrase(store_id) for store_id in dict.fromkeys(vector_store_ids))
     return f"vector_store_id : ({stores}) AND text : ({terms})"
+
+
+def _match_count(conn: Connection, expression: str) -> int:
+    statement = (
+        select(func.count())
+        .select_from(_fts)
+        .where(text(f"{db.CHUNKS_FTS} MATCH :match").bindparams(match=expression))
+    )
+    return int(conn.execute(statement).scalar() or 0)
+
+
+def scoring_words(conn: Connection, words: Sequence[str]) -> list[str]:
+    """Drop words found in more than half of all chunks (unless every word is).
+
+    FTS5's BM25 gives such a word an inverse document frequency of 1e-6 (it clamps the
+    negative value), so it cannot change the ranking, but matching it would make FTS5 score
+    most chunks. Counting a word's chunks reads its posting list once. When the other words
+    match fewer chunks than wanted, the search runs again with every word, so no match is lost.
+    """
+    if len(words) < 2:
+        return list(words)
+    total = conn.execute(select(func.count()).select_from(db.retrieval_chunks)).scalar() or 0
+    kept = [
+        word
+        for word in words
+        if _match_count(conn, match_expression([word]) or "") * 2 <= total
+    ]
+    return kept or list(words)
 
 
 def _joined(vector_store_ids: Sequence[str], filters: Any) -> Any:
@@ -110,8 +140,25 @@ def keyword_candidates(
     joined with their files (status, attributes). With an attribute filter every match is
     joined, so a filter never hides a match that ranked low.
     """
-    expression = match_expression(query, vector_store_ids)
-    if expression is None or not vector_store_ids:
+    if not vector_store_ids:
+        return []
+    words = query_words(query)
+    scoring = scoring_words(conn, words)
+    found = _ranked_matches(conn, vector_store_ids, scoring, filters, limit)
+    if len(found) < limit and scoring != words:  # room left: add what the common words match
+        found = _ranked_matches(conn, vector_store_ids, words, filters, limit)
+    return found
+
+
+def _ranked_matches(
+    conn: Connection,
+    vector_store_ids: Sequence[str],
+    words: Sequence[str],
+    filters: Any,
+    limit: int,
+) -> list[tuple[int, float]]:
+    expression = match_expression(words, vector_store_ids)
+    if expression is None:
         return []
     rank: ColumnElement[float] = literal_column(f"bm25({db.CHUNKS_FTS}, 1.0, 0.0)")
     ranked: Select[Any, float] = (
