@@ -38,6 +38,8 @@ from sqlalchemy import (
 
 CANDIDATES = 100
 """Candidates taken from each ranking before fusion."""
+PRUNE_FROM_CHUNKS = 10_000
+"""Below this many chunks in all, every query word is matched (scoring them all is cheap)."""
 PREFILTER_FACTOR = 3
 """Without attribute filters, this many times ``CANDIDATES`` best keyword matches are joined
 with their files (chunks of files not yet ``completed`` are dropped there)."""
@@ -92,7 +94,10 @@ def _match_count(conn: Connection, expression: str) -> int:
 
 
 def scoring_words(conn: Connection, words: Sequence[str]) -> list[str]:
-    """Drop words found in more than half of all chunks (unless every word is).
+    """Drop words found in more than half of all chunks, in a large index.
+
+    Nothing is dropped when every word is that common or the index holds fewer than
+    ``PRUNE_FROM_CHUNKS`` chunks.
 
     FTS5's BM25 gives such a word an inverse document frequency of 1e-6 (it clamps the
     negative value), so it cannot change the ranking, but matching it would make FTS5 score
@@ -102,6 +107,8 @@ def scoring_words(conn: Connection, words: Sequence[str]) -> list[str]:
     if len(words) < 2:
         return list(words)
     total = conn.execute(select(func.count()).select_from(db.retrieval_chunks)).scalar() or 0
+    if total < PRUNE_FROM_CHUNKS:
+        return list(words)
     kept = [
         word
         for word in words

@@ -266,3 +266,29 @@ def test_embedder_failure_leaves_nothing_of_the_file_indexed(tmp_path: Path) -> 
             assert Harness.search(harness, "refund") == []
         finally:
             harness.close()
+
+
+def test_words_in_most_chunks_of_a_large_index_neither_drown_nor_lose_matches(
+    tmp_path: Path,
+) -> None:
+    """In an index of 12,000 chunks where one word is in all of them, the chunk matching the
+    rare word ranks first, and a query whose only other word matches one chunk still returns
+    as many results as asked (the common word's matches fill the rest)."""
+    from assistant_graph.assistants_server.retrieval.chunking import Chunk
+    from assistant_graph.assistants_server.retrieval.chunks import insert_chunks
+
+    harness = Harness(tmp_path)
+    try:
+        harness.add("vs_a", "file-refunds")
+        pieces = [Chunk(f"common filler alpha{i % 3} row{i}", 5, 0, 0) for i in range(12_000)]
+        pieces.append(Chunk("common needle", 2, 0, 0))
+        harness.run(harness.store.write(insert_chunks, "vs_a", "file-refunds", pieces))
+        found = harness.search("needle common", max_num_results=50)
+        assert found[0].text == "common needle"
+        assert len(found) == 50
+        assert all("common" in result.text for result in found)
+        third = harness.search("alpha1 common", max_num_results=20)
+        assert len(third) == 20
+        assert all("alpha1" in result.text for result in third)
+    finally:
+        harness.close()
