@@ -39,6 +39,10 @@ from assistant_graph.assistants_server.store import Store
 
 logger = logging.getLogger(__name__)
 
+NO_VECTOR_INDEX = (
+    "File search ranks by keywords only: the vector index is a file beside a SQLite store, and "
+    "this store is in memory or not SQLite (ASSISTANTS_SERVER_DATABASE_URL)."
+)
 FLOAT_BYTES = 4
 """Bytes per stored vector component (float32)."""
 
@@ -101,7 +105,7 @@ class Retrieval:
             return
         path = vector_path_for(self.store.url)
         if path is None:
-            logger.warning("No vector index for %s: file search ranks by keywords only", "store")
+            logger.warning(NO_VECTOR_INDEX)
             return
         self.vectors = await asyncio.to_thread(VectorIndex, path)
 
