@@ -24,7 +24,16 @@ from assistant_graph.assistants_server.request_guards import (
     HostCheckMiddleware,
     RequestIdMiddleware,
 )
-from assistant_graph.assistants_server.routes import assistants, files, messages, runs, threads
+from assistant_graph.assistants_server.retrieval import Retrieval
+from assistant_graph.assistants_server.retrieval.ingestion import IngestionWorker
+from assistant_graph.assistants_server.routes import (
+    assistants,
+    files,
+    messages,
+    runs,
+    threads,
+    vector_stores,
+)
 from assistant_graph.assistants_server.routes.common import store_error_handler
 from assistant_graph.assistants_server.settings import ServerSettings
 from assistant_graph.assistants_server.store import Store, StoreError
@@ -84,7 +93,11 @@ def create_app(
         lease_seconds=lease_seconds,
         server_tools=server_tools,
     )
-    context = ServerContext(settings, store, bus, backend, worker, owns_backend, KeyClock(clock))
+    retrieval = Retrieval.from_settings(store, settings)
+    ingestion = IngestionWorker(retrieval)
+    context = ServerContext(
+        settings, store, bus, backend, worker, owns_backend, KeyClock(clock), retrieval, ingestion
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -96,11 +109,15 @@ def create_app(
 
                 relay = PostgresEventRelay(store.url, bus)
                 await relay.start()
+            await retrieval.open()
+            await ingestion.start()
             await worker.start()
             try:
                 yield
             finally:
                 await worker.stop()
+                await ingestion.stop()
+                await retrieval.close()
                 if context.owns_backend:
                     await backend.aclose()
                 await code_interpreter.aclose()
@@ -121,7 +138,7 @@ def create_app(
     install_error_handlers(app)
     app.add_exception_handler(StoreError, store_error_handler)
     # runs first: "POST /threads/runs" must not be taken for "POST /threads/{thread_id}".
-    for module in (runs, assistants, threads, messages, files):
+    for module in (runs, assistants, threads, messages, files, vector_stores):
         app.include_router(module.router, prefix="/v1")
 
     @app.get("/health")

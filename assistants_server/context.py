@@ -13,11 +13,13 @@ from assistant_graph.assistants_server.worker import RunWorker
 
 if TYPE_CHECKING:
     from assistant_graph.assistants_server.idempotency import KeyClock
+    from assistant_graph.assistants_server.retrieval import Retrieval
+    from assistant_graph.assistants_server.retrieval.ingestion import IngestionWorker
 
 
 @dataclass
 class ServerContext:
-    """Settings, store, event bus, backend, worker and idempotency clock of one instance."""
+    """Settings, store, bus, backend, run worker, key clock and file search of one instance."""
 
     settings: ServerSettings
     store: Store
@@ -26,3 +28,5 @@ class ServerContext:
     worker: RunWorker
     owns_backend: bool
     key_clock: KeyClock
+    retrieval: Retrieval
+    ingestion: IngestionWorker

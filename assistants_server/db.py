@@ -14,6 +14,7 @@ after editing a table here, add a revision there.
 from __future__ import annotations
 
 from sqlalchemy import (
+    DDL,
     JSON,
     BigInteger,
     Column,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     text,
@@ -148,6 +150,84 @@ idempotency_keys = Table(
     Column("thread_id", String(64), nullable=True),
     Column("created_at", BigInteger, nullable=False),
 )
+
+vector_stores = Table(
+    "vector_stores",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("api_key_hash", String(64), nullable=False, server_default=text("''")),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("data", JSON, nullable=False),
+    Index("ix_vector_stores_key_seq", "api_key_hash", "seq"),
+)
+
+vector_store_files = Table(
+    "vector_store_files",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False),  # the file's id
+    Column("vector_store_id", String(64), nullable=False),
+    Column("filename", Text, nullable=False, server_default=text("''")),
+    Column("batch_id", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("usage_bytes", BigInteger, nullable=False, server_default=text("0")),
+    Column("attributes", JSON, nullable=True),
+    Column("data", JSON, nullable=False),
+    UniqueConstraint("vector_store_id", "id", name="uq_vector_store_files"),
+    Index("ix_vector_store_files_status", "status"),
+    Index("ix_vector_store_files_file", "id"),
+    Index("ix_vector_store_files_batch", "batch_id"),
+)
+
+vector_store_file_batches = Table(
+    "vector_store_file_batches",
+    metadata,
+    Column("seq", SEQ, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("vector_store_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+retrieval_chunks = Table(
+    "retrieval_chunks",
+    metadata,
+    # AUTOINCREMENT: a deleted chunk's id is never reused, so a vector left behind by a crash
+    # can never be taken for another chunk's.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("vector_store_id", String(64), nullable=False),
+    Column("file_id", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("tokens", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Index("ix_retrieval_chunks_store_file", "vector_store_id", "file_id", "position"),
+    sqlite_autoincrement=True,
+)
+"""Chunks of indexed files. On SQLite a trigger-maintained FTS5 table (``CHUNKS_FTS``) indexes
+``text`` for BM25 keyword search, and ``vector_store_id`` so a search intersects with its stores
+inside the index; vectors live in the vector index file (``retrieval.vectors``)."""
+
+CHUNKS_FTS = "retrieval_chunks_fts"
+"""The FTS5 external-content table over ``retrieval_chunks.text`` (SQLite only)."""
+
+_CHUNKS_FTS_DDL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS retrieval_chunks_fts USING fts5(text, vector_store_id, "
+    "content='retrieval_chunks', content_rowid='id', tokenize='porter unicode61')",
+    "CREATE TRIGGER IF NOT EXISTS retrieval_chunks_ai AFTER INSERT ON retrieval_chunks BEGIN "
+    "INSERT INTO retrieval_chunks_fts(rowid, text, vector_store_id) "
+    "VALUES (new.id, new.text, new.vector_store_id); END",
+    "CREATE TRIGGER IF NOT EXISTS retrieval_chunks_ad AFTER DELETE ON retrieval_chunks BEGIN "
+    "INSERT INTO retrieval_chunks_fts(retrieval_chunks_fts, rowid, text, vector_store_id) "
+    "VALUES ('delete', old.id, old.text, old.vector_store_id); END",
+)
+for _statement in _CHUNKS_FTS_DDL:
+    event.listen(
+        retrieval_chunks, "after_create", DDL(_statement).execute_if(dialect="sqlite")
+    )
 
 WRITE_OPTION = "assistants_write"
 """Execution option marking a connection whose transaction will write (SQLite: BEGIN IMMEDIATE)."""

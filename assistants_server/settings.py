@@ -132,6 +132,9 @@ class ServerSettings(BaseSettings):
     """Timeout of one Chat Completions request."""
     model_max_retries: int = 2
     """Retries of a Chat Completions request on 429, 5xx, connection errors and timeouts."""
+    embedding_model: str = ""
+    """Embedding model of the model endpoint for file search (``/v1/embeddings``); empty:
+    keyword ranking only (FTS5 BM25), no embedder."""
     offline_latency_ms: float = 0.0
     """Artificial latency added to each offline model call (for benchmarks)."""
     offline_script: str = ""

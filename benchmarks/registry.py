@@ -22,6 +22,7 @@ BENCHMARKS: tuple[str, ...] = (
     "checkpoint_cost",
     "memory",
     "interpreter",
+    "retrieval",
 )
 UNKNOWN = "Unknown benchmark {name!r}; choose from: {choices}."
 

@@ -29,6 +29,7 @@ EXAMPLE_VALUES = {
     "model_base_url": "http://127.0.0.1:1/v1",
     "model_api_key": "sk-example",
     "default_model": "gpt-x",
+    "embedding_model": "text-embedding-3-small",
     "model_timeout_seconds": "12.5",
     "model_max_retries": "7",
     "offline_latency_ms": "3",

@@ -21,6 +21,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from assistant_graph.assistants_server import db
 from sqlalchemy import Connection, text
 
 FOLDER = Path(__file__).resolve().parent
@@ -37,6 +38,19 @@ SCHEMA_TOO_NEW_MESSAGE = (
 
 class SchemaTooNewError(RuntimeError):
     """The database was migrated by a newer version of the code."""
+
+
+def include_name(name: str | None, type_: str, _parents: dict[str, str | None]) -> bool:
+    """Tell Alembic's comparison which tables are the schema's own.
+
+    SQLite's FTS5 keyword index (``retrieval_chunks_fts``) and the shadow tables FTS5 makes
+    for it are created by a revision's raw DDL, not from ``db.metadata``.
+    """
+    return not (type_ == "table" and name is not None and name.startswith(db.CHUNKS_FTS))
+
+
+COMPARE_OPTIONS = {"include_name": include_name, "compare_type": True}
+"""Options of every comparison between the revisions and ``db.metadata`` (Alembic's)."""
 
 
 def alembic_config() -> Config:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 from assistant_graph.assistants_server import db
+from assistant_graph.assistants_server.migrations import COMPARE_OPTIONS
 from sqlalchemy import Connection, create_engine
 
 
@@ -12,7 +13,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=db.metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters by copying tables
-        compare_type=True,
+        **COMPARE_OPTIONS,
     )
     with context.begin_transaction():
         context.run_migrations()

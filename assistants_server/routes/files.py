@@ -17,6 +17,7 @@ from assistant_graph.assistants_server.errors import bad_request
 from assistant_graph.assistants_server.idempotency import key_for, once
 from assistant_graph.assistants_server.ids import now
 from assistant_graph.assistants_server.limits import file_too_large
+from assistant_graph.assistants_server.retrieval import stores
 from assistant_graph.assistants_server.routes.common import Owner, context, json_response
 from assistant_graph.assistants_server.store import NotFound, files
 from fastapi import APIRouter, Query, Request
@@ -228,5 +229,8 @@ async def download_file(file_id: str, request: Request, owner: Owner) -> Streami
 
 @router.delete("/files/{file_id}")
 async def delete_file(file_id: str, request: Request, owner: Owner) -> JSONResponse:
-    """Delete a file and its bytes."""
-    return json_response(await context(request).store.write(files.delete_file, owner, file_id))
+    """Delete a file and its bytes, and detach it from every vector store (chunks, vectors)."""
+    ctx = context(request)
+    deleted, chunk_ids = await ctx.store.write(stores.delete_file_everywhere, owner, file_id)
+    await ctx.retrieval.forget_vectors(chunk_ids)
+    return json_response(deleted)

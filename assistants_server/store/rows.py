@@ -96,8 +96,11 @@ BUILDERS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "runs": run,
     "run_steps": step,
     "files": file,
+    "vector_stores": lambda row: {"id": row.id},
+    "vector_store_files": lambda row: {"id": row.id},
 }
-"""The builder of each table's objects."""
+"""The builder of each table's objects (vector store objects are completed by
+``retrieval.stores``, which adds what it counts across tables)."""
 
 KINDS = {
     "assistants": ("assistant", "assistant_id"),
@@ -106,6 +109,9 @@ KINDS = {
     "runs": ("run", "run_id"),
     "run_steps": ("run step", "step_id"),
     "files": ("file", "file_id"),
+    "vector_stores": ("vector store", "vector_store_id"),
+    "vector_store_files": ("vector store file", "file_id"),
+    "vector_store_file_batches": ("vector store file batch", "batch_id"),
 }
 """Each table's object kind and id parameter, as error messages name them."""
 

@@ -77,7 +77,8 @@ def test_the_revisions_build_exactly_the_tables_the_code_defines(database_url: s
     engine = sqlalchemy.create_engine(database_url)
     try:
         with engine.connect() as conn:
-            differences = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            context = MigrationContext.configure(conn, opts=migrations.COMPARE_OPTIONS)
+            differences = compare_metadata(context, db.metadata)
             assert migrations.current(conn) == (migrations.head(),)
     finally:
         engine.dispose()
