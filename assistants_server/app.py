@@ -39,6 +39,7 @@ from assistant_graph.assistants_server.settings import ServerSettings
 from assistant_graph.assistants_server.store import Store, StoreError
 from assistant_graph.assistants_server.worker import HEARTBEAT_SECONDS, LEASE_SECONDS, RunWorker
 from assistant_graph.assistants_server.worker.code_interpreter import CodeInterpreterTool
+from assistant_graph.assistants_server.worker.file_search import FileSearchTool
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
@@ -78,11 +79,13 @@ def create_app(
         if interpreter is None
         else CodeInterpreterTool(pool=interpreter)
     )
-    server_tools = [code_interpreter]
+    store = Store(settings.resolved_database_url())
+    retrieval = Retrieval.from_settings(store, settings)
+    ingestion = IngestionWorker(retrieval)
+    server_tools = [code_interpreter, FileSearchTool(retrieval, ingestion)]
     owns_backend = backend is None
     if backend is None:
         backend = _default_backend(settings, frozenset(tool.type for tool in server_tools))
-    store = Store(settings.resolved_database_url())
     bus = RunEventBus()
     worker = RunWorker(
         store,
@@ -93,8 +96,6 @@ def create_app(
         lease_seconds=lease_seconds,
         server_tools=server_tools,
     )
-    retrieval = Retrieval.from_settings(store, settings)
-    ingestion = IngestionWorker(retrieval)
     context = ServerContext(
         settings, store, bus, backend, worker, owns_backend, KeyClock(clock), retrieval, ingestion
     )

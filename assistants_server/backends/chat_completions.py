@@ -11,10 +11,10 @@ nothing in plain JSON. Text deltas go to ``on_text_delta`` as they arrive; tool-
 are accumulated by index into :class:`ToolCallRequest` objects.
 
 Function tools are sent as they are; a built-in Assistants tool the server executes
-(``code_interpreter``) is offered as the function of
+(``code_interpreter``, ``file_search``) is offered as the function of
 :mod:`~assistants_server.backends.builtin_functions`, and the model's calls of it come back as
-calls of the built-in type. A run with a built-in tool the server cannot execute
-(``file_search`` for now) fails with :data:`UNSUPPORTED_BUILTIN` rather than leaving the tool
+calls of the built-in type. A run with a built-in tool the server cannot execute (one this
+backend was not given) fails with :data:`UNSUPPORTED_BUILTIN` rather than leaving the tool
 out without a word. Failures that survive the retries become
 :class:`ModelError` with a message saying what happened and what to do. The API key never
 appears in messages or logs.

@@ -17,6 +17,8 @@ It is not a language model and never pretends to be one. It does four things:
   count between dates, the current time in a zone, text statistics, a unit conversion — calls
   it (see :mod:`assistants_server.backends.offline_tool_routing`) and answers from its output.
   A call a person rejected is answered as a rejection, never quoted as a result.
+* **Questions about files.** Other questions in a run offered ``file_search`` are searched and
+  answered with quoted, cited passages (:mod:`~assistants_server.backends.offline_file_search`).
 * **Everything else** gets :data:`NOT_CONFIGURED_REPLY`, which says what this is and how to
   configure a real model.
 * **Scripted mode** (tests): rules from :mod:`assistants_server.backends.offline_script`
@@ -50,6 +52,10 @@ from assistant_graph.assistants_server.backends.offline_arithmetic import (
     MissingPreviousResultError,
     extract_expressions,
     last_number,
+)
+from assistant_graph.assistants_server.backends.offline_file_search import (
+    file_search_turn,
+    offers_file_search,
 )
 from assistant_graph.assistants_server.backends.offline_interpreter import (
     expression_from_code,
@@ -383,6 +389,8 @@ class OfflineBackend:
             )
         else:
             text, calls = self._arithmetic_turn(request, user_index, user_text or "", after_user)
+            if text == NOT_CONFIGURED_REPLY and user_text and offers_file_search(request.tools):
+                text, calls = file_search_turn(user_text, after_user, _tool_outputs(after_user))
         return await self._finish(request, text, calls, on_text_delta, deadline)
 
     def _arithmetic_turn(

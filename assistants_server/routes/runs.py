@@ -1,7 +1,8 @@
 """Runs and run steps over HTTP.
 
 Create (optionally streaming), retrieve, list, modify, cancel, submit_tool_outputs;
-``POST /v1/threads/runs`` creates a thread and runs it.
+``POST /v1/threads/runs`` creates a thread and runs it. Run create, submit and the step
+routes take ``include[]`` (``file_search`` result content, see ``store.step_include``).
 """
 
 from __future__ import annotations
@@ -32,13 +33,33 @@ from assistant_graph.assistants_server.schemas import (
 )
 from assistant_graph.assistants_server.store import Attempt, RunDeadlinePassed, runs
 from assistant_graph.assistants_server.store.errors import NO_TOOL_OUTPUTS_MESSAGE
+from assistant_graph.assistants_server.store.step_include import (
+    INCLUDE_KEY,
+    check_include,
+    set_run_include,
+    shown_step,
+)
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 router = APIRouter()
 
 
-def _requested(body: CreateRun | CreateThreadAndRun) -> dict[str, Any]:
+def include_param(request: Request) -> list[str]:
+    """The request's ``include[]`` (or ``include``) query values, checked."""
+    values = request.query_params.getlist("include[]") + request.query_params.getlist("include")
+    try:
+        return check_include(values)
+    except ValueError as exc:
+        raise bad_request(str(exc), param="include") from None
+
+
+Include = Annotated[list[str], Depends(include_param)]
+
+
+def _requested(
+    body: CreateRun | CreateThreadAndRun, include: list[str] | None = None
+) -> dict[str, Any]:
     """Return the run's stored body as requested (None settings: the assistant's, in the store)."""
     tool_choice: Any = body.tool_choice
     if tool_choice is not None and not isinstance(tool_choice, str):
@@ -72,6 +93,7 @@ def _requested(body: CreateRun | CreateThreadAndRun) -> dict[str, Any]:
         "usage": None,
         "_additional_instructions": getattr(body, "additional_instructions", None),
         "_tool_resources": getattr(body, "tool_resources", None),
+        INCLUDE_KEY: include or [],
     }
 
 
@@ -95,7 +117,7 @@ def _start(
 
 @router.post("/threads/runs")
 async def create_thread_and_run(
-    body: CreateThreadAndRun, request: Request, owner: Owner, key: Key
+    body: CreateThreadAndRun, request: Request, owner: Owner, key: Key, include: Include
 ) -> Response:
     """Create a thread with its messages and start a run on it, in one transaction."""
     ctx = context(request)
@@ -114,7 +136,7 @@ async def create_thread_and_run(
             owner,
             None,
             body.assistant_id,
-            _requested(body),
+            _requested(body, include),
             new_thread=(thread_data, messages),
             lease=ctx.worker.lease,
             begin=ctx.worker.accepting,
@@ -129,7 +151,7 @@ async def create_thread_and_run(
 
 @router.post("/threads/{thread_id}/runs")
 async def create_run(
-    thread_id: str, body: CreateRun, request: Request, owner: Owner, key: Key
+    thread_id: str, body: CreateRun, request: Request, owner: Owner, key: Key, include: Include
 ) -> Response:
     """Start a run; refused while another run is active on the thread."""
     ctx = context(request)
@@ -141,7 +163,7 @@ async def create_run(
             owner,
             thread_id,
             body.assistant_id,
-            _requested(body),
+            _requested(body, include),
             additional_messages=[message_fields(m) for m in body.additional_messages or []],
             lease=ctx.worker.lease,
             begin=ctx.worker.accepting,
@@ -219,7 +241,13 @@ async def cancel_run(
 
 @router.post("/threads/{thread_id}/runs/{run_id}/submit_tool_outputs")
 async def submit_tool_outputs(
-    thread_id: str, run_id: str, body: SubmitToolOutputs, request: Request, owner: Owner, key: Key
+    thread_id: str,
+    run_id: str,
+    body: SubmitToolOutputs,
+    request: Request,
+    owner: Owner,
+    key: Key,
+    include: Include,
 ) -> Response:
     """Give the outputs of every pending tool call; the run continues in the background.
 
@@ -246,6 +274,7 @@ async def submit_tool_outputs(
         except RunDeadlinePassed:
             current = await ctx.worker.refresh(await ctx.store.read(runs.get_run_by_id, run_id))
             raise bad_request(NO_TOOL_OUTPUTS_MESSAGE.format(status=current["status"])) from None
+        await ctx.store.write(set_run_include, run_id, include)
         for step in steps:
             ctx.bus.publish(run_id, "thread.run.step.completed", step)
         if not body.stream:
@@ -265,17 +294,20 @@ async def list_run_steps(
     request: Request,
     owner: Owner,
     params: Annotated[ListParams, Depends(list_params)],
+    include: Include,
 ) -> JSONResponse:
     """List a run's steps."""
     store = context(request).store
     page = await store.read(runs.list_steps, owner, thread_id, run_id, **params.kwargs())
+    page.data = [shown_step(step, include) for step in page.data]
     return json_response(page.body())
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/steps/{step_id}")
 async def retrieve_run_step(
-    thread_id: str, run_id: str, step_id: str, request: Request, owner: Owner
+    thread_id: str, run_id: str, step_id: str, request: Request, owner: Owner, include: Include
 ) -> JSONResponse:
     """Retrieve a run step."""
     store = context(request).store
-    return json_response(await store.read(runs.get_step, owner, thread_id, run_id, step_id))
+    step = await store.read(runs.get_step, owner, thread_id, run_id, step_id)
+    return json_response(shown_step(step, include))

@@ -15,6 +15,10 @@ from assistant_graph.assistants_server.store.errors import (
     ACTIVE_RUN_MESSAGE,
     ThreadBusy,
 )
+from assistant_graph.assistants_server.store.file_search_attachments import (
+    add_to_thread_store,
+    file_search_attachments,
+)
 from assistant_graph.assistants_server.store.files import check_references
 from assistant_graph.assistants_server.store.queries import (
     get_row,
@@ -136,7 +140,8 @@ def insert_message(
 ) -> tuple[dict[str, Any], int]:
     """Insert a message (``role``, optional ``status``/``run_id``, body fields).
 
-    Returns its API body and its ``seq`` (its place in the thread).
+    Returns its API body and its ``seq`` (its place in the thread). Files it attaches for
+    ``file_search`` are queued in the thread's vector store (see ``file_search_attachments``).
     """
     message_id = new_id("msg")
     fields = dict(message)
@@ -164,6 +169,7 @@ def insert_message(
     result = insert_row(conn, db.messages, {**columns, "data": data})
     primary_key = result.inserted_primary_key
     assert primary_key is not None
+    add_to_thread_store(conn, thread_id, file_search_attachments(data))
     body = {"object": "thread.message", **columns, **data}
     return body, int(primary_key[0])
 

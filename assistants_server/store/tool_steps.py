@@ -1,4 +1,4 @@
-"""Steps of tools the server executes itself (``code_interpreter``; ``file_search`` later).
+"""Steps of tools the server executes itself (``code_interpreter``, ``file_search``).
 
 A server-side tool call is recorded as a ``tool_calls`` step in two transactions: it is
 inserted ``in_progress`` with each call's input and empty outputs (:func:`start_server_step`),
@@ -8,10 +8,12 @@ no file is stored for a step that did not complete. A step found ``in_progress``
 next attempt begins was cut short by a crash or a restart: :func:`fail_interrupted_steps`
 marks it ``failed`` and the model's turn is asked again.
 
-Besides its public body a server step keeps two private entries (``_``-prefixed, never shown):
-:data:`SERVER_OUTPUTS`, the text each call gave the model, and :data:`PRODUCED`, the images
-and files each call produced, which the run's next message shows (``image_file`` content,
-``file_path`` annotations).
+Besides its public body a server step keeps private entries (``_``-prefixed, never shown):
+:data:`SERVER_OUTPUTS`, the text each call gave the model; :data:`CALL_ARGUMENTS`, what the
+model sent for calls whose public body does not show it (a ``file_search`` query); and
+:data:`PRODUCED`, the images, files and citable search results each call produced, which the
+run's next message shows (``image_file`` content, ``file_path`` and ``file_citation``
+annotations).
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ _STEPS, _MESSAGES = db.run_steps, db.messages
 SERVER_OUTPUTS = "_tool_outputs"
 """Private step entry: call id → the text the model gets as that call's result."""
 PRODUCED = "_produced"
-"""Private step entry: call id → ``{"images": [file_id, ...], "files": [{"path", "file_id"}]}``."""
+"""Private step entry: call id → ``{"images": [file_id, ...], "files": [{"path", "file_id"}],
+"citations": {marker number: file_id}}`` (citations only for ``file_search`` calls)."""
+CALL_ARGUMENTS = "_call_arguments"
+"""Private step entry: call id → the arguments the model sent (built-in calls that keep them)."""
 INTERRUPTED_MESSAGE = (
     "The server stopped while this tool call was executing; the run went on with a new "
     "attempt at the model's turn."
@@ -50,6 +55,9 @@ class SavedCall:
         model_output: str,
         images: list[str] | None = None,
         files: list[dict[str, str]] | None = None,
+        *,
+        arguments: str | None = None,
+        citations: dict[str, str] | None = None,
     ) -> None:
         self.call = call
         """The call's public body, outputs included."""
@@ -57,6 +65,10 @@ class SavedCall:
         """The text the model gets as the call's result."""
         self.images = images or []
         self.files = files or []
+        self.arguments = arguments
+        """What the model sent, when the public body does not show it."""
+        self.citations = citations or {}
+        """Marker number → file id of the results the model may cite."""
 
 
 def start_server_step(
@@ -100,7 +112,11 @@ def complete_server_step(
         "step_details": {"type": "tool_calls", "tool_calls": [s.call for s in saved]},
         "completed_at": now(),
         SERVER_OUTPUTS: {s.call["id"]: s.model_output for s in saved},
-        PRODUCED: {s.call["id"]: {"images": s.images, "files": s.files} for s in saved},
+        PRODUCED: {
+            s.call["id"]: {"images": s.images, "files": s.files, "citations": s.citations}
+            for s in saved
+        },
+        CALL_ARGUMENTS: {s.call["id"]: s.arguments for s in saved if s.arguments is not None},
     }
     update_by_id(conn, _STEPS, step_id, {"status": "completed", "data": data})
     update_run(conn, run_id, usage=run_usage)
@@ -152,6 +168,20 @@ def _produced_between(
             images.extend(produced["images"])
             files.extend(produced["files"])
     return images, files
+
+
+def run_citations(conn: Connection, run_id: str) -> dict[str, str]:
+    """Return the citable results of the run's completed steps: marker number → file id."""
+    citations: dict[str, str] = {}
+    query = select(_STEPS.c.data).where(
+        _STEPS.c.run_id == run_id,
+        _STEPS.c.type == "tool_calls",
+        _STEPS.c.status == "completed",
+    )
+    for step in conn.execute(query.order_by(_STEPS.c.seq)):
+        for produced in (step.data.get(PRODUCED) or {}).values():
+            citations.update(produced.get("citations") or {})
+    return citations
 
 
 def _latest_message_seq(conn: Connection, thread_id: str, before: int | None = None) -> int:

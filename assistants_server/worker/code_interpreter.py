@@ -94,6 +94,10 @@ class CodeInterpreterTool:
         if self._owns_pool and self._pool is not None:
             await self._pool.aclose()
 
+    async def offered(self, store: Store, run: dict[str, Any]) -> bool:
+        """Always: the interpreter needs no files."""
+        return True
+
     def new_call(self, call_id: str, request: ToolCallRequest) -> dict[str, Any]:
         """Return the call as its step shows it before it runs: its code, no outputs yet."""
         code = code_argument(request.arguments)

@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant_graph.assistants_server.backends.builtin_functions import chat_tool_call
 from assistant_graph.assistants_server.store.history import FINAL_STATUSES
-from assistant_graph.assistants_server.store.tool_steps import SERVER_OUTPUTS
+from assistant_graph.assistants_server.store.tool_steps import CALL_ARGUMENTS, SERVER_OUTPUTS
 
 CONTENT_CACHE_SIZE = 65536
 """How many final messages keep their converted chat content (least recently used dropped)."""
@@ -55,16 +55,24 @@ def _message_content(row: Any) -> str | list[dict[str, Any]]:
 
 
 def tool_round(
-    calls: list[dict[str, Any]], server_outputs: dict[str, str] | None = None
+    calls: list[dict[str, Any]],
+    server_outputs: dict[str, str] | None = None,
+    call_arguments: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Return a tool-calls step as an assistant message with its calls, then its tool messages.
 
     Function calls carry their submitted output; calls the server executed (built-in tools)
-    take theirs from ``server_outputs`` (the step's text for the model, by call id).
+    take theirs from ``server_outputs`` (the step's text for the model, by call id) and, when
+    their body does not show it, what the model sent from ``call_arguments``.
     """
     outputs = server_outputs or {}
+    sent = call_arguments or {}
     chat: list[dict[str, Any]] = [
-        {"role": "assistant", "content": None, "tool_calls": [chat_tool_call(c) for c in calls]}
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [chat_tool_call(c, sent.get(c["id"])) for c in calls],
+        }
     ]
     for call in calls:
         output = call["function"].get("output") if call["type"] == "function" else None
@@ -79,7 +87,11 @@ def tool_round(
 
 
 def _step_round(step: Any) -> list[dict[str, Any]]:
-    return tool_round(step.data["step_details"]["tool_calls"], step.data.get(SERVER_OUTPUTS))
+    return tool_round(
+        step.data["step_details"]["tool_calls"],
+        step.data.get(SERVER_OUTPUTS),
+        step.data.get(CALL_ARGUMENTS),
+    )
 
 
 def _append_tool_round(chat: list[dict[str, Any]], round_messages: list[dict[str, Any]]) -> None:

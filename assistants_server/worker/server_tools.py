@@ -1,7 +1,7 @@
 """Tools the server executes itself inside a run, and what executing one call yields.
 
-A :class:`ServerTool` is a built-in Assistants tool type (``code_interpreter``; ``file_search``
-plugs in the same way) that the run worker executes between model turns instead of handing
+A :class:`ServerTool` is a built-in Assistants tool type (``code_interpreter``,
+``file_search``) that the run worker executes between model turns instead of handing
 it to the client: :mod:`.tool_loop` records its calls as a ``tool_calls`` step, asks each
 call's tool to :meth:`~ServerTool.execute` it, stores what it yields in one transaction, and
 calls the model again with the results.
@@ -43,6 +43,10 @@ class ServerTool(Protocol):
 
     type: str
     """The Assistants tool type, e.g. ``"code_interpreter"``."""
+
+    async def offered(self, store: Store, run: dict[str, Any]) -> bool:
+        """Whether the model is offered the tool in this run (e.g. only with files to search)."""
+        ...
 
     def new_call(self, call_id: str, request: ToolCallRequest) -> dict[str, Any]:
         """Return the call's step body before execution (its input, empty outputs)."""

@@ -114,7 +114,7 @@ async def _execute_one(worker: RunWorker, run_id: str, attempt: Attempt | None) 
     request = ModelRequest(
         model=run["model"],
         messages=messages,
-        tools=run["tools"],
+        tools=await _offered_tools(worker, run),
         temperature=run.get("temperature"),
         top_p=run.get("top_p"),
         parallel_tool_calls=run.get("parallel_tool_calls", True),
@@ -125,6 +125,27 @@ async def _execute_one(worker: RunWorker, run_id: str, attempt: Attempt | None) 
     writer = MessageWriter(worker.store, worker.bus, run)
     turn = await backend.complete(request, writer.on_text_delta)
     return await _record_turn(worker, run, turn, writer)
+
+
+async def _offered_tools(worker: RunWorker, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's tools the model is offered: server-side ones only when they can be of use.
+
+    A ``file_search`` with no files to search is left out (unless ``tool_choice`` forces it),
+    so the model answers instead of searching nothing.
+    """
+    forced = run.get("tool_choice")
+    forced_type = forced.get("type") if isinstance(forced, dict) else None
+    offered = []
+    for tool in run["tools"]:
+        server_tool = worker.server_tools.get(tool.get("type", ""))
+        if (
+            server_tool is not None
+            and tool["type"] != forced_type
+            and not await server_tool.offered(worker.store, run)
+        ):
+            continue
+        offered.append(tool)
+    return offered
 
 
 async def _record_turn(

@@ -6,7 +6,8 @@ spec's events: ``thread.run.step.created`` and ``in_progress``, a ``thread.run.s
 with every call's input, the calls executed one after another, then (after the outputs, the
 files they produced and the step's completion are stored in one transaction) a delta with
 the outputs and ``thread.run.step.completed``. The run worker then calls the model again with
-the results (:mod:`.step`). A crash while the calls execute leaves the step ``in_progress``;
+the results (:mod:`.step`). The events show ``file_search`` result content only when the run
+asked for it (``include[]``, :mod:`~assistants_server.store.step_include`). A crash while the calls execute leaves the step ``in_progress``;
 the run's next attempt marks it ``failed`` and asks the model's turn again
 (``store.tool_steps.fail_interrupted_steps``): a step is never ``completed`` half-done.
 """
@@ -18,6 +19,11 @@ from typing import TYPE_CHECKING, Any
 from assistant_graph.assistants_server.backends.base import ToolCallRequest
 from assistant_graph.assistants_server.ids import new_id
 from assistant_graph.assistants_server.store import tool_steps
+from assistant_graph.assistants_server.store.step_include import (
+    run_include,
+    shown_calls,
+    shown_step,
+)
 
 if TYPE_CHECKING:
     from assistant_graph.assistants_server.worker.runner import RunWorker
@@ -65,6 +71,7 @@ async def run_server_calls(
     if done is None:
         return False
     completed, saved = done
+    include = await worker.store.read(run_include, run_id)
     outputs = [
         {
             "index": i,
@@ -74,6 +81,6 @@ async def run_server_calls(
         }
         for i, s in enumerate(saved)
     ]
-    bus.publish(run_id, "thread.run.step.delta", _delta(step["id"], outputs))
-    bus.publish(run_id, "thread.run.step.completed", completed)
+    bus.publish(run_id, "thread.run.step.delta", _delta(step["id"], shown_calls(outputs, include)))
+    bus.publish(run_id, "thread.run.step.completed", shown_step(completed, include))
     return True

@@ -3,13 +3,17 @@
 When the run's server-side tools produced images or files since the thread's previous
 message, the message shows them as upstream did: an ``image_file`` block per image (after
 the text), a ``file_path`` annotation on each ``sandbox:/mnt/data/<name>`` link to a produced
-file, and every produced file among the message's ``attachments``.
+file, and every produced file among the message's ``attachments``. Each citation marker the
+model wrote for a ``file_search`` result of the run (``【3†source】``, see
+``backends.file_search_text``) gets a ``file_citation`` annotation naming the result's file;
+the marker stays in the text, and the annotation's ``text`` is the marker, as upstream.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from assistant_graph.assistants_server.backends.file_search_text import MARKER_PATTERN
 from assistant_graph.assistants_server.events import RunEventBus
 from assistant_graph.assistants_server.ids import now
 from assistant_graph.assistants_server.store import Store, run_progress, tool_steps
@@ -18,14 +22,37 @@ from sqlalchemy import Connection
 SANDBOX_LINK = "sandbox:{path}"
 
 
-def message_content(
-    text: str, images: list[str], files: list[dict[str, str]]
-) -> list[dict[str, Any]]:
-    """Return the message's content: the text with its ``file_path`` annotations, then the images.
+def citation_annotations(text: str, citations: dict[str, str]) -> list[dict[str, Any]]:
+    """Return a ``file_citation`` annotation for each marker in ``text`` naming a known result."""
+    annotations = []
+    for found in MARKER_PATTERN.finditer(text):
+        file_id = citations.get(found.group(1))
+        if file_id is not None:
+            annotations.append(
+                {
+                    "type": "file_citation",
+                    "text": found.group(0),
+                    "start_index": found.start(),
+                    "end_index": found.end(),
+                    "file_citation": {"file_id": file_id},
+                }
+            )
+    return annotations
 
-    The text stays the first block, where the streamed text deltas put it (index 0).
+
+def message_content(
+    text: str,
+    images: list[str],
+    files: list[dict[str, str]],
+    citations: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Return the message's content: the text with its annotations, then the images.
+
+    ``file_path`` annotations for produced files, ``file_citation`` ones for markers of
+    ``citations`` (marker number → file id). The text stays the first block, where the streamed
+    text deltas put it (index 0).
     """
-    annotations: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = citation_annotations(text, citations or {})
     for produced in files:
         link = SANDBOX_LINK.format(path=produced["path"])
         start = text.find(link)
@@ -65,7 +92,8 @@ def _finish_with_outputs(
     images, files = tool_steps.produced_since_previous_message(
         conn, run["id"], run["thread_id"], message_id
     )
-    changes = {**changes, "content": message_content(text, images, files)}
+    citations = tool_steps.run_citations(conn, run["id"])
+    changes = {**changes, "content": message_content(text, images, files, citations)}
     if files:
         changes["attachments"] = [
             {"file_id": f["file_id"], "tools": [{"type": "code_interpreter"}]} for f in files
