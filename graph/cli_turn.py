@@ -25,11 +25,15 @@ from assistant_graph.graph.checkpointers import (
     conversation_lock,
     open_checkpointer,
 )
-from assistant_graph.graph.cli_files import mention_returned_files, save_returned_files
+from assistant_graph.graph.cli_files import (
+    mention_citations,
+    mention_returned_files,
+    save_returned_files,
+)
 from assistant_graph.graph.cli_review import ask_review, format_call
 from assistant_graph.graph.context import Context
 from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
-from assistant_graph.graph.server_steps import SERVER_TOOL_CALLS_KEY
+from assistant_graph.graph.server_steps import SERVER_TOOL_CALLS_KEY, search_summary
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
@@ -191,8 +195,10 @@ def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO, save_files:
                         continue
                     for message in values.get("messages", []):
                         if isinstance(message, AIMessage) and message.id in printer.streamed:
-                            cli_live.end_line(out)
+                            printer.end_line()
                             message = message.model_copy(update={"content": ""})
+                        elif isinstance(message, AIMessage) and printer.line_open:
+                            printer.end_line()  # a server step reported after streamed text
                         answer = _print_message(node, message, out) or answer
         saved = graph.get_state(config)
         if not saved.interrupts:
@@ -207,6 +213,13 @@ class _TokenPrinter(BaseCallbackHandler):
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.streamed: set[str] = set()
+        self.line_open = False
+        """Whether streamed text was written since the last line was ended."""
+
+    def end_line(self) -> None:
+        """End the line of streamed text."""
+        cli_live.end_line(self.out)
+        self.line_open = False
 
     def on_llm_new_token(
         self,
@@ -223,6 +236,7 @@ class _TokenPrinter(BaseCallbackHandler):
         if isinstance(message, AIMessageChunk) and isinstance(message.content, str) and token:
             self.streamed.add(str(message.id))
             self.out.write(message.content)
+            self.line_open = True
 
 
 def _review(saved: Any, out: TextIO) -> Command:
@@ -238,6 +252,7 @@ def _finish(answer: AIMessage | None, thread: str, out: TextIO, save_files: bool
         return cli.EXIT_FAILED
     if answer.content:  # empty when it was streamed
         print(answer.content, file=out)
+    mention_citations(answer, out)
     if save_files:
         save_returned_files(answer, out)
     else:
@@ -273,6 +288,8 @@ def _print_server_calls(calls: list[dict[str, Any]], out: TextIO) -> None:
         kind = call.get("type", "")
         body = call.get(kind) or {}
         print(f"→ {kind}", file=out)
+        if kind == "file_search":
+            print(f"← {search_summary(call)}", file=out)
         for line in str(body.get("input", "")).splitlines():
             print(f"  {line}", file=out)
         for output in body.get("outputs") or []:

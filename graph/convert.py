@@ -5,7 +5,9 @@ content, the text the model wrote in the same step); an ``OpenAIAssistantFinish`
 ``AIMessage`` with the answer; a run that ended without an answer becomes an ``AIMessage`` that
 says so. Steps the server ran itself (``code_interpreter``) come first, one ``AIMessage``
 each (:mod:`graph.server_steps`); the answer's ``response_metadata["assistant_file_ids"]`` lists
-the images and files the run returned. Message ids are stable: the Assistants message id of the
+the images and files the run returned, and its ``additional_kwargs["annotations"]`` the text's
+annotations (``file_citation`` with the cited file's ``file_name`` added, ``file_path``), their
+indices into the message's ``content``. Message ids are stable: the Assistants message id of the
 step's text (the id its streamed deltas carried), else one derived from the run and its tool
 call ids, so a step re-run after a crash replaces instead of duplicating.
 """
@@ -18,7 +20,12 @@ from typing import Any
 from assistant_graph.graph.errors import RunEndedError
 from assistant_graph.graph.planning import ToolCallResult
 from assistant_graph.graph.run_response import tool_call_message_id
-from assistant_graph.graph.server_steps import produced_file_ids, step_messages
+from assistant_graph.graph.server_steps import (
+    ANNOTATIONS_KEY,
+    named_citations,
+    produced_file_ids,
+    step_messages,
+)
 from langchain_classic.agents.openai_assistant.base import (
     OpenAIAssistantAction,
     OpenAIAssistantFinish,
@@ -82,9 +89,11 @@ def finish_to_update(finish: OpenAIAssistantFinish) -> dict[str, Any]:
     file_ids = produced_file_ids(steps, values.get("attachments") or [])
     if file_ids:
         metadata["assistant_file_ids"] = file_ids
+    annotations = named_citations(values.get("annotations") or [], steps)
     message = AIMessage(
         id=message_ids[-1] if message_ids else f"{finish.run_id}-answer",
         content=output if isinstance(output, str) else str(output),
+        additional_kwargs={ANNOTATIONS_KEY: annotations} if annotations else {},
         response_metadata=metadata,
     )
     return {

@@ -106,7 +106,7 @@ def response_with_messages(
     steps = list(server_steps or [])
     if run.status == "completed":
         return _finish(run, messages, steps)
-    text, message_ids, _ = _assistant_text(messages)
+    text, message_ids, _, _ = _assistant_text(messages)
     actions = [
         _action(run, call, text, message_ids)
         for call in run.required_action.submit_tool_outputs.tool_calls
@@ -116,11 +116,16 @@ def response_with_messages(
     return actions
 
 
-def _assistant_text(messages: list[Any]) -> tuple[str, list[str], list[Any]]:
-    """(text, message ids, attachments) of the assistant messages, in order."""
+def _assistant_text(messages: list[Any]) -> tuple[str, list[str], list[Any], list[dict[str, Any]]]:
+    """(text, message ids, attachments, annotations) of the assistant messages, in order.
+
+    The annotations' ``start_index``/``end_index`` are moved to point into the joined text.
+    """
     texts: list[str] = []
     attachments: list[Any] = []
     message_ids: list[str] = []
+    annotations: list[dict[str, Any]] = []
+    offset = 0
     for message in messages:
         if getattr(message, "role", "assistant") != "assistant":
             continue
@@ -128,25 +133,35 @@ def _assistant_text(messages: list[Any]) -> tuple[str, list[str], list[Any]]:
         attachments.extend(getattr(message, "attachments", None) or [])
         for block in message.content:
             if block.type == "text":
-                texts.append(block.text.value)
+                piece = block.text.value
+                for annotation in block.text.annotations or []:
+                    plain = annotation.model_dump(exclude_none=True)
+                    plain["start_index"] += offset
+                    plain["end_index"] += offset
+                    annotations.append(plain)
             elif block.type == "image_file":
-                texts.append(f"[image file {block.image_file.file_id}]")
+                piece = f"[image file {block.image_file.file_id}]"
             elif block.type == "image_url":
-                texts.append(f"[image {block.image_url.url}]")
-    return "\n".join(texts), message_ids, attachments
+                piece = f"[image {block.image_url.url}]"
+            else:
+                continue
+            texts.append(piece)
+            offset += len(piece) + 1  # the newline that joins the pieces
+    return "\n".join(texts), message_ids, attachments, annotations
 
 
 def _finish(
     run: Any, messages: list[Any], server_steps: list[dict[str, Any]]
 ) -> OpenAIAssistantFinish:
     """Build the answer of a completed run from the assistant messages of its last step."""
-    output, message_ids, attachments = _assistant_text(messages)
+    output, message_ids, attachments, annotations = _assistant_text(messages)
     return OpenAIAssistantFinish(
         return_values={
             "output": output,
             "thread_id": run.thread_id,
             "run_id": run.id,
             "attachments": attachments,
+            "annotations": annotations,
             "message_ids": message_ids,
             "server_steps": server_steps,
         },

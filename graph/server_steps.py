@@ -1,14 +1,16 @@
-"""Steps the Assistants server ran itself (``code_interpreter``) as messages of the graph.
+"""Steps the Assistants server ran itself (``code_interpreter``, ``file_search``) as messages.
 
 A run may execute built-in tools between its model turns: their ``tool_calls`` steps never
 reach the client as actions. So that a LangGraph user still sees them, each such step becomes
 an ``AIMessage`` placed before the turn's answer (or tool calls), without ``tool_calls`` (no
 local tool runs it):
 
-- ``content``: for each call, its code in a fenced ``python`` block, then its output (logs;
-  ``[image file <file_id>]`` for a figure);
+- ``content``: for each interpreter call, its code in a fenced ``python`` block, then its
+  output (logs; ``[image file <file_id>]`` for a figure); for each ``file_search`` call, the
+  files found with their scores;
 - ``additional_kwargs["assistant_tool_calls"]``: the step's calls as the API shows them
-  (``{"id", "type": "code_interpreter", "code_interpreter": {"input", "outputs"}}``);
+  (``{"id", "type": "code_interpreter", "code_interpreter": {"input", "outputs"}}``,
+  ``{"id", "type": "file_search", "file_search": {"ranking_options", "results"}}``);
 - ``response_metadata``: ``assistant_run_id``, ``assistant_thread_id``, ``assistant_step_id``;
 - ``id``: the step's id, so a turn read again replaces instead of duplicating.
 
@@ -24,6 +26,10 @@ from langchain_core.messages import AIMessage
 
 SERVER_TOOL_CALLS_KEY = "assistant_tool_calls"
 """``additional_kwargs`` key of a server-side step message: the step's calls."""
+ANNOTATIONS_KEY = "annotations"
+"""``additional_kwargs`` key of an answer: its text's annotations (citations, file paths)."""
+SEARCH_LINE = "file_search found: {found}"
+NOTHING_FOUND = "file_search found nothing"
 
 
 def _plain(value: Any) -> Any:
@@ -56,7 +62,40 @@ def latest_server_steps(steps_newest_first: Iterable[Any]) -> list[dict[str, Any
     return found[::-1]
 
 
+def search_summary(call: dict[str, Any]) -> str:
+    """One line naming the files a ``file_search`` call found, with their scores."""
+    results = (call.get("file_search") or {}).get("results") or []
+    if not results:
+        return NOTHING_FOUND
+    found = ", ".join(f"{r.get('file_name', r.get('file_id'))} ({r['score']:.3g})" for r in results)
+    return SEARCH_LINE.format(found=found)
+
+
+def named_citations(
+    annotations: list[dict[str, Any]], steps: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Return ``annotations`` with each ``file_citation`` given its file's name, when known."""
+    names = {
+        result["file_id"]: result.get("file_name")
+        for step in steps
+        for call in step["step_details"]["tool_calls"]
+        for result in (call.get("file_search") or {}).get("results") or []
+    }
+    named = []
+    for annotation in annotations:
+        cited = annotation.get("file_citation")
+        if cited and names.get(cited.get("file_id")):
+            annotation = {
+                **annotation,
+                "file_citation": {**cited, "file_name": names[cited["file_id"]]},
+            }
+        named.append(annotation)
+    return named
+
+
 def _call_text(call: dict[str, Any]) -> str:
+    if call.get("type") == "file_search":
+        return search_summary(call)
     body = call.get(call.get("type", ""), {}) or {}
     parts = [f"```python\n{body.get('input', '')}\n```"]
     for output in body.get("outputs") or []:

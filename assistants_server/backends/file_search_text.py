@@ -44,9 +44,7 @@ def format_results(query: str, passages: list[Passage]) -> str:
     """Return the call's result text for the model (see the module docstring)."""
     if not passages:
         return NO_RESULTS.format(query=query)
-    parts = [
-        RESULTS_INTRO.format(count=len(passages), query=query, example=passages[0].marker)
-    ]
+    parts = [RESULTS_INTRO.format(count=len(passages), query=query, example=passages[0].marker)]
     for passage in passages:
         header = f"{passage.marker} {passage.file_name} (score {passage.score:.3f}):"
         parts.append(f"{header}\n{passage.text.strip()}")

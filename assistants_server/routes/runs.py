@@ -46,7 +46,7 @@ router = APIRouter()
 
 
 def include_param(request: Request) -> list[str]:
-    """The request's ``include[]`` (or ``include``) query values, checked."""
+    """Return the request's ``include[]`` (or ``include``) query values, checked."""
     values = request.query_params.getlist("include[]") + request.query_params.getlist("include")
     try:
         return check_include(values)

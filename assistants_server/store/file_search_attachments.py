@@ -56,5 +56,7 @@ def add_to_thread_store(conn: Connection, thread_id: str, file_ids: list[str]) -
         strategy,
     )
     resources[FILE_SEARCH] = {"vector_store_ids": [created["id"]]}
-    update_by_id(conn, db.threads, thread_id, {"data": {**thread.data, "tool_resources": resources}})
+    update_by_id(
+        conn, db.threads, thread_id, {"data": {**thread.data, "tool_resources": resources}}
+    )
     return str(created["id"])

@@ -95,7 +95,7 @@ class CodeInterpreterTool:
             await self._pool.aclose()
 
     async def offered(self, store: Store, run: dict[str, Any]) -> bool:
-        """Always: the interpreter needs no files."""
+        """Return True: the interpreter needs no files."""
         return True
 
     def new_call(self, call_id: str, request: ToolCallRequest) -> dict[str, Any]:

@@ -80,7 +80,7 @@ def run_store_ids(conn: Connection, run_id: str) -> tuple[str, list[str]]:
 
 
 def _searchable(conn: Connection, run_id: str) -> list[str]:
-    """The run's stores that exist and have not expired (their activity recorded)."""
+    """Return the run's stores that exist and have not expired (recording their activity)."""
     owner, ids = run_store_ids(conn, run_id)
     kept = []
     for store_id in ids:
@@ -93,7 +93,7 @@ def _searchable(conn: Connection, run_id: str) -> list[str]:
 
 
 def _file_counts(conn: Connection, run_id: str) -> tuple[int, int]:
-    """Files of the run's stores: how many in all (not failed), how many still indexing."""
+    """Count the files of the run's stores: in all (not failed), and still indexing."""
     _owner, ids = run_store_ids(conn, run_id)
     if not ids:
         return 0, 0
@@ -170,13 +170,9 @@ class FileSearchTool:
             except RetrievalInputError as exc:
                 model_output = BAD_QUERY_OUTPUT.format(error=exc)
                 store_ids = []
-        first = max(
-            len(await store.read(run_citations, run_id)), self._next_number.get(run_id, 0)
-        )
+        first = max(len(await store.read(run_citations, run_id)), self._next_number.get(run_id, 0))
         self._next_number[run_id] = first + len(results)
-        passages = [
-            Passage(first + i, r.filename, r.score, r.text) for i, r in enumerate(results)
-        ]
+        passages = [Passage(first + i, r.filename, r.score, r.text) for i, r in enumerate(results)]
         if store_ids:
             model_output = format_results(query, passages)
         body = {

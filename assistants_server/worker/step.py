@@ -128,7 +128,7 @@ async def _execute_one(worker: RunWorker, run_id: str, attempt: Attempt | None) 
 
 
 async def _offered_tools(worker: RunWorker, run: dict[str, Any]) -> list[dict[str, Any]]:
-    """The run's tools the model is offered: server-side ones only when they can be of use.
+    """Return the run's tools the model is offered: server-side ones only when of use.
 
     A ``file_search`` with no files to search is left out (unless ``tool_choice`` forces it),
     so the model answers instead of searching nothing.

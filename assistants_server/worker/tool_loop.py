@@ -7,9 +7,10 @@ with every call's input, the calls executed one after another, then (after the o
 files they produced and the step's completion are stored in one transaction) a delta with
 the outputs and ``thread.run.step.completed``. The run worker then calls the model again with
 the results (:mod:`.step`). The events show ``file_search`` result content only when the run
-asked for it (``include[]``, :mod:`~assistants_server.store.step_include`). A crash while the calls execute leaves the step ``in_progress``;
-the run's next attempt marks it ``failed`` and asks the model's turn again
-(``store.tool_steps.fail_interrupted_steps``): a step is never ``completed`` half-done.
+asked for it (``include[]``, :mod:`~assistants_server.store.step_include`). A crash while the
+calls execute leaves the step ``in_progress``; the run's next attempt marks it ``failed`` and
+asks the model's turn again (``store.tool_steps.fail_interrupted_steps``): a step is never
+``completed`` half-done.
 """
 
 from __future__ import annotations

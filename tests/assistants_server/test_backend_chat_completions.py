@@ -386,9 +386,11 @@ def test_backend_identity_and_close(fake):
         assert backend.name == "chat-completions"
         assert backend.supported_builtin_tools == frozenset()
         interpreting = ChatCompletionsBackend(
-            fake.base_url, KEY, builtin_tools=frozenset({"code_interpreter", "file_search"})
+            fake.base_url, KEY, builtin_tools=frozenset({"code_interpreter", "file_search", "x"})
         )
-        assert interpreting.supported_builtin_tools == frozenset({"code_interpreter"})
+        assert interpreting.supported_builtin_tools == frozenset(
+            {"code_interpreter", "file_search"}
+        )
         await interpreting.aclose()
         assert KEY not in repr(backend)
         await backend.aclose()

@@ -234,8 +234,10 @@ def test_file_search_attachments_make_the_thread_vector_store(offline: EmbeddedS
     assert citation.file_citation.file_id == file_id
     second = upload(client, "shipping.txt", SHIPPING)
     client.beta.threads.messages.create(
-        thread.id, role="user", content="And shipping?", attachments=[
-            {"file_id": second, "tools": [SEARCH]}]
+        thread.id,
+        role="user",
+        content="And shipping?",
+        attachments=[{"file_id": second, "tools": [SEARCH]}],
     )
     again = client.beta.threads.retrieve(thread.id).tool_resources.file_search.vector_store_ids
     assert again == stores
