@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from assistant_graph.assistants_server.idempotency import Key, once
 from assistant_graph.assistants_server.routes.common import (
@@ -29,9 +29,13 @@ async def create_message(
     ctx = context(request)
     await ctx.worker.expire_overdue(thread_id)
     fields = message_fields(body)
-    return await once(
-        ctx, key, lambda: ctx.store.write(objects.add_message, owner, thread_id, fields)
-    )
+
+    async def add() -> dict[str, Any]:
+        message = await ctx.store.write(objects.add_message, owner, thread_id, fields)
+        ctx.ingestion.wake()  # attachments for file_search were queued in the thread's store
+        return message
+
+    return await once(ctx, key, add)
 
 
 @router.get("/threads/{thread_id}/messages")
