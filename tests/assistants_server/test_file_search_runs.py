@@ -286,3 +286,80 @@ def test_chat_model_searches_then_cites_a_marker(
         assert step["step_details"]["tool_calls"][0]["file_search"]["results"][0]["file_id"] == (
             refunds
         )
+
+
+def _stream_events(response: Any) -> list[tuple[str, Any]]:
+    events, event = [], None
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: ") and event != "done":
+            events.append((event, json.loads(line[6:])))
+    return events
+
+
+def test_submit_tool_outputs_takes_include_and_two_searches_number_markers_apart(
+    start_server: Callable[..., EmbeddedServer], contract: Contract
+) -> None:
+    """A search after submitted function outputs streams its content when the submit asked with
+    include[]; a second search in the run numbers its markers after the first one's, so the
+    answer's two markers cite two different files."""
+    with FakeChatCompletions() as fake:
+        fake.add_tool_calls(("file_search", {"query": "refund days"}))
+        fake.add_tool_calls(("calculator", {"expression": "30 - 2"}))
+        fake.add_tool_calls(("file_search", {"query": "express delivery Lyon"}))
+        fake.add_text("Thirty days【0†source】; express takes two days【1†source】.")
+        server = start_server(model_base_url=fake.base_url, model_api_key="k")
+        client = make_client(server)
+        refunds = upload(client, "refunds.md", REFUNDS)
+        shipping = upload(client, "shipping.txt", SHIPPING)
+        store = client.vector_stores.create(name="help")
+        client.vector_stores.file_batches.create_and_poll(
+            vector_store_id=store.id, file_ids=[refunds, shipping], poll_interval_ms=20
+        )
+        assistant = client.beta.assistants.create(
+            model="m",
+            tools=[
+                {"type": "file_search", "file_search": {"max_num_results": 1}},
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "calculator",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"expression": {"type": "string"}},
+                        },
+                    },
+                },
+            ],
+            tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+        )
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": QUESTION}])
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20
+        )
+        assert run.status == "requires_action", run.last_error
+        (pending,) = run.required_action.submit_tool_outputs.tool_calls
+        with client.beta.threads.runs.with_streaming_response.submit_tool_outputs(
+            run.id,
+            thread_id=thread.id,
+            tool_outputs=[{"tool_call_id": pending.id, "output": "28"}],
+            stream=True,
+            extra_query={"include": [CONTENT]},  # the SDK's method has no include argument
+        ) as response:
+            events = _stream_events(response)
+        for name, data in events:
+            contract.check_event(name, data)
+        (search,) = [
+            data
+            for name, data in events
+            if name == "thread.run.step.completed" and data["type"] == "tool_calls"
+        ]
+        (result,) = search["step_details"]["tool_calls"][0]["file_search"]["results"]
+        assert result["file_id"] == shipping and result["content"][0]["text"] == SHIPPING
+        answer = client.beta.threads.messages.list(thread.id, run_id=run.id).data[0]
+        citations = check_citations(answer.content[0].text)
+        assert [c.file_citation.file_id for c in citations] == [refunds, shipping]
+        last = fake.requests[-1].body["messages"][-1]["content"]
+        assert last.startswith('1 passage(s) of the user\'s files match "express delivery Lyon"')
+        assert "【1†source】 shipping.txt" in last
