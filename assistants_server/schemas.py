@@ -113,11 +113,25 @@ class CodeInterpreterTool(_Strict):
     type: Literal["code_interpreter"]
 
 
+class FileSearchRanking(_Strict):
+    """``file_search.ranking_options``: the ranker and the minimum score of a result."""
+
+    ranker: Literal["auto", "default_2024_08_21"] | None = None
+    score_threshold: float = Field(ge=0, le=1)
+
+
+class FileSearchOptions(_Strict):
+    """``file_search`` settings of the tool: results per search (1 to 50) and ranking."""
+
+    max_num_results: int | None = Field(default=None, ge=1, le=50)
+    ranking_options: FileSearchRanking | None = None
+
+
 class FileSearchTool(_Strict):
-    """``{"type": "file_search"}`` (accepted; executed only by backends that support it)."""
+    """``{"type": "file_search"}``, executed by the server inside runs (``worker.file_search``)."""
 
     type: Literal["file_search"]
-    file_search: dict[str, Any] | None = None
+    file_search: FileSearchOptions | None = None
 
 
 Tool = Annotated[FunctionTool | CodeInterpreterTool | FileSearchTool, Field(discriminator="type")]

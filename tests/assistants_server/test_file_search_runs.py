@@ -363,3 +363,23 @@ def test_submit_tool_outputs_takes_include_and_two_searches_number_markers_apart
         last = fake.requests[-1].body["messages"][-1]["content"]
         assert last.startswith('1 passage(s) of the user\'s files match "express delivery Lyon"')
         assert "【1†source】 shipping.txt" in last
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"max_num_results": 51}, "max_num_results"),
+        ({"ranking_options": {"score_threshold": 1.5}}, "score_threshold"),
+        ({"ranking_options": {"ranker": "best", "score_threshold": 0}}, "ranker"),
+    ],
+)
+def test_bad_file_search_options_are_refused(
+    offline: EmbeddedServer, options: dict[str, Any], named: str
+) -> None:
+    """Out-of-range file_search settings on an assistant are a 400 naming the setting."""
+    client = make_client(offline)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.beta.assistants.create(
+            model="m", tools=[{"type": "file_search", "file_search": options}]
+        )
+    assert named in str(caught.value)
