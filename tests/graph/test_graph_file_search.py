@@ -4,6 +4,7 @@ CLI."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import openai
@@ -83,3 +84,23 @@ def test_cli_prints_the_search_and_the_cited_files(server, tmp_path, capsys, mon
     assert any("thirty days" in line and line.endswith("【0†source】") for line in lines)
     sources = lines.index("sources:")
     assert lines[sources + 1] == f"  [1] refunds.md ({file_id})"
+
+
+def test_async_turn_carries_the_citations(server):
+    """ainvoke gives the same search step message and a cited answer."""
+    assistant_id, file_id = _assistant_with_files(server)
+    graph = build_graph(checkpointer=InMemorySaver(), tools=[], builtin_tools=[SEARCH])
+    config = {"configurable": {"thread_id": f"search-async-{time.time_ns()}"}}
+
+    async def turn() -> dict:
+        return await graph.ainvoke(
+            {"messages": [HumanMessage(QUESTION)]},
+            config,
+            context=Context(base_url=server.base_url, assistant_id=assistant_id),
+        )
+
+    step, answer = asyncio.run(turn())["messages"][1:]
+    assert step.additional_kwargs["assistant_tool_calls"][0]["type"] == "file_search"
+    (citation, *_) = answer.additional_kwargs["annotations"]
+    assert citation["file_citation"]["file_id"] == file_id
+    assert answer.content[citation["start_index"] : citation["end_index"]] == citation["text"]
