@@ -46,6 +46,9 @@ DEFAULT_MAX_RESULTS = 20
 """Results per search when the assistant's tool does not say (upstream's default)."""
 WAIT_SECONDS = 60.0
 """How long a call waits at most for its stores' files to be indexed."""
+PENDING_LIMIT = 1024
+"""Queries and marker counters kept for calls not executed yet (a call whose run was cancelled
+before it ran leaves one behind; the oldest are dropped beyond this)."""
 BAD_QUERY_OUTPUT = "The search could not run: {error} Call file_search again with a query."
 
 
@@ -107,6 +110,11 @@ def _file_counts(conn: Connection, run_id: str) -> tuple[int, int]:
     return counts.get("in_progress", 0) + counts.get("completed", 0), counts.get("in_progress", 0)
 
 
+def _bound(pending: dict[str, Any]) -> None:
+    while len(pending) > PENDING_LIMIT:
+        pending.pop(next(iter(pending)))
+
+
 class FileSearchTool:
     """Executes ``file_search`` calls with a server's :class:`Retrieval` (see the module)."""
 
@@ -133,6 +141,7 @@ class FileSearchTool:
     def new_call(self, call_id: str, request: ToolCallRequest) -> dict[str, Any]:
         """Return the call as its step shows it before it runs: no results yet."""
         self._queries[call_id] = query_argument(request.arguments)
+        _bound(self._queries)
         return {"id": call_id, "type": FILE_SEARCH, FILE_SEARCH: {}}
 
     def output_delta(self, call: dict[str, Any]) -> dict[str, Any]:
@@ -172,6 +181,7 @@ class FileSearchTool:
                 store_ids = []
         first = max(len(await store.read(run_citations, run_id)), self._next_number.get(run_id, 0))
         self._next_number[run_id] = first + len(results)
+        _bound(self._next_number)
         passages = [Passage(first + i, r.filename, r.score, r.text) for i, r in enumerate(results)]
         if store_ids:
             model_output = format_results(query, passages)
