@@ -5,7 +5,10 @@ Operations are plain functions over one SQLAlchemy connection, grouped by respon
 - :mod:`.objects` — assistants, threads and messages, each found only by its API key's owner;
 - :mod:`.runs` — creating, re-queueing (tool outputs), reading and listing runs and steps;
 - :mod:`.run_progress` — what an executing run writes (its message, steps, final status);
-- :mod:`.tool_steps` — steps of tools the server executes itself (``code_interpreter``);
+- :mod:`.tool_steps` — steps of tools the server executes itself (``code_interpreter``,
+  ``file_search``); :mod:`.step_include` — ``include[]``: which of their fields are shown;
+- :mod:`.file_search_attachments` — message attachments for ``file_search`` → the thread's
+  vector store;
 - :mod:`.leases` — which instance executes a run, and an attempt at its next model step;
 - :mod:`.history` — a thread's messages and tool-call steps for a model request;
 - :mod:`.files` — uploaded and server-written files (bytes in chunks), and the checks of
