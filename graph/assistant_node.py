@@ -22,6 +22,7 @@ import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from assistant_graph.graph import clients
@@ -45,6 +46,7 @@ from assistant_graph.graph.provisioning import (
     ensure_assistant,
 )
 from assistant_graph.graph.runnable import AssistantRunnable
+from assistant_graph.graph.server_steps import SERVER_STEP_EVENT
 from assistant_graph.graph.state import State
 from assistant_graph.graph.step_plan import (
     Call,
@@ -54,6 +56,7 @@ from assistant_graph.graph.step_plan import (
     StepPlan,
     step_plan,
 )
+from langchain_core.callbacks.manager import adispatch_custom_event, dispatch_custom_event
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
@@ -220,7 +223,12 @@ def _executor(runnable: AssistantRunnable, config: RunnableConfig, on_delta: Any
 
     def execute(effect: Effect) -> Any:
         if isinstance(effect, Call):
-            return runnable.invoke(effect.payload, config, on_message_delta=on_delta)
+            return runnable.invoke(
+                effect.payload,
+                config,
+                on_message_delta=on_delta,
+                on_server_step=partial(_report_server_step, config),
+            )
         if isinstance(effect, Retrieve):
             return runnable.retrieve_run(effect.thread_id, effect.run_id)
         if isinstance(effect, Cancel):
@@ -235,7 +243,12 @@ def _aexecutor(runnable: AssistantRunnable, config: RunnableConfig, on_delta: An
 
     async def execute(effect: Effect) -> Any:
         if isinstance(effect, Call):
-            return await runnable.ainvoke(effect.payload, config, on_message_delta=on_delta)
+            return await runnable.ainvoke(
+                effect.payload,
+                config,
+                on_message_delta=on_delta,
+                on_server_step=partial(_areport_server_step, config),
+            )
         if isinstance(effect, Retrieve):
             return await runnable.aretrieve_run(effect.thread_id, effect.run_id)
         if isinstance(effect, Cancel):
@@ -243,3 +256,19 @@ def _aexecutor(runnable: AssistantRunnable, config: RunnableConfig, on_delta: An
         return await runnable.await_for_response(effect.run)
 
     return execute
+
+
+def _report_server_step(config: RunnableConfig, step: dict[str, Any]) -> None:
+    """Send a completed server-side step to the callbacks as it happens (a custom event)."""
+    try:
+        dispatch_custom_event(SERVER_STEP_EVENT, step, config=config)
+    except RuntimeError:  # no callback run to report to (the node called outside a graph)
+        pass
+
+
+async def _areport_server_step(config: RunnableConfig, step: dict[str, Any]) -> None:
+    """:func:`_report_server_step` on the async path."""
+    try:
+        await adispatch_custom_event(SERVER_STEP_EVENT, step, config=config)
+    except RuntimeError:
+        pass

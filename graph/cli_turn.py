@@ -33,7 +33,12 @@ from assistant_graph.graph.cli_files import (
 from assistant_graph.graph.cli_review import ask_review, format_call
 from assistant_graph.graph.context import Context
 from assistant_graph.graph.errors import AssistantGraphError, InvalidInputError, RunGoneError
-from assistant_graph.graph.server_steps import SERVER_TOOL_CALLS_KEY, search_summary
+from assistant_graph.graph.server_steps import (
+    SERVER_STEP_EVENT,
+    SERVER_TOOL_CALLS_KEY,
+    search_summary,
+    step_messages,
+)
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.outputs import ChatGenerationChunk, GenerationChunk
@@ -194,6 +199,8 @@ def _stream(graph: Any, config: dict, graph_input: Any, out: TextIO, save_files:
                     if node == "__interrupt__" or not isinstance(values, dict):
                         continue
                     for message in values.get("messages", []):
+                        if isinstance(message, AIMessage) and message.id in printer.shown_steps:
+                            continue  # printed as it happened
                         if isinstance(message, AIMessage) and message.id in printer.streamed:
                             printer.end_line()
                             message = message.model_copy(update={"content": ""})
@@ -213,6 +220,8 @@ class _TokenPrinter(BaseCallbackHandler):
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.streamed: set[str] = set()
+        self.shown_steps: set[str] = set()
+        """Ids of the server-side steps already printed as they happened."""
         self.line_open = False
         """Whether streamed text was written since the last line was ended."""
 
@@ -237,6 +246,25 @@ class _TokenPrinter(BaseCallbackHandler):
             self.streamed.add(str(message.id))
             self.out.write(message.content)
             self.line_open = True
+
+    def on_custom_event(
+        self,
+        name: str,
+        data: Any,
+        *,
+        run_id: UUID,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Print a step the server ran itself (the code and its output) as it completes."""
+        if name != SERVER_STEP_EVENT or not isinstance(data, dict) or "id" not in data:
+            return
+        if self.line_open:
+            self.end_line()
+        for message in step_messages([data]):
+            _print_message("assistant", message, self.out)
+        self.shown_steps.add(str(data["id"]))
 
 
 def _review(saved: Any, out: TextIO) -> Command:

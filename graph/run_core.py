@@ -180,6 +180,9 @@ class StreamTracker:
 
     on_delta: TextDeltaHandler
     on_message_delta: MessageDeltaHandler | None = None
+    on_server_step: Callable[[dict[str, Any]], Any] | None = None
+    """Called with each completed server-side step as it streams (the async path awaits what
+    it returns); the CLI shows the code it ran before the answer."""
     may_have_submits: bool = False
     """Whether the run may have had tool outputs submitted before its latest step."""
     run: Any = None
@@ -229,6 +232,8 @@ class StreamTracker:
             step = server_step(data)
             if step is not None:
                 self.server_steps.append(step)
+                if self.on_server_step is not None:
+                    return self.on_server_step(step)
         elif name in ("thread.message.completed", "thread.message.incomplete"):
             self._saw_message(data.id)
             self._completed[data.id] = data

@@ -19,7 +19,8 @@ because waiting for it failed.
 Text deltas of a streamed run are passed, as they arrive, to ``on_text_delta(text)`` and
 ``on_message_delta(message_id, text)`` (keyword arguments of ``invoke``/``ainvoke``; on the
 async path ``on_message_delta`` may be a coroutine function, awaited before the next event), and
-to the callback run manager's ``on_text``.
+to the callback run manager's ``on_text``. Each completed step of a tool the server ran itself
+(``code_interpreter``, ``file_search``) goes to ``on_server_step(step)`` as it streams.
 """
 
 from __future__ import annotations
@@ -258,7 +259,12 @@ def _tracker(request: RunRequest, on_text: Callable[[str], Any], kwargs: dict) -
         if user_handler is not None:
             user_handler(text)
 
-    return StreamTracker(on_delta, kwargs.get("on_message_delta"), may_have_submits=request.submits)
+    return StreamTracker(
+        on_delta,
+        kwargs.get("on_message_delta"),
+        on_server_step=kwargs.get("on_server_step"),
+        may_have_submits=request.submits,
+    )
 
 
 def _method(threads: Any, request: RunRequest) -> Any:

@@ -32,6 +32,12 @@ SEARCH_LINE = "file_search found: {found}"
 NOTHING_FOUND = "file_search found nothing"
 
 
+SERVER_STEP_EVENT = "assistant_server_step"
+"""Name of the LangChain custom event sent with each completed server-side step (its run-step
+object as a dict) while the run streams: ``on_custom_event`` handlers and ``astream_events``
+(``on_custom_event``) see the code the server ran before the answer's text."""
+
+
 def _plain(value: Any) -> Any:
     return value.model_dump(exclude_none=True) if hasattr(value, "model_dump") else value
 
