@@ -134,3 +134,32 @@ def test_cli_saves_returned_files_only_with_save_files(
     ]
     assert (tmp_path / "again" / "work" / "table.csv").read_bytes() == b"a,b\n1,2\n"
     assert "saved table.csv (file-" in capsys.readouterr().out
+
+
+def test_astream_events_report_the_step_before_the_answer_text(server):
+    """While the run streams, the step arrives as the custom event ``assistant_server_step``
+    (the run-step object), before the first token of the answer."""
+    graph = _graph()
+
+    async def events() -> list[tuple[str, object]]:
+        seen = []
+        async for event in graph.astream_events(
+            {"messages": [HumanMessage(QUESTION)]},
+            CONFIG,
+            context=Context(base_url=server.base_url),
+            version="v2",
+        ):
+            if event["event"] == "on_custom_event":
+                seen.append((event["name"], event["data"]))
+            elif event["event"] == "on_chat_model_stream":
+                seen.append(("token", event["data"]["chunk"].content))
+        return seen
+
+    seen = asyncio.run(events())
+    names = [name for name, _ in seen]
+    assert "assistant_server_step" in names and "token" in names
+    assert names.index("assistant_server_step") < names.index("token")
+    step = dict(seen)["assistant_server_step"]
+    assert step["step_details"]["tool_calls"][0]["code_interpreter"]["input"] == (
+        "print(10 - 4 ** 2.7)"
+    )
