@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import openai
 from server_helpers import sdk_client, wait_for_status
