@@ -37,8 +37,9 @@ def keyword_candidates(
     """Best matches of ``words`` among the joined chunks: ``(chunk_id, score)``, best first."""
     if not words:
         return []
-    document = literal_column(f"{db.retrieval_chunks.name}.{db.CHUNKS_TEXT_SEARCH}")
-    config = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
+    column = f"{db.retrieval_chunks.name}.{db.CHUNKS_TEXT_SEARCH}"
+    document: ColumnElement[Any] = literal_column(column)
+    config: ColumnElement[Any] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
     query = func.websearch_to_tsquery(config, bindparam("words", " or ".join(words)))
     rank = func.ts_rank(document, query, RANK_NORMALIZATION).label("rank")
     statement = (
