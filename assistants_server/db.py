@@ -209,10 +209,20 @@ retrieval_chunks = Table(
 )
 """Chunks of indexed files. On SQLite a trigger-maintained FTS5 table (``CHUNKS_FTS``) indexes
 ``text`` for BM25 keyword search, and ``vector_store_id`` so a search intersects with its stores
-inside the index; vectors live in the vector index file (``retrieval.vectors``)."""
+inside the index; vectors live in the vector index file (``retrieval.vectors``). On PostgreSQL
+a generated ``tsvector`` column (``CHUNKS_TEXT_SEARCH``) with a GIN index serves keyword search
+and pgvector's ``retrieval_vectors`` table (``VECTORS_TABLE``) the vectors (revision 0004)."""
 
 CHUNKS_FTS = "retrieval_chunks_fts"
 """The FTS5 external-content table over ``retrieval_chunks.text`` (SQLite only)."""
+CHUNKS_TEXT_SEARCH = "text_search"
+"""``retrieval_chunks``' generated ``to_tsvector('english', text)`` column (PostgreSQL only)."""
+CHUNKS_TEXT_SEARCH_INDEX = "ix_retrieval_chunks_text_search"
+"""The GIN index on :data:`CHUNKS_TEXT_SEARCH` (PostgreSQL only)."""
+VECTORS_TABLE = "retrieval_vectors"
+"""Chunk embeddings in pgvector's ``vector`` type (PostgreSQL with the extension only)."""
+POSTGRES_ONLY = frozenset({CHUNKS_TEXT_SEARCH, CHUNKS_TEXT_SEARCH_INDEX, VECTORS_TABLE})
+"""Schema objects revision 0004 makes on PostgreSQL outside ``metadata`` (raw DDL)."""
 
 _CHUNKS_FTS_DDL = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS retrieval_chunks_fts USING fts5(text, vector_store_id, "

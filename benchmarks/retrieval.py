@@ -11,13 +11,20 @@ quality is not measured; its plumbing is tested with a stand-in endpoint in the 
 Speed: ingestion MB/s indexes README-sized documents through ``Retrieval.index_file`` (parse,
 exact token chunking at 800/400, chunk rows and FTS5 index); search p50/p95 runs the questions
 against stores of 1k and 100k chunks (synthetic chunks of README words, in README frequencies).
+
+Engines: ``python -m benchmarks.retrieval --postgres-url postgresql://...`` measures quality and
+1k-chunk search latency on SQLite (FTS5 BM25) and on PostgreSQL (full-text ``ts_rank_cd``) in
+a fresh database on that server, and prints them as JSON.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import random
 import re
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -73,9 +80,9 @@ def passages(text: str) -> list[str]:
 class _Bench:
     """A temporary store and retrieval engine (keyword ranking), on a private event loop."""
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, url: str | None = None) -> None:
         self.loop = asyncio.new_event_loop()
-        self.store = Store(f"sqlite:///{directory}/bench.sqlite3")
+        self.store = Store(url or f"sqlite:///{directory}/bench.sqlite3")
         self.retrieval = Retrieval(self.store)
         self.run(self.store.open())
 
@@ -243,3 +250,45 @@ def measure(options: Options) -> list[Figure]:
             )
         )
     return figures
+
+
+def compare_engines(postgres_url: str, repetitions: int = 5) -> dict[str, Any]:
+    """Quality and 1k-chunk search latency on SQLite and on PostgreSQL, keyword ranking."""
+    from benchmarks.scaling import fresh_postgres_database
+
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        urls = {
+            "sqlite": None,
+            "postgresql": fresh_postgres_database(postgres_url, "bench_retrieval"),
+        }
+        for engine, url in urls.items():
+            bench = _Bench(directory, url)
+            try:
+                quality = _quality(bench)
+                _synthetic_store(bench, "vs_1k", 1_000)
+                latency = _latency(bench, "vs_1k", repetitions)
+            finally:
+                bench.close()
+            results[engine] = {
+                "recall_at_5": rounded(quality["recall_at_5"]),
+                "mrr": rounded(quality["mrr"]),
+                "search_1k_p50_ms": rounded(latency["p50_ms"]),
+                "search_1k_p95_ms": rounded(latency["p95_ms"]),
+                "searches": latency["searches"],
+            }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Compare the engines and print the figures as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.retrieval", description=__doc__)
+    parser.add_argument("--postgres-url", required=True, help="a server to create a database on")
+    parser.add_argument("--quick", action="store_true", help="one pass of the questions")
+    args = parser.parse_args(argv)
+    print(json.dumps(compare_engines(args.postgres_url, 1 if args.quick else 5), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

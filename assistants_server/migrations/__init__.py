@@ -41,12 +41,17 @@ class SchemaTooNewError(RuntimeError):
 
 
 def include_name(name: str | None, type_: str, _parents: dict[str, str | None]) -> bool:
-    """Tell Alembic's comparison which tables are the schema's own.
+    """Tell Alembic's comparison which tables, columns and indexes are the schema's own.
 
     SQLite's FTS5 keyword index (``retrieval_chunks_fts``) and the shadow tables FTS5 makes
-    for it are created by a revision's raw DDL, not from ``db.metadata``.
+    for it, and PostgreSQL's search column, its index and the vector table
+    (``db.POSTGRES_ONLY``), are created by revisions' raw DDL, not from ``db.metadata``.
     """
-    return not (type_ == "table" and name is not None and name.startswith(db.CHUNKS_FTS))
+    if name is None:
+        return True
+    if type_ == "table" and name.startswith(db.CHUNKS_FTS):
+        return False
+    return name not in db.POSTGRES_ONLY
 
 
 COMPARE_OPTIONS = {"include_name": include_name, "compare_type": True}

@@ -1,4 +1,7 @@
-"""Search over indexed chunks: FTS5 BM25 keyword ranking, fused with vector similarity.
+"""Search over indexed chunks: keyword ranking (FTS5 BM25), fused with vector similarity.
+
+On PostgreSQL the keyword candidates come from its full-text search instead
+(:mod:`.search_postgres`, ``ts_rank_cd`` scored on 0..1); fusion and thresholds are the same.
 
 :func:`search_chunks` runs in one read transaction. Keyword candidates come from the FTS5 index
 (``bm25()``, porter-stemmed terms joined with OR, common stop words and words in more than half
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assistant_graph.assistants_server import db
+from assistant_graph.assistants_server.retrieval import search_postgres
 from assistant_graph.assistants_server.retrieval.filters import filter_clause
 from sqlalchemy import (
     ColumnElement,
@@ -141,15 +145,19 @@ def keyword_candidates(
     filters: Any = None,
     limit: int = CANDIDATES,
 ) -> list[tuple[int, float]]:
-    """Best keyword matches: ``(chunk_id, keyword score)``, best first (SQLite FTS5).
+    """Best keyword matches: ``(chunk_id, keyword score)``, best first.
 
-    The FTS5 index ranks the matches of the given stores first; only the best ones are then
-    joined with their files (status, attributes). With an attribute filter every match is
-    joined, so a filter never hides a match that ranked low.
+    On SQLite the FTS5 index ranks the matches of the given stores first; only the best ones
+    are then joined with their files (status, attributes). With an attribute filter every
+    match is joined, so a filter never hides a match that ranked low. On PostgreSQL its own
+    full-text search ranks them (:mod:`.search_postgres`).
     """
     if not vector_store_ids:
         return []
     words = query_words(query)
+    if conn.dialect.name == "postgresql":
+        join, condition = _joined(vector_store_ids, filters)
+        return search_postgres.keyword_candidates(conn, words, join, condition, limit)
     scoring = scoring_words(conn, words)
     found = _ranked_matches(conn, vector_store_ids, scoring, filters, limit)
     if len(found) < limit and scoring != words:  # room left: add what the common words match

@@ -1,12 +1,13 @@
 """The retrieval engine of one server: index files into vector stores, search them.
 
 :class:`Retrieval` ties the pieces together: text extraction and chunking (in a worker thread),
-chunk rows and their FTS5 index (through the store), embeddings and the vector index when an
-embedder is configured. Indexing a file replaces whatever an earlier, interrupted attempt left,
-so running it again after a crash is always safe. Marking a vector store file ``completed`` is
-the caller's job, after :meth:`Retrieval.index_file` returned: chunks and vectors are then all
-written. :meth:`Retrieval.search` is the one search used by ``/vector_stores/{id}/search`` and
-by runs' ``file_search``.
+chunk rows and their keyword index (through the store), embeddings and the vector index when an
+embedder is configured (sqlite-vec beside a SQLite store, pgvector in a PostgreSQL one).
+Indexing a file replaces whatever an earlier, interrupted attempt left, so running it again
+after a crash is always safe. Marking a vector store file ``completed`` is the caller's job,
+after :meth:`Retrieval.index_file` returned: chunks and vectors are then all written.
+:meth:`Retrieval.search` is the one search used by ``/vector_stores/{id}/search`` and by runs'
+``file_search``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant_graph.assistants_server.retrieval import chunks as chunk_rows
 from assistant_graph.assistants_server.retrieval.chunking import Chunk, chunk_text
@@ -37,11 +38,21 @@ from assistant_graph.assistants_server.retrieval.search import (
 from assistant_graph.assistants_server.retrieval.vectors import VectorIndex, vector_path_for
 from assistant_graph.assistants_server.store import Store
 
+if TYPE_CHECKING:
+    from assistant_graph.assistants_server.retrieval.vectors_postgres import PostgresVectorIndex
+
 logger = logging.getLogger(__name__)
 
 NO_VECTOR_INDEX = (
-    "File search ranks by keywords only: the vector index is a file beside a SQLite store, and "
-    "this store is in memory or not SQLite (ASSISTANTS_SERVER_DATABASE_URL)."
+    "File search ranks by keywords only: on SQLite the vector index is a file beside the store, "
+    "and this store is in memory (ASSISTANTS_SERVER_DATABASE_URL)."
+)
+NO_PGVECTOR = (
+    "File search ranks by keywords only: this PostgreSQL database has no retrieval_vectors "
+    "table, because the pgvector extension was not available (or the role could not create "
+    "it) when the server upgraded it to schema revision 0004. Install pgvector on the "
+    "PostgreSQL server, then run 'alembic -c <package>/assistants_server/migrations/alembic.ini "
+    "-x url=<database URL> downgrade 0003' (chunks are kept) and restart the server."
 )
 FLOAT_BYTES = 4
 """Bytes per stored vector component (float32)."""
@@ -92,7 +103,7 @@ class Retrieval:
     def __init__(self, store: Store, embedder: Embedder | None = None) -> None:
         self.store = store
         self.embedder = embedder
-        self.vectors: VectorIndex | None = None
+        self.vectors: VectorIndex | PostgresVectorIndex | None = None
 
     @classmethod
     def from_settings(cls, store: Store, settings: Any) -> Retrieval:
@@ -100,8 +111,20 @@ class Retrieval:
         return cls(store, create_embedder(settings))
 
     async def open(self) -> None:
-        """Open the vector index beside the store (when there is an embedder)."""
+        """Open the vector index (when there is an embedder).
+
+        A sqlite-vec file beside a SQLite store; pgvector's table in a PostgreSQL one.
+        """
         if self.embedder is None or self.vectors is not None:
+            return
+        if self.store.engine.dialect.name == "postgresql":
+            from assistant_graph.assistants_server.retrieval import vectors_postgres
+
+            engine = self.store.engine
+            if await asyncio.to_thread(vectors_postgres.has_vector_table, engine):
+                self.vectors = vectors_postgres.PostgresVectorIndex(engine)
+            else:
+                logger.warning(NO_PGVECTOR)
             return
         path = vector_path_for(self.store.url)
         if path is None:

@@ -409,14 +409,30 @@ def claim_next(
     A claim names the process (``pid`` on ``host``) and lasts ``lease_seconds``; a claim of a
     dead process on this host, or a lapsed one, can be taken over (a restarted server redoes
     what it was indexing at once).
+
+    Concurrent claimants never take one file twice: on PostgreSQL a candidate is locked
+    (``SELECT ... FOR UPDATE SKIP LOCKED``: a file another claimant is locking is skipped) and
+    its claim read again under the lock before it is taken; SQLite's write transaction
+    (``BEGIN IMMEDIATE``) already runs claimants one at a time.
     """
-    found = conn.execute(
-        select(FILES, STORES.c.api_key_hash)
-        .join(STORES, STORES.c.id == FILES.c.vector_store_id)
+    candidates = conn.execute(
+        select(FILES.c.seq, FILES.c.data)
         .where(FILES.c.status == "in_progress")
         .order_by(FILES.c.seq)
-    )
-    row = next((r for r in found if _claimable(r.data.get("claim"), host, alive)), None)
+    ).all()
+    row = None
+    for candidate in candidates:
+        if not _claimable(candidate.data.get("claim"), host, alive):
+            continue
+        row = conn.execute(
+            select(FILES, STORES.c.api_key_hash)
+            .join(STORES, STORES.c.id == FILES.c.vector_store_id)
+            .where(FILES.c.seq == candidate.seq, FILES.c.status == "in_progress")
+            .with_for_update(of=FILES, skip_locked=True)
+        ).first()
+        if row is not None and _claimable(row.data.get("claim"), host, alive):
+            break
+        row = None
     if row is None:
         return None
     claim = {"pid": pid, "host": host, "until": time.time() + lease_seconds}

@@ -103,6 +103,7 @@ def keyed_streamed_tool_round(client: openai.OpenAI, assistant_id: str) -> Any:
 
 def stored_rows(database_url: str) -> dict[str, int]:
     """The number of rows in each table of the server's database (read with SQLAlchemy)."""
+    import pgvector.sqlalchemy  # noqa: F401  (teaches reflection pgvector's type, on PostgreSQL)
     import sqlalchemy
 
     engine = sqlalchemy.create_engine(database_url)

@@ -17,6 +17,13 @@ from assistant_graph.assistants_server.embedded import EmbeddedServer
 from openapi_contract import Contract
 from server_helpers import make_client, stored_rows
 
+
+@pytest.fixture
+def database_url(sqlite_and_postgres_url: str) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return sqlite_and_postgres_url
+
+
 FORM_FIELD = b'Content-Disposition: form-data; name="purpose"'
 FILE_PART = b'Content-Disposition: form-data; name="file"; filename="x.bin"'
 """Headers of a hand-written multipart upload's two parts (boundary ``b0undary``)."""

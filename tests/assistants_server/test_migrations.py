@@ -123,3 +123,38 @@ def test_serve_refuses_a_database_migrated_by_a_newer_version(database_url: str)
     assert "Upgrade assistant-graph" in result.stderr
     assert "listening" not in result.stdout
     assert query(database_url, "SELECT version_num FROM alembic_version") == [("9999_future",)]
+
+
+def test_revision_0004_can_be_downgraded_and_redone_keeping_the_chunks(database_url: str) -> None:
+    """Downgrading to 0003 and starting the server again (how pgvector is added to a database
+    upgraded without it) keeps every chunk, and keyword search finds it again."""
+    from alembic import command
+    from assistant_graph.assistants_server.retrieval.search import search_chunks
+
+    engine = db.create_engine_for_url(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sqlalchemy.insert(db.vector_store_files).values(
+                id="file-1", vector_store_id="vs_1", status="completed", created_at=0, data={}
+            )
+        )
+        conn.execute(
+            sqlalchemy.insert(db.retrieval_chunks).values(
+                vector_store_id="vs_1", file_id="file-1", position=0, tokens=4,
+                text="Parcels ship from Lyon",
+            )
+        )  # fmt: skip
+    with engine.begin() as conn:
+        config = migrations.alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+        assert migrations.current(conn) == ("0003",)
+    engine.dispose()
+    engine = db.create_engine_for_url(database_url)
+    try:
+        with engine.connect() as conn:
+            assert migrations.current(conn) == (migrations.head(),)
+            found = search_chunks(conn, ["vs_1"], ["shipping parcels"])
+    finally:
+        engine.dispose()
+    assert [result.text for result in found] == ["Parcels ship from Lyon"]

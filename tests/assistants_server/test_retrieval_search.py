@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,10 +41,11 @@ DOCUMENTS = {
 
 
 class Harness:
-    """A real store file with a retrieval engine; files are added as completed."""
+    """A real store (SQLite file or PostgreSQL database) with a retrieval engine; files are
+    added as completed."""
 
-    def __init__(self, tmp_path: Path, embedder: Embedder | None = None) -> None:
-        self.store = Store(f"sqlite:///{tmp_path / 'assistants.sqlite3'}")
+    def __init__(self, url: str, embedder: Embedder | None = None) -> None:
+        self.store = Store(url)
         self.retrieval = Retrieval(self.store, embedder)
         self.loop = asyncio.new_event_loop()
         self.run(self.store.open())
@@ -101,8 +101,14 @@ class Harness:
 
 
 @pytest.fixture
-def harness(tmp_path: Path) -> Iterator[Harness]:
-    h = Harness(tmp_path)
+def database_url(sqlite_and_postgres_url: str) -> str:
+    """These tests run on SQLite (FTS5, sqlite-vec) and on PostgreSQL (full-text, pgvector)."""
+    return sqlite_and_postgres_url
+
+
+@pytest.fixture
+def harness(database_url: str) -> Iterator[Harness]:
+    h = Harness(database_url)
     for file_id in DOCUMENTS:
         h.add("vs_a", file_id)
     yield h
@@ -231,10 +237,10 @@ def test_punctuation_only_query_finds_nothing_instead_of_failing(harness: Harnes
 SYNONYMS = {"reimbursement": "refund", "money": "refund"}
 
 
-def test_hybrid_search_finds_passages_by_meaning_through_the_embedder(tmp_path: Path) -> None:
+def test_hybrid_search_finds_passages_by_meaning_through_the_embedder(database_url: str) -> None:
     """With an embedder, a query sharing no keyword with the passage still finds it."""
     with FakeEmbeddings(synonyms=SYNONYMS) as fake:
-        harness = Harness(tmp_path, Embedder("fake-embed", base_url=fake.base_url, api_key="k"))
+        harness = Harness(database_url, Embedder("fake-embed", base_url=fake.base_url, api_key="k"))
         try:
             usage = harness.add("vs_a", "file-refunds")
             harness.add("vs_a", "file-shipping")
@@ -251,11 +257,11 @@ def test_hybrid_search_finds_passages_by_meaning_through_the_embedder(tmp_path: 
             harness.close()
 
 
-def test_embedder_failure_leaves_nothing_of_the_file_indexed(tmp_path: Path) -> None:
+def test_embedder_failure_leaves_nothing_of_the_file_indexed(database_url: str) -> None:
     """An embeddings endpoint that keeps failing ends in a server_error; no chunk remains."""
     with FakeEmbeddings() as fake:
         embedder = Embedder("fake-embed", base_url=fake.base_url, api_key="k", max_retries=0)
-        harness = Harness(tmp_path, embedder)
+        harness = Harness(database_url, embedder)
         try:
             fake.fail_next = 1
             with pytest.raises(IngestionError) as caught:
@@ -269,7 +275,7 @@ def test_embedder_failure_leaves_nothing_of_the_file_indexed(tmp_path: Path) -> 
 
 
 def test_words_in_most_chunks_of_a_large_index_neither_drown_nor_lose_matches(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
     """In an index of 12,000 chunks where one word is in all of them, the chunk matching the
     rare word ranks first, and a query whose only other word matches one chunk still returns
@@ -277,7 +283,7 @@ def test_words_in_most_chunks_of_a_large_index_neither_drown_nor_lose_matches(
     from assistant_graph.assistants_server.retrieval.chunking import Chunk
     from assistant_graph.assistants_server.retrieval.chunks import insert_chunks
 
-    harness = Harness(tmp_path)
+    harness = Harness(database_url)
     try:
         harness.add("vs_a", "file-refunds")
         pieces = [Chunk(f"common filler alpha{i % 3} row{i}", 5, 0, 0) for i in range(12_000)]

@@ -13,6 +13,13 @@ from openapi_contract import Contract
 from server_helpers import make_client
 from sqlalchemy import create_engine, text
 
+
+@pytest.fixture
+def database_url(sqlite_and_postgres_url: str) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return sqlite_and_postgres_url
+
+
 REFUNDS = (
     "# Refunds\n\nCustomers may return any item within thirty days of delivery. The refund "
     "reaches the original payment card in five business days."

@@ -28,6 +28,12 @@ SHIPPING = "Parcels ship from the Lyon warehouse. Express delivery takes two day
 
 
 @pytest.fixture
+def database_url(sqlite_and_postgres_url: str) -> str:
+    """These tests run on SQLite (sqlite-vec) and on PostgreSQL (pgvector)."""
+    return sqlite_and_postgres_url
+
+
+@pytest.fixture
 def embeddings() -> Iterator[FakeEmbeddings]:
     with FakeEmbeddings(synonyms={"reimbursement": "refund"}) as fake:
         yield fake
@@ -68,6 +74,13 @@ def chunk_counts(database_url: str, file_id: str) -> tuple[int, int]:
 
 
 def vector_count(database_url: str) -> int:
+    """Vectors stored: pgvector's table on PostgreSQL, the sqlite-vec file beside SQLite."""
+    if database_url.startswith("postgresql"):
+        engine = create_engine(database_url)
+        with engine.connect() as conn:
+            count = int(conn.execute(text("SELECT count(*) FROM retrieval_vectors")).scalar_one())
+        engine.dispose()
+        return count
     path = database_url.removeprefix("sqlite:///") + ".vectors"
     connection = apsw.Connection(path)
     connection.enable_load_extension(True)
