@@ -94,7 +94,7 @@ def test_ask_thread_while_another_ask_runs_on_it_says_busy(slow_env):
             second = run_cli(["ask", "--thread", thread, "What's 2 + 2?"], slow_env)
         finally:
             first.send_signal(signal.SIGCONT)
-        stdout, stderr = first.communicate(timeout=60)
+        stdout, stderr = first.communicate(timeout=120)
     finally:
         if first.poll() is None:
             first.kill()
