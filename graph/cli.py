@@ -13,7 +13,8 @@ logs to standard error. Exit codes: 0 success, 1 the turn failed (the run ended 
 ``cancelled``, ``expired`` or ``incomplete``, or the endpoint erred mid-turn), 2 bad usage or
 configuration (empty message, unreachable endpoint, wrong endpoint URL, rejected key, unknown
 thread or assistant, a file that is not a conversation file, a busy conversation, a tool review
-without a terminal), 130 interrupted.
+without a terminal), 130 interrupted. ``chat`` leaves (Ctrl-D, ``/exit``) with 1 when its
+last turn failed, else 0.
 
 This module imports no LangChain or LangGraph: ``--help``, ``--version``, ``serve`` and
 ``threads`` stay fast; the commands that run the graph import ``graph.cli_turn``.
@@ -270,7 +271,12 @@ def ask(
 
 
 def chat(thread: str | None, db: Path | str, out: TextIO, *, save_files: bool = False) -> int:
-    """Interactive loop; Ctrl-D exits with 0, Ctrl-C with 130, never with a traceback."""
+    """Interactive loop; Ctrl-C exits with 130, never with a traceback.
+
+    Ctrl-D or ``/exit`` leaves with the status of the last turn that ran: 1 when it failed
+    (as ``ask`` would have), 0 when it succeeded, so a failure the user went past with a
+    successful turn does not count.
+    """
     check_thread(db, thread)
     _quiet_library_warnings()
     from assistant_graph.graph import cli_turn
@@ -291,9 +297,9 @@ def chat(thread: str | None, db: Path | str, out: TextIO, *, save_files: bool = 
                     line = input("you> ").strip()
                 except EOFError:
                     print(file=live)
-                    return EXIT_OK
+                    return _chat_exit(status)
                 if line in ("/exit", "/quit"):
-                    return EXIT_OK
+                    return _chat_exit(status)
                 if line:
                     status = cli_turn.run_turn(
                         graph, db, thread, line, live, interactive, save_files
@@ -304,6 +310,11 @@ def chat(thread: str | None, db: Path | str, out: TextIO, *, save_files: bool = 
             return EXIT_INTERRUPTED
         finally:
             history()
+
+
+def _chat_exit(last: int) -> int:
+    """``chat``'s exit status when the user leaves: the last turn's failure, else success."""
+    return EXIT_FAILED if last == EXIT_FAILED else EXIT_OK
 
 
 def configure_logging(level: str | None, verbose: bool = False) -> None:

@@ -10,7 +10,9 @@ tool outputs were submitted); ``after_submit`` (that run completed, state not ye
 Durability: ``default`` (no ``durability`` argument) or a LangGraph durability mode. A
 checkpoint delay makes every checkpoint write after the one saving the turn's input take that
 long, as a slow or remote checkpoint store does: with ``"async"`` durability the writes still
-pending when the process dies are lost.
+pending when the process dies are lost. The delay ``forever`` makes those writes never finish
+(the process is killed first), so what the killed process saved does not depend on how fast
+the machine is.
 
 ``resume`` continues the saved turn with ``invoke(None)``; when the checkpoint file holds
 nothing for the thread (the turn's input was lost), it sends the question again, as a user
@@ -24,6 +26,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
@@ -67,12 +70,15 @@ class Killer(BaseCallbackHandler):
 
 
 class SlowSaver(SqliteSaver):
-    """A SQLite checkpoint store whose writes after a turn's input take ``delay`` seconds."""
+    """A SQLite checkpoint store whose writes after a turn's input take ``delay`` seconds
+    (``inf``: they never finish)."""
 
     delay = 0.0
 
     def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
         if metadata.get("source") != "input":
+            if self.delay == float("inf"):
+                threading.Event().wait()  # until the process is killed
             time.sleep(self.delay)
         return super().put(config, checkpoint, metadata, new_versions)
 
@@ -80,7 +86,8 @@ class SlowSaver(SqliteSaver):
 def main() -> None:
     db, thread_id, mode, point, log_path = sys.argv[1:6]
     durability = sys.argv[6] if len(sys.argv) > 6 else "sync"
-    SlowSaver.delay = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0
+    delay = sys.argv[7] if len(sys.argv) > 7 else "0"
+    SlowSaver.delay = float("inf") if delay == "forever" else float(delay)
 
     def log(request: httpx.Request) -> None:
         key = request.headers.get("idempotency-key", "-")

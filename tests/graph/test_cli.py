@@ -113,6 +113,25 @@ def test_chat_answers_and_exits_on_end_of_input(cli_env):
 
 
 @pytest.mark.slow
+def test_chat_exits_1_when_its_last_turn_failed(cli_env, tmp_path):
+    """``chat`` left (end of input) right after a failed turn exits 1, as ``ask`` does; when
+    the user went on and a later turn succeeded, it exits 0."""
+    script = write_script(
+        tmp_path, [{"match": "^explode", "turns": [{"error": {"message": "boom"}}]}]
+    )
+    cli_env["ASSISTANTS_SERVER_OFFLINE_SCRIPT"] = str(script)
+    failed = run_cli(["chat"], cli_env, input="explode now\n")
+    assert failed.returncode == 1, (failed.stdout, failed.stderr)
+    assert "boom" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+    recovered = run_cli(["chat"], cli_env, input=f"explode now\n{SEED_QUESTION}\n/exit\n")
+    assert recovered.returncode == 0, (recovered.stdout, recovered.stderr)
+    assert "boom" in recovered.stderr
+    assert "-32.224" in recovered.stdout
+
+
+@pytest.mark.slow
 def test_chat_ctrl_c_exits_130_without_traceback(cli_env):
     """Ctrl-C at the prompt exits with 130 and a short note, no traceback.
 

@@ -1,8 +1,9 @@
 """``assistant-graph ask`` on a conversation that is mid-turn: interrupted, or busy elsewhere.
 
 The offline model is scripted (``ASSISTANTS_SERVER_OFFLINE_SCRIPT``) so a turn calls the
-calculator, then takes seconds for its answer: the tests act in that window, once the tool
-result is printed.
+calculator, then takes seconds for its answer: the tests act once the tool result is printed
+(a test that needs the turn to stay unfinished stops the process there, SIGSTOP, until it is
+done).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ LONG_RULE = {
     "match": "^long",
     "turns": [
         {"tool_calls": [{"name": "calculator", "arguments": {"expression": "6 * 7"}}]},
-        {"text": "The long answer is 42.", "latency_ms": 12000},
+        {"text": "The long answer is 42.", "latency_ms": 8000},
     ],
 }
 ELSEWHERE_RULE = {"match": "^elsewhere", "turns": [{"text": "Done.", "latency_ms": 30000}]}
@@ -86,8 +87,14 @@ def test_ask_thread_while_another_ask_runs_on_it_says_busy(slow_env):
     first = start_cli(["ask", "--thread", thread, "long question"], slow_env)
     try:
         read_until(first, "← calculator: 42")
-        second = run_cli(["ask", "--thread", thread, "What's 2 + 2?"], slow_env)
-        stdout, stderr = first.communicate(timeout=60)
+        # Hold the first turn where it is (mid-turn, holding the conversation) for as long as
+        # the second ask takes, however loaded the machine: no race with the model's latency.
+        first.send_signal(signal.SIGSTOP)
+        try:
+            second = run_cli(["ask", "--thread", thread, "What's 2 + 2?"], slow_env)
+        finally:
+            first.send_signal(signal.SIGCONT)
+        stdout, stderr = first.communicate(timeout=120)
     finally:
         if first.poll() is None:
             first.kill()

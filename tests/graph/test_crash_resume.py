@@ -30,7 +30,10 @@ RULES = [
 ]
 POINTS = ["tool", "after_first_run", "during_submit", "after_submit"]
 SLOW_CHECKPOINT_SECONDS = "2"
-"""Longer than the killed process lives after its first checkpoint write starts."""
+"""A checkpoint store slow enough that the next step could start before a write finished."""
+LOST_CHECKPOINTS = "forever"
+"""Checkpoint writes after the turn's input never finish: the killed process saved only the
+input, however long it took to reach its kill point (no race with the machine's load)."""
 
 
 def _run_worker(
@@ -150,15 +153,16 @@ def test_resume_after_sigkill_finishes_with_exactly_one_submit(
 def test_lost_checkpoints_with_async_durability_duplicate_nothing(
     scripted_server, tmp_path, monkeypatch, point
 ):
-    """With ``durability="async"`` and a checkpoint store so slow that the killed process saved
-    only the turn's input, the resumed turn continues the run the lost steps started: one
-    Assistants thread, one user message, one run (completed), the tool outputs taken once,
-    every request that creates a thread with the same Idempotency-Key."""
+    """With ``durability="async"`` and a checkpoint store whose writes after the turn's input
+    never finish (the killed process saved only that input), the resumed turn continues the
+    run the lost steps started: one Assistants thread, one user message, one run (completed),
+    the tool outputs taken once, every request that creates a thread with the same
+    Idempotency-Key."""
     server = scripted_server(RULES)
     monkeypatch.setenv("ASSISTANTS_BASE_URL", server.base_url)
     env = dict(os.environ)
 
-    crashed = _run_worker(tmp_path, "start", point, env, "async", SLOW_CHECKPOINT_SECONDS)
+    crashed = _run_worker(tmp_path, "start", point, env, "async", LOST_CHECKPOINTS)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     saved = _saved_state(tmp_path)  # the turn's input, none of its steps
     assert [type(m).__name__ for m in saved.values.get("messages", [])] in ([], ["HumanMessage"])

@@ -98,10 +98,15 @@ def test_two_workers_racing_on_one_postgres_conversation(pg_env, postgres_url):
     first = start_cli(["ask", "--db", postgres_url, "--thread", thread, "long question"], pg_env)
     try:
         read_until(first, "← calculator: 42")
-        second = run_cli(
-            ["ask", "--db", postgres_url, "--thread", thread, "What's 2 + 2?"], pg_env
-        )
-        stdout, stderr = first.communicate(timeout=60)
+        # Hold the first turn mid-turn (holding the lock) however long the second ask takes.
+        first.send_signal(signal.SIGSTOP)
+        try:
+            second = run_cli(
+                ["ask", "--db", postgres_url, "--thread", thread, "What's 2 + 2?"], pg_env
+            )
+        finally:
+            first.send_signal(signal.SIGCONT)
+        stdout, stderr = first.communicate(timeout=120)
     finally:
         if first.poll() is None:
             first.kill()
