@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import re
 import signal
 import subprocess
@@ -211,6 +212,28 @@ class KernelSession:
             return f"exit status {status}"
         return name.format(cpu=self.settings.cpu_seconds)
 
+    def end_strays(self) -> int:
+        """Kill the processes the session's code left behind (a fork bomb's copies), not the kernel.
+
+        Only where each session runs as a uid of its own (a root server): every process of that
+        uid except the oldest, which is the kernel. Returns how many were killed.
+        """
+        uid = self.workspace.uid
+        if uid is None or self.settings.sandbox != "bwrap":
+            return 0
+        killed = 0
+        for _ in range(STRAY_ROUNDS):  # copies still running may fork again in between
+            strays = _processes_of(uid)[1:]
+            for pid in strays:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+                except OSError:
+                    pass
+            if not strays:
+                break
+        return killed
+
     async def stop(self) -> None:
         """Kill the kernel and everything in its sandbox."""
         if self.client is not None:
@@ -218,3 +241,25 @@ class KernelSession:
         if self.manager.has_kernel:
             await self.manager.shutdown_kernel(now=True)
         await self.manager.cleanup_resources()
+
+
+STRAY_ROUNDS = 50
+"""How many times :meth:`KernelSession.end_strays` looks again for processes left running."""
+
+
+def _processes_of(uid: int) -> list[int]:
+    """Return the pids of the live (not zombie) processes of ``uid``, oldest first."""
+    processes = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid != uid:
+                continue
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if fields[0] != b"Z":
+            processes.append((int(fields[19]), int(entry.name)))  # start time, pid
+    return [pid for _, pid in sorted(processes)]

@@ -93,6 +93,8 @@ class InterpreterPool:
                 return ExecutionResult(logs="", error=FILE_NOT_WRITTEN.format(reason=exc))
             before = await asyncio.to_thread(workspace.snapshot)
             outcome = await session.kernel.execute(code)
+            if outcome.error is not None and not outcome.kernel_lost:
+                await asyncio.to_thread(session.kernel.end_strays)
             changed = await asyncio.to_thread(workspace.changed_since, before)
             session.last_used = asyncio.get_running_loop().time()
         if outcome.kernel_lost:

@@ -188,15 +188,30 @@ def test_a_fork_bomb_ends_in_an_error_and_the_pool_serves_the_next_call() -> Non
     """Forking without end is stopped by the process limit; the session then works again."""
     bomb = "import os\nwhile True:\n    os.fork()"
 
-    async def body(pool: InterpreterPool) -> ExecutionResult:
+    count = (
+        "import os, threading\n"
+        "t = threading.Thread(target=lambda: None); t.start(); t.join()\n"
+        "def live(pid):\n"
+        "    try:\n"
+        "        return open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[0] != 'Z'\n"
+        "    except OSError:\n"
+        "        return False\n"
+        "print(sum(live(n) for n in os.listdir('/proc') if n.isdigit()))"
+    )
+
+    async def body(pool: InterpreterPool) -> tuple[ExecutionResult, ExecutionResult]:
         result = await pool.execute("t", bomb)
         await alive(pool)
-        return result
+        return result, await pool.execute("t", count)
 
     started = time.monotonic()
-    result = with_pool(body, max_processes=32, wall_seconds=10)
+    result, after = with_pool(body, max_processes=32, wall_seconds=10)
     assert result.error is not None
     assert time.monotonic() - started < 60
+    # The bomb's copies are gone: the session can start threads, and its sandbox holds only
+    # bubblewrap's init and the kernel (killed copies may linger as zombies until reaped).
+    assert after.error is None, after
+    assert int(after.logs.split()[-1]) <= 3, after.logs
 
 
 @pytest.mark.slow
