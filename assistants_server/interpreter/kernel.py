@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,6 +233,7 @@ class KernelSession:
                     pass
             if not strays:
                 break
+            time.sleep(STRAY_PAUSE)  # let the killed ones die (or be seen forking again)
         return killed
 
     async def stop(self) -> None:
@@ -243,8 +245,10 @@ class KernelSession:
         await self.manager.cleanup_resources()
 
 
-STRAY_ROUNDS = 50
+STRAY_ROUNDS = 100
 """How many times :meth:`KernelSession.end_strays` looks again for processes left running."""
+STRAY_PAUSE = 0.02
+"""Seconds between two of its looks (a killed process takes a moment to end)."""
 
 
 def _processes_of(uid: int) -> list[int]:

@@ -16,13 +16,14 @@ import shutil
 import tempfile
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant_graph.assistants_server.interpreter.config import InterpreterSettings
 from assistant_graph.assistants_server.interpreter.kernel import KernelSession, KernelStartError
 from assistant_graph.assistants_server.interpreter.results import (
     FILE_NOT_WRITTEN,
+    STRAYS_ENDED,
     ExecutionResult,
     WorkspaceFile,
 )
@@ -94,7 +95,10 @@ class InterpreterPool:
             before = await asyncio.to_thread(workspace.snapshot)
             outcome = await session.kernel.execute(code)
             if outcome.error is not None and not outcome.kernel_lost:
-                await asyncio.to_thread(session.kernel.end_strays)
+                strays = await asyncio.to_thread(session.kernel.end_strays)
+                if strays:  # e.g. a fork bomb's copies: its kernel cannot be trusted either
+                    error = outcome.error + STRAYS_ENDED.format(count=strays)
+                    outcome = replace(outcome, error=error, kernel_lost=True)
             changed = await asyncio.to_thread(workspace.changed_since, before)
             session.last_used = asyncio.get_running_loop().time()
         if outcome.kernel_lost:

@@ -16,6 +16,10 @@ PYTHON_MISSING = (
     "ipykernel into it or set ASSISTANTS_SERVER_INTERPRETER_PYTHON to a Python that has it."
 )
 TIMED_OUT = "timed out after {seconds:g} s"
+STRAYS_ENDED = (
+    "; the code left {count} processes running, so the session was ended with them and starts "
+    "afresh, its variables are gone"
+)
 RESTARTED = "; the session's kernel did not stop and was restarted, its variables are gone"
 START_FAILED = "the kernel did not start ({reason}): {last}"
 KERNEL_DIED = "kernel died ({reason}); the session's variables are gone"
