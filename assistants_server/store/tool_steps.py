@@ -209,24 +209,34 @@ def produced_since_latest_message(
     return _produced_between(conn, run_id, _latest_message_seq(conn, thread_id), None)
 
 
-def workspace_file_ids(conn: Connection, run_id: str, tool: str) -> tuple[str, list[str]]:
-    """Return the thread owner and the file ids a run's ``tool`` may use, each once, in order.
+def run_tool_resources(
+    conn: Connection, run_id: str, tool: str
+) -> tuple[Any, Any, list[dict[str, Any]]]:
+    """Return a run's row, its thread's row and the ``tool_resources[tool]`` that apply to it.
 
-    From the assistant's ``tool_resources``, the thread's, the run's own (create-thread-and-
-    run), and the thread's message attachments that name ``tool``.
+    In order: the assistant's, the thread's, the run's own (create-thread-and-run).
     """
     run = get_row(conn, db.runs, run_id)
     thread = get_row(conn, db.threads, run.thread_id)
     assistant = conn.execute(
         select(db.assistants.c.data).where(db.assistants.c.id == run.assistant_id)
     ).first()
-    ids: list[str] = []
-    for resources in (
+    resources = [
         assistant.data.get("tool_resources") if assistant is not None else None,
         thread.data.get("tool_resources"),
         run.data.get("_tool_resources"),
-    ):
-        ids.extend(((resources or {}).get(tool) or {}).get("file_ids") or [])
+    ]
+    return run, thread, [(found or {}).get(tool) or {} for found in resources]
+
+
+def workspace_file_ids(conn: Connection, run_id: str, tool: str) -> tuple[str, list[str]]:
+    """Return the thread owner and the file ids a run's ``tool`` may use, each once, in order.
+
+    From the assistant's ``tool_resources``, the thread's, the run's own (create-thread-and-
+    run), and the thread's message attachments that name ``tool``.
+    """
+    run, thread, resources = run_tool_resources(conn, run_id, tool)
+    ids = [file_id for found in resources for file_id in found.get("file_ids") or []]
     attached = conn.execute(
         select(_MESSAGES.c.data)
         .where(_MESSAGES.c.thread_id == run.thread_id)

@@ -19,7 +19,6 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from assistant_graph.assistants_server import db
 from assistant_graph.assistants_server.backends.base import ToolCallRequest
 from assistant_graph.assistants_server.backends.builtin_functions import (
     FILE_SEARCH,
@@ -32,8 +31,11 @@ from assistant_graph.assistants_server.backends.file_search_text import (
 )
 from assistant_graph.assistants_server.retrieval import RetrievalInputError, stores
 from assistant_graph.assistants_server.store.errors import InvalidRequest, NotFound
-from assistant_graph.assistants_server.store.queries import get_row
-from assistant_graph.assistants_server.store.tool_steps import SavedCall, run_citations
+from assistant_graph.assistants_server.store.tool_steps import (
+    SavedCall,
+    run_citations,
+    run_tool_resources,
+)
 from assistant_graph.assistants_server.worker.server_tools import Saver
 from sqlalchemy import Connection, func, select
 
@@ -67,18 +69,8 @@ def search_options(tools: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
 
 def run_store_ids(conn: Connection, run_id: str) -> tuple[str, list[str]]:
     """Return the thread owner and the ids of the vector stores the run may search, in order."""
-    run = get_row(conn, db.runs, run_id)
-    thread = get_row(conn, db.threads, run.thread_id)
-    assistant = conn.execute(
-        select(db.assistants.c.data).where(db.assistants.c.id == run.assistant_id)
-    ).first()
-    ids: list[str] = []
-    for resources in (
-        assistant.data.get("tool_resources") if assistant is not None else None,
-        thread.data.get("tool_resources"),
-        run.data.get("_tool_resources"),
-    ):
-        ids.extend(((resources or {}).get(FILE_SEARCH) or {}).get("vector_store_ids") or [])
+    _, thread, resources = run_tool_resources(conn, run_id, FILE_SEARCH)
+    ids = [store_id for found in resources for store_id in found.get("vector_store_ids") or []]
     return thread.api_key_hash, list(dict.fromkeys(ids))
 
 
