@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,33 @@ POSTGRES_EXTRA_MISSING = (
     "Saving conversations in PostgreSQL needs the postgres extra: "
     "pip install 'assistant-graph[postgres]'."
 )
+
+
+DATABASE_UNREACHABLE = (
+    "assistant-graph: cannot reach the conversation database {url} ({reason}). Check the URL "
+    "given as --db (host, port, user, database) and that the server is running."
+)
+
+
+class DatabaseUnreachable(Exception):
+    """The PostgreSQL database named for the conversations cannot be reached."""
+
+
+@contextmanager
+def _reachable(url: str) -> Iterator[None]:
+    """Turn a failed PostgreSQL connection into :class:`DatabaseUnreachable` (no password)."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        try:
+            parts = psycopg.conninfo.conninfo_to_dict(libpq_url(url))
+            safe = " ".join(f"{key}={value}" for key, value in parts.items() if key != "password")
+        except psycopg.Error:
+            safe = "(an unreadable URL)"
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnreachable(DATABASE_UNREACHABLE.format(url=safe, reason=reason)) from exc
 
 
 class ConversationBusy(Exception):
@@ -52,8 +79,10 @@ def open_checkpointer(target: str | Path) -> Iterator[Any]:
             from langgraph.checkpoint.postgres import PostgresSaver
         except ImportError as exc:
             raise ImportError(POSTGRES_EXTRA_MISSING) from exc
-        with PostgresSaver.from_conn_string(libpq_url(str(target))) as saver:
-            saver.setup()
+        with ExitStack() as stack:
+            with _reachable(str(target)):
+                saver = stack.enter_context(PostgresSaver.from_conn_string(libpq_url(str(target))))
+                saver.setup()
             yield saver
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
@@ -91,7 +120,9 @@ def conversation_lock(target: str | Path, thread: str) -> Iterator[None]:
     if is_postgres(target):
         import psycopg
 
-        with psycopg.connect(libpq_url(str(target)), autocommit=True) as conn:
+        with _reachable(str(target)):
+            conn = psycopg.connect(libpq_url(str(target)), autocommit=True)
+        with conn:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
             if not row or not row[0]:
                 raise ConversationBusy(thread)

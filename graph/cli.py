@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from assistant_graph.graph import cli_live
+from assistant_graph.graph.checkpointers import DatabaseUnreachable
 from assistant_graph.graph.cli_threads import (
     UsageError,
     check_thread,
@@ -214,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 save_files=args.save_files,
             )
         return chat(args.thread, db, sys.stdout, save_files=args.save_files)
-    except UsageError as exc:
+    except (UsageError, DatabaseUnreachable) as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
 

@@ -339,3 +339,22 @@ def test_threads_reads_conversations_without_building_the_graph(cli_env, tmp_pat
     modules = json.loads(result.stdout.strip().splitlines()[-1])
     heavy = tuple(m for m in GRAPH_ONLY_MODULES if m not in ("langgraph", "langchain_core"))
     assert [m for m in modules if m.startswith(heavy)] == []
+
+
+@pytest.mark.parametrize("args", [["threads"], ["ask", "What's 2 + 2?"]])
+def test_an_unreachable_postgres_db_is_a_clear_usage_error_without_the_password(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--db`` naming a PostgreSQL server nobody listens on: exit 2 with a message naming the
+    database and what to check, no traceback, and never the URL's password."""
+    with socket.socket() as probe:  # a loopback port with no server behind it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://someone:s3cret-pw@127.0.0.1:{port}/conversations"
+    status = main([*args, "--db", url])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "cannot reach the conversation database" in captured.err
+    assert f"port={port}" in captured.err and "Check the URL given as --db" in captured.err
+    assert "s3cret-pw" not in captured.err + captured.out
+    assert "Traceback" not in captured.err
